@@ -1,0 +1,142 @@
+"""Account codes and what each business event posts (DESIGN.md, "The ledger").
+
+Feature packages build their legs here, so the shape of a service credit or
+a redemption is written once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy.orm import Session
+
+from timebank.ledger.models import Account, Commodity, OwnerType
+from timebank.ledger.posting import Leg, open_account
+
+ISSUANCE = {commodity: f"sys:issuance:{commodity.value}" for commodity in Commodity}
+CATEGORY_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+
+
+def volunteer_code(volunteer_id: int, commodity: Commodity, category: str | None = None) -> str:
+    """`vol:1024:HOUR`, `vol:1024:PTS`, or `vol:1024:CERT:elderly` (CERT is kept per category)."""
+    if commodity is Commodity.CERT:
+        return f"vol:{volunteer_id}:CERT:{check_category(category)}"
+    return f"vol:{volunteer_id}:{commodity.value}"
+
+
+def station_code(station_id: int, commodity: Commodity = Commodity.PTS) -> str:
+    """`station:7:PTS`: what a station has taken in."""
+    return f"station:{station_id}:{commodity.value}"
+
+
+def pool_code(organisation_id: int) -> str:
+    """`org:3:pool:HOUR`: the organisation's community pool of donated hours."""
+    return f"org:{organisation_id}:pool:HOUR"
+
+
+def check_category(category: str | None) -> str:
+    """The service category slug, or ValueError if it cannot be part of an account code."""
+    if category is None or not CATEGORY_PATTERN.match(category):
+        raise ValueError(f"service category must be a short lowercase slug, not {category!r}")
+    return category
+
+
+def open_system_accounts(session: Session, *, now: dt.datetime) -> list[Account]:
+    """The issuance accounts; they may go negative and keep a derived balance."""
+    return [
+        open_account(
+            session,
+            code,
+            commodity=commodity,
+            owner_type=OwnerType.SYSTEM,
+            allow_negative=True,
+            running_balance=False,
+            now=now,
+        )
+        for commodity, code in ISSUANCE.items()
+    ]
+
+
+def open_volunteer_accounts(
+    session: Session,
+    volunteer_id: int,
+    *,
+    categories: tuple[str, ...] = (),
+    max_hour_balance: int | None = None,
+    now: dt.datetime,
+) -> list[Account]:
+    """A volunteer's HOUR and PTS accounts, and a CERT account per category given."""
+    opened = [
+        open_account(
+            session,
+            volunteer_code(volunteer_id, Commodity.HOUR),
+            commodity=Commodity.HOUR,
+            owner_type=OwnerType.VOLUNTEER,
+            owner_id=volunteer_id,
+            max_balance=max_hour_balance,
+            now=now,
+        ),
+        open_account(
+            session,
+            volunteer_code(volunteer_id, Commodity.PTS),
+            commodity=Commodity.PTS,
+            owner_type=OwnerType.VOLUNTEER,
+            owner_id=volunteer_id,
+            now=now,
+        ),
+    ]
+    opened += [
+        open_account(
+            session,
+            volunteer_code(volunteer_id, Commodity.CERT, category),
+            commodity=Commodity.CERT,
+            owner_type=OwnerType.VOLUNTEER,
+            owner_id=volunteer_id,
+            now=now,
+        )
+        for category in categories
+    ]
+    return opened
+
+
+def service_credit_legs(volunteer_id: int, *, minutes: int, category: str, points: int) -> list[Leg]:
+    """An approved attendance: hours, certified hours in its category, and points, from issuance."""
+    legs = [
+        Leg(ISSUANCE[Commodity.HOUR], -minutes),
+        Leg(volunteer_code(volunteer_id, Commodity.HOUR), minutes),
+        Leg(ISSUANCE[Commodity.CERT], -minutes),
+        Leg(volunteer_code(volunteer_id, Commodity.CERT, category), minutes),
+    ]
+    if points:
+        legs += [
+            Leg(ISSUANCE[Commodity.PTS], -points),
+            Leg(volunteer_code(volunteer_id, Commodity.PTS), points),
+        ]
+    return legs
+
+
+def redemption_legs(
+    volunteer_id: int, station_id: int, amount: int, commodity: Commodity = Commodity.PTS
+) -> list[Leg]:
+    """A volunteer spends points (or hours) at a station."""
+    return [
+        Leg(volunteer_code(volunteer_id, commodity), -amount),
+        Leg(station_code(station_id, commodity), amount),
+    ]
+
+
+def family_transfer_legs(from_volunteer: int, to_volunteer: int, minutes: int) -> list[Leg]:
+    """Hours given to a family member (the family link is the caller's policy check)."""
+    return [
+        Leg(volunteer_code(from_volunteer, Commodity.HOUR), -minutes),
+        Leg(volunteer_code(to_volunteer, Commodity.HOUR), minutes),
+    ]
+
+
+def donation_legs(volunteer_id: int, organisation_id: int, minutes: int) -> list[Leg]:
+    """Hours donated to an organisation's community pool."""
+    return [
+        Leg(volunteer_code(volunteer_id, Commodity.HOUR), -minutes),
+        Leg(pool_code(organisation_id), minutes),
+    ]
