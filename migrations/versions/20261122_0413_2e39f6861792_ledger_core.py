@@ -20,6 +20,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('meta',
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('value', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_meta'))
+    )
     op.create_table('accounts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('code', sa.String(length=120), nullable=False),
@@ -127,6 +132,7 @@ def downgrade() -> None:
 
     op.drop_table('transactions')
     op.drop_table('accounts')
+    op.drop_table('meta')
 
 
 APPEND_ONLY = ("transactions", "postings")

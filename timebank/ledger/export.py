@@ -172,7 +172,7 @@ class HledgerWriter:
         w = self.out.write
         w("; timebank ledger export (hledger). Check it with: hledger -f FILE check\n\n")
         for unit, name in UNIT_NAMES.items():
-            w(f"commodity 1 {unit}  ; {name}\n")
+            w(f"commodity 1. {unit}  ; {name}\n")
         w("\n")
         for account in accounts:
             w(f"account {account.name}  ; code: {self._text(account.code)}\n")

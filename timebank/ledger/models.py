@@ -60,6 +60,9 @@ class HoldStatus(enum.StrEnum):
     EXPIRED = "expired"
 
 
+#: The actor recorded when the service itself acts (hold expiry sweeps).
+SYSTEM_ACTOR = 0
+
 COMMODITIES = ", ".join(f"'{c.value}'" for c in Commodity)
 
 
@@ -209,5 +212,6 @@ __all__ = [
     "Kind",
     "OwnerType",
     "Posting",
+    "SYSTEM_ACTOR",
     "Transaction",
 ]

@@ -1,0 +1,162 @@
+"""What every benchmark shares: its command line, a fresh migrated database, timing, and output.
+
+Each benchmark prints readable tables and, as its last line, one JSON object of
+its figures, so runs can be compared by machine (DESIGN.md, "Performance
+yardsticks").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from timebank.db import Database
+from timebank.migrate import upgrade
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TIMEBANK_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+DATABASES = ("sqlite", "postgres")
+
+
+def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """`--db sqlite|postgres` (default sqlite) and `--quick` (a run that ends within a minute)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--db", choices=DATABASES, default="sqlite", help="storage to measure")
+    parser.add_argument("--quick", action="store_true", help="a smaller run, under a minute")
+    return parser.parse_args(argv)
+
+
+# -- databases ----------------------------------------------------------------
+
+
+@contextmanager
+def fresh_database(kind: str, name: str) -> Iterator[str]:
+    """The URL of a new database migrated to head, removed again on exit."""
+    fresh = _fresh_sqlite if kind == "sqlite" else _fresh_postgres
+    with fresh(name) as url:
+        database = Database(url)
+        upgrade(database.engine)
+        database.dispose()
+        yield url
+
+
+@contextmanager
+def _fresh_sqlite(name: str) -> Iterator[str]:
+    """A SQLite file in a temporary directory."""
+    with tempfile.TemporaryDirectory(prefix=f"timebank_bench_{name}_") as directory:
+        yield f"sqlite:///{Path(directory) / 'timebank.db'}"
+
+
+@contextmanager
+def _fresh_postgres(name: str) -> Iterator[str]:
+    """A PostgreSQL database `timebank_bench_<name>`, dropped first if a crashed run left it."""
+    database = f"timebank_bench_{name}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    drop = text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    try:
+        with admin.connect() as conn:
+            conn.execute(drop)
+            conn.execute(text(f'CREATE DATABASE "{database}"'))
+        yield make_url(POSTGRES_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(drop)
+        admin.dispose()
+
+
+@contextmanager
+def dbapi_connection(database: Database) -> Iterator[Any]:
+    """The driver's own connection (sqlite3 or psycopg), set up as the engine sets up its own.
+
+    It runs in autocommit mode: the caller sends BEGIN and COMMIT itself. It
+    leaves the engine's pool and is closed on exit.
+    """
+    pooled = database.engine.raw_connection()
+    pooled.detach()
+    connection = pooled.driver_connection
+    if database.dialect == "postgresql":
+        connection.autocommit = True
+    try:
+        yield connection
+    finally:
+        pooled.close()
+
+
+def dbapi_sql(sql: str, dialect: str) -> str:
+    """SQL written with `:name` parameters, in the paramstyle of the dialect's driver."""
+    return re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql) if dialect == "postgresql" else sql
+
+
+# -- timing -------------------------------------------------------------------
+
+
+def run_for(seconds: float, action: Callable[[], object]) -> tuple[int, float]:
+    """Call `action` until `seconds` have passed: how many calls, and how long they took."""
+    start = time.perf_counter()
+    deadline = start + seconds
+    calls = 0
+    while True:
+        action()
+        calls += 1
+        now = time.perf_counter()
+        if now >= deadline:
+            return calls, now - start
+
+
+def rate_for(seconds: float, action: Callable[[], object]) -> float:
+    """Calls of `action` per second, over `seconds`."""
+    calls, elapsed = run_for(seconds, action)
+    return calls / elapsed
+
+
+def median_seconds(action: Callable[[], object], repetitions: int) -> float:
+    """The median time of one call of `action`, over `repetitions` calls."""
+    times = []
+    for _ in range(repetitions):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+# -- output -------------------------------------------------------------------
+
+
+def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """A titled table: the first column left-aligned, the others right-aligned."""
+    cells = [[str(cell) for cell in row] for row in [header, *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+
+    def line(row: Sequence[str]) -> str:
+        first, *rest = row
+        return "  ".join([first.ljust(widths[0]), *(c.rjust(w) for c, w in zip(rest, widths[1:]))])
+
+    print(f"\n{title}")
+    print(line(cells[0]))
+    print("  ".join("-" * width for width in widths))
+    for row in cells[1:]:
+        print(line(row))
+
+
+def note(message: str) -> None:
+    """A progress line on stderr, so stdout keeps only tables and the JSON line."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def print_figures(figures: Mapping[str, object]) -> None:
+    """The benchmark's figures as one JSON object: always the last line printed."""
+    print(json.dumps(figures, ensure_ascii=False), flush=True)

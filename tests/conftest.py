@@ -1,0 +1,152 @@
+"""Fixtures: a freshly migrated database per test (SQLite and PostgreSQL), the app, its client."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from timebank.db import Database
+from timebank.ledger import open_account, post, rules
+from timebank.migrate import upgrade
+
+POSTGRES_URL = os.environ.get(
+    "TIMEBANK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_POSTGRES = os.environ.get("TIMEBANK_REQUIRE_POSTGRES") == "1"
+NOW = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Shanghai
+ACTOR = 1
+
+
+def _postgres_admin():
+    engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure to reach it means: no PostgreSQL here
+        engine.dispose()
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL is required (TIMEBANK_REQUIRE_POSTGRES=1) but unreachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL} ({type(exc).__name__})")
+    return engine
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite file migrated to head once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "timebank.db"
+    database = Database(f"sqlite:///{path}")
+    upgrade(database.engine)
+    database.dispose()
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def postgres_template(worker_id: str) -> Iterator[tuple[object, str]]:
+    """A PostgreSQL database migrated to head once; each test gets a copy made from it."""
+    admin = _postgres_admin()
+    name = f"timebank_tmpl_{worker_id}_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    database = Database(make_url(POSTGRES_URL).set(database=name))
+    upgrade(database.engine)
+    database.dispose()
+    yield admin, name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def sqlite_db(sqlite_template: str, tmp_path) -> Iterator[Database]:
+    """A migrated SQLite file database of this test's own."""
+    path = tmp_path / "timebank.db"
+    shutil.copyfile(sqlite_template, path)
+    database = Database(f"sqlite:///{path}")
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def postgres_db(postgres_template) -> Iterator[Database]:
+    """A migrated PostgreSQL database of this test's own."""
+    admin, template = postgres_template
+    name = f"timebank_t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    database = Database(make_url(POSTGRES_URL).set(database=name), pool_size=20, max_overflow=20)
+    yield database
+    database.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest) -> Database:
+    """The same test on both databases."""
+    return request.getfixturevalue(f"{request.param}_db")
+
+
+@pytest.fixture
+def session(db: Database) -> Iterator[Session]:
+    """A write session on the test's database."""
+    with db.session() as s:
+        yield s
+
+
+@pytest.fixture
+def now() -> dt.datetime:
+    """A fixed moment for services that take `now`."""
+    return NOW
+
+
+@pytest.fixture
+def ledger_setup(session: Session) -> Callable[..., None]:
+    """Opens the system accounts and the given volunteers' and stations' accounts, then commits."""
+
+    def setup(volunteers=(1, 2), stations=(7,), categories=("elderly",), cap=None) -> None:
+        rules.open_system_accounts(session, now=NOW)
+        for volunteer in volunteers:
+            rules.open_volunteer_accounts(
+                session, volunteer, categories=categories, max_hour_balance=cap, now=NOW
+            )
+        for station in stations:
+            open_account(
+                session,
+                rules.station_code(station),
+                commodity="PTS",
+                owner_type="station",
+                owner_id=station,
+                now=NOW,
+            )
+        session.commit()
+
+    return setup
+
+
+@pytest.fixture
+def credit(session: Session) -> Callable[..., object]:
+    """Credits a volunteer as an approved attendance would, and commits."""
+    counter = iter(range(1, 1_000_000))
+
+    def give(volunteer: int, *, minutes: int = 60, points: int = 10, category: str = "elderly"):
+        txn = post(
+            session,
+            rules.service_credit_legs(volunteer, minutes=minutes, category=category, points=points),
+            kind="service_credit",
+            idempotency_key=f"test-credit:{volunteer}:{next(counter)}",
+            actor=ACTOR,
+            now=NOW,
+        )
+        session.commit()
+        return txn
+
+    return give

@@ -1,0 +1,157 @@
+"""The `timebank` command: serve, migrate, verify and export the ledger, build demo data.
+
+Every command reads the same settings as the service (it runs inside the app)
+and calls services, never views.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import current_app
+from flask.cli import FlaskGroup
+
+from timebank import ledger, migrate
+from timebank.app import ROOT, create_app
+from timebank.db import Database, utcnow
+from timebank.ledger.export import FORMATS, export
+from timebank.ledger.models import SYSTEM_ACTOR
+from timebank.ledger.reports import totals
+
+
+def _database() -> Database:
+    return current_app.extensions["timebank.database"]
+
+
+def pending_migrations(database: Database) -> bool:
+    """True unless the database is at the newest migration."""
+    script = ScriptDirectory.from_config(migrate.alembic_config(database.engine))
+    with database.engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    return current != set(script.get_heads())
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False, load_dotenv=False)
+def main() -> None:
+    """timebank: the volunteer service hours and points ledger."""
+
+
+@main.command()
+@click.option("--dev", is_flag=True, help="Flask's reloading development server instead of gunicorn.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=lambda: 2 * (os.cpu_count() or 1) + 1, type=int, help="gunicorn workers.")
+def serve(dev: bool, host: str, port: int, workers: int) -> None:
+    """Serve the web app and API (gunicorn on wsgi:app)."""
+    if pending_migrations(_database()):
+        raise click.ClickException("The database is not up to date: run `timebank db upgrade` first.")
+    if dev:
+        current_app.run(host=host, port=port, debug=True)
+        return
+    args = [sys.executable, "-m", "gunicorn", "--chdir", str(ROOT), "--bind", f"{host}:{port}"]
+    args += ["--workers", str(workers), "--access-logfile", "-", "wsgi:app"]
+    os.execv(sys.executable, args)
+
+
+@main.group()
+def db() -> None:
+    """Database migrations (Alembic)."""
+
+
+@db.command()
+@click.argument("revision", default="head")
+def upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    migrate.upgrade(_database().engine, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command()
+@click.argument("revision")
+def downgrade(revision: str) -> None:
+    """Undo migrations down to REVISION ('base' removes every table)."""
+    migrate.downgrade(_database().engine, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command()
+@click.option("-m", "--message", required=True, help="What the migration changes.")
+@click.option("--empty", is_flag=True, help="Do not compare the models with the database.")
+def revision(message: str, empty: bool) -> None:
+    """Write a new migration, compared against the current database."""
+    migrate.revision(_database().engine, message, autogenerate=not empty)
+
+
+@main.group(name="ledger")
+def ledger_group() -> None:
+    """Check and export the ledger."""
+
+
+@ledger_group.command()
+def verify() -> None:
+    """Recompute every balance from the postings and check every invariant."""
+    with _database().session(write=False) as session:
+        breaches = list(ledger.verify(session))
+        figures = totals(session)
+    for breach in breaches:
+        click.echo(f"BREACH {breach}", err=True)
+    summary = (
+        f"{figures.accounts} accounts, {figures.transactions} transactions, "
+        f"{figures.postings} postings"
+    )
+    if breaches:
+        raise click.ClickException(f"{len(breaches)} breach(es) found in {summary}")
+    click.echo(f"ledger clean: {summary}")
+
+
+@ledger_group.command(name="export")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="beancount", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="File to write (default: standard output).")
+def export_command(fmt: str, output: Path | None) -> None:
+    """Write the whole ledger as a Beancount or hledger journal."""
+    with _database().session(write=False) as session:
+        if output is None:
+            export(session, sys.stdout, format=fmt)
+            return
+        scratch = output.with_name(f".{output.name}.partial")
+        with scratch.open("w", encoding="utf-8") as out:
+            export(session, out, format=fmt)
+        scratch.replace(output)
+    click.echo(f"wrote {output}", err=True)
+
+
+@ledger_group.command(name="expire-holds")
+def expire_holds_command() -> None:
+    """Expire every open hold past its expiry, freeing what it reserved."""
+    with _database().session() as session:
+        expired = ledger.expire_holds(session, actor=SYSTEM_ACTOR, now=utcnow())
+        session.commit()
+    click.echo(f"{len(expired)} hold(s) expired")
+
+
+@main.command()
+@click.option("--volunteers", default=300, show_default=True, help="How many volunteers.")
+@click.option("--days", default=180, show_default=True, help="How many days of history.")
+@click.option("--seed", default=2026, show_default=True, help="Random seed: the same seed, the same demo.")
+def demo(volunteers: int, days: int, seed: int) -> None:
+    """Create or refresh a demo database a newcomer can explore."""
+    from timebank.demo import DemoRefused, build_demo, reset_demo_database
+
+    database = _database()
+    try:
+        reset_demo_database(database)
+    except DemoRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    with database.session() as session:
+        summary = build_demo(session, volunteers=volunteers, days=days, seed=seed, now=utcnow())
+        session.commit()
+    click.echo(summary)
+
+
+if __name__ == "__main__":
+    main()

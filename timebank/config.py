@@ -1,0 +1,57 @@
+"""Settings from the environment, with safe defaults.
+
+The secret key is never a constant in the code: it comes from
+TIMEBANK_SECRET_KEY or is generated once into the instance folder.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "TIMEBANK_"
+
+
+def default_database_url(instance_path: str) -> str:
+    """The embedded default: a SQLite file in the instance folder."""
+    return f"sqlite:///{Path(instance_path) / 'timebank.db'}"
+
+
+def instance_secret(instance_path: str) -> str:
+    """The instance's own secret key, created on first use (atomically, mode 0600)."""
+    folder = Path(instance_path)
+    target = folder / "secret_key"
+    if not target.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        scratch = folder / f".secret_key.{os.getpid()}"
+        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            # link() refuses to overwrite: when several workers start at once, one wins.
+            os.link(scratch, target)
+        except FileExistsError:
+            pass
+        finally:
+            scratch.unlink()
+    return target.read_text().strip()
+
+
+def from_environment(instance_path: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """The Flask config this deployment asks for."""
+    env = os.environ if environ is None else environ
+    secure = env.get(f"{ENV_PREFIX}SECURE_COOKIES", "0") == "1"
+    return {
+        "DATABASE_URL": env.get(f"{ENV_PREFIX}DATABASE_URL") or default_database_url(instance_path),
+        "SECRET_KEY": env.get(f"{ENV_PREFIX}SECRET_KEY") or None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure,
+        "PREFERRED_URL_SCHEME": "https" if secure else "http",
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "LANGUAGES": ("zh_CN", "en"),
+        "JSON_AS_ASCII": False,
+    }

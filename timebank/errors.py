@@ -1,0 +1,95 @@
+"""One mapping from domain errors to HTTP answers: JSON for the API, pages for people.
+
+Every error body has the same shape: {"code", "status", "message", "errors"}.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, jsonify, render_template
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from timebank import ledger
+from timebank.web import wants_json
+
+#: Domain error -> (HTTP status, stable machine-readable code). Subclasses
+#: inherit their nearest ancestor's entry.
+DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    ledger.UnknownAccount: (404, "unknown_account"),
+    ledger.UnbalancedTransaction: (422, "unbalanced_transaction"),
+    ledger.InvalidAmount: (422, "invalid_amount"),
+    ledger.MissingActor: (422, "missing_actor"),
+    ledger.InsufficientBalance: (409, "insufficient_balance"),
+    ledger.BalanceCapExceeded: (409, "balance_cap_exceeded"),
+    ledger.AccountClosed: (409, "account_closed"),
+    ledger.IdempotencyConflict: (409, "idempotency_conflict"),
+    ledger.AlreadyReversed: (409, "already_reversed"),
+    ledger.HoldNotOpen: (409, "hold_not_open"),
+    ledger.LedgerError: (422, "ledger_error"),
+}
+
+HTTP_TITLES = {
+    400: "Bad request",
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Too large",
+    422: "Cannot process this request",
+    429: "Too many requests",
+    500: "Something went wrong on our side",
+    503: "Service unavailable",
+}
+
+
+def status_for(error: Exception) -> tuple[int, str]:
+    """The status and code of a domain error, by its nearest mapped class."""
+    for cls in type(error).__mro__:
+        if cls in DOMAIN_ERRORS:
+            return DOMAIN_ERRORS[cls]
+    raise LookupError(f"{type(error).__name__} is not a mapped domain error")
+
+
+def error_response(
+    status: int, code: str, message: str, errors: dict[str, Any] | None = None
+) -> ResponseReturnValue:
+    """The error as JSON or as a page, whichever the client wants."""
+    if wants_json():
+        body = {"code": code, "status": status, "message": message, "errors": errors or {}}
+        return jsonify(body), status
+    title = gettext(HTTP_TITLES.get(status, "Error"))
+    return render_template("errors/error.html", status=status, title=title, message=message, errors=errors or {}), status
+
+
+def handle_domain_error(error: Exception) -> ResponseReturnValue:
+    """A refused domain operation, in the user's language."""
+    status, code = status_for(error)
+    params = getattr(error, "params", {})
+    message = gettext(error.template, **params) if hasattr(error, "template") else str(error)
+    return error_response(status, code, message)
+
+
+def handle_http_error(error: HTTPException) -> ResponseReturnValue:
+    """404s, 405s and friends, in the same shape."""
+    status = error.code or 500
+    code = (error.name or "error").lower().replace(" ", "_").replace("'", "")
+    message = gettext(HTTP_TITLES.get(status, error.name or "Error"))
+    return error_response(status, code, message)
+
+
+def handle_unexpected(error: Exception) -> ResponseReturnValue:
+    """A bug: logged with its traceback, answered without internals."""
+    current_app.logger.exception("unhandled error", exc_info=error)
+    return handle_http_error(InternalServerError())
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+    for error_class in DOMAIN_ERRORS:
+        app.register_error_handler(error_class, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,1 @@
+"""The service's front page, health check and language switch."""

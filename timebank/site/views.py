@@ -1,0 +1,49 @@
+"""Front page, /healthz and the language switch."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from timebank import __version__
+from timebank.ledger.reports import totals
+from timebank.web import LOCALE_COOKIE, database, db_session
+
+bp = Blueprint("site", __name__)
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    """What the service is, with the ledger's overall figures."""
+    return render_template("site/index.html", totals=totals(db_session()))
+
+
+@bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    """Whether the service and its database answer (for load balancers and benchmarks)."""
+    try:
+        with database().engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        reachable = True
+    except SQLAlchemyError:
+        current_app.logger.warning("health check: database unreachable", exc_info=True)
+        reachable = False
+    body = {
+        "status": "ok" if reachable else "unavailable",
+        "database": "reachable" if reachable else "unreachable",
+        "version": __version__,
+    }
+    return jsonify(body), 200 if reachable else 503
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str) -> ResponseReturnValue:
+    """Remember the chosen language and go back where the person was."""
+    if code not in current_app.config["LANGUAGES"]:
+        code = current_app.config["BABEL_DEFAULT_LOCALE"]
+    target = request.referrer if request.referrer and request.referrer.startswith(request.host_url) else url_for("site.index")
+    response = redirect(target)
+    response.set_cookie(LOCALE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
