@@ -9,10 +9,16 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+from click.testing import CliRunner, Result
+from flask import Flask
+from flask.cli import ScriptInfo
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from timebank.app import create_app
+from timebank.cli import main
 from timebank.db import Database
 from timebank.ledger import open_account, post, rules
 from timebank.migrate import upgrade
@@ -150,3 +156,34 @@ def credit(session: Session) -> Callable[..., object]:
         return txn
 
     return give
+
+
+@pytest.fixture
+def app(db: Database, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    """The service on the test's database, with its instance folder in a temporary directory."""
+    monkeypatch.setenv("TIMEBANK_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+            "SECRET_KEY": "test-only-secret",
+        }
+    )
+    yield app
+    app.extensions["timebank.database"].dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def run_cli(app: Flask) -> Callable[..., Result]:
+    """Runs a `timebank` command against the test app, as the console script would."""
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(main, list(args), obj=ScriptInfo(create_app=lambda: app))
+
+    return run
