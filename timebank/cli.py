@@ -119,9 +119,12 @@ def export_command(fmt: str, output: Path | None) -> None:
             export(session, sys.stdout, format=fmt)
             return
         scratch = output.with_name(f".{output.name}.partial")
-        with scratch.open("w", encoding="utf-8") as out:
-            export(session, out, format=fmt)
-        scratch.replace(output)
+        try:
+            with scratch.open("w", encoding="utf-8") as out:
+                export(session, out, format=fmt)
+            scratch.replace(output)
+        finally:
+            scratch.unlink(missing_ok=True)
     click.echo(f"wrote {output}", err=True)
 
 
@@ -135,7 +138,7 @@ def expire_holds_command() -> None:
 
 
 @main.command()
-@click.option("--volunteers", default=300, show_default=True, help="How many volunteers.")
+@click.option("--volunteers", default=300, show_default=True, type=click.IntRange(min=2), help="How many volunteers.")
 @click.option("--days", default=180, show_default=True, help="How many days of history.")
 @click.option("--seed", default=2026, show_default=True, help="Random seed: the same seed, the same demo.")
 def demo(volunteers: int, days: int, seed: int) -> None:

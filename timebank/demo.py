@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from timebank import ledger, migrate
 from timebank.db import Database
-from timebank.ledger import Commodity, Kind, Leg, OwnerType, Transaction
+from timebank.ledger import Account, Commodity, Hold, Kind, Leg, OwnerType, Transaction
 from timebank.ledger import rules
 from timebank.ledger.reports import totals
 from timebank.meta import get_meta, set_meta
@@ -56,7 +56,10 @@ def reset_demo_database(database: Database) -> None:
         has_ledger = inspect(conn).has_table("transactions") and inspect(conn).has_table("meta")
     if has_ledger:
         with database.session(write=False) as session:
-            holds_records = session.scalar(select(Transaction.id).limit(1)) is not None
+            holds_records = any(
+                session.scalar(select(model.id).limit(1)) is not None
+                for model in (Account, Transaction, Hold)
+            )
             is_demo = get_meta(session, DEMO_FLAG) is not None
         if holds_records and not is_demo:
             raise DemoRefused(
@@ -174,7 +177,8 @@ def _activities(world: DemoWorld, day: int, morning: dt.datetime) -> None:
         minutes = world.rng.choice((60, 90, 120, 150, 180, 240))
         ended = morning + dt.timedelta(hours=number * 3, minutes=minutes)
         title = f"{ORGANISATIONS[world.rng.choice(list(ORGANISATIONS))]} {CATEGORIES[category]}活动"
-        for volunteer in world.rng.sample(world.volunteers, world.rng.randint(4, 12)):
+        count = min(len(world.volunteers), world.rng.randint(4, 12))
+        for volunteer in world.rng.sample(world.volunteers, count):
             served = minutes - world.rng.choice((0, 0, 0, 15, 30))
             _credit(world, volunteer, served, category, ended=ended, memo=f"{title}（第{day + 1}天）")
 

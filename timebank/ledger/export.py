@@ -56,9 +56,11 @@ def journal_name(account: Account, taken: set[str]) -> str:
     for part in account.code.split(":"):
         part = re.sub(r"[^A-Za-z0-9-]", "-", part) or "X"
         parts.append(part[0].upper() + part[1:] if part[0].isalpha() else part)
-    name = ":".join([root, *parts])
-    if name in taken:  # two codes that only differ in characters we replaced
-        name = f"{name}-{account.id}"
+    name = base = ":".join([root, *parts])
+    suffix = 0
+    while name in taken:  # codes that only differ in characters we replaced
+        suffix += 1
+        name = f"{base}-{account.id}" + (f"-{suffix}" if suffix > 1 else "")
     taken.add(name)
     return name
 
@@ -70,7 +72,8 @@ def export(session: Session, out: TextIO, *, format: str = "beancount") -> None:
     writer = BeancountWriter(out) if format == "beancount" else HledgerWriter(out)
     taken: set[str] = set()
     accounts: dict[int, ExportAccount] = {}
-    for account in session.scalars(select(Account).order_by(Account.id)):
+    fresh = select(Account).order_by(Account.id).execution_options(populate_existing=True)
+    for account in session.scalars(fresh):
         accounts[account.id] = ExportAccount(
             code=account.code,
             name=journal_name(account, taken),
@@ -170,7 +173,7 @@ class HledgerWriter:
 
     def header(self, start: dt.date, accounts: Iterable[ExportAccount]) -> None:
         w = self.out.write
-        w("; timebank ledger export (hledger). Check it with: hledger -f FILE check\n\n")
+        w("; timebank ledger export (hledger). Check it with: LC_ALL=C.UTF-8 hledger -f FILE check\n\n")
         for unit, name in UNIT_NAMES.items():
             w(f"commodity 1. {unit}  ; {name}\n")
         w("\n")
