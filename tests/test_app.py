@@ -36,12 +36,17 @@ def test_healthz_says_503_when_the_database_is_down(tmp_path, monkeypatch):
 def test_api_errors_have_one_json_shape_in_chinese_by_default(client):
     answer = client.get("/api/v1/no-such-thing")
     assert answer.status_code == 404
-    assert answer.json == {"code": "not_found", "status": 404, "message": "页面不存在", "errors": {}}
+    assert answer.json == {
+        "code": "not_found",
+        "status": 404,
+        "message": "您要找的页面或记录不存在。请检查网址，或返回首页。",
+        "errors": {},
+    }
 
 
 def test_api_errors_speak_english_when_the_client_asks(client):
     answer = client.get("/api/v1/no-such-thing", headers={"Accept-Language": "en"})
-    assert answer.json["message"] == "Not found"
+    assert answer.json["message"].startswith("The page or record you asked for does not exist.")
 
 
 def test_html_errors_are_pages_in_the_chosen_language(client):

@@ -46,6 +46,17 @@ HTTP_TITLES = {
 }
 
 
+HTTP_EXPLANATIONS = {
+    400: "The request could not be understood. If you were filling in a form, reload the page and try again.",
+    403: "Your account is not allowed to do this.",
+    404: "The page or record you asked for does not exist. Check the address, or go back to the front page.",
+    405: "This address does not accept that kind of request.",
+    429: "Too many attempts in a short time. Please wait a minute and try again.",
+    500: "The error has been logged. Please try again in a moment.",
+    503: "The service cannot reach its database right now. Please try again in a moment.",
+}
+
+
 def status_for(error: Exception) -> tuple[int, str]:
     """The status and code of a domain error, by its nearest mapped class."""
     for cls in type(error).__mro__:
@@ -77,8 +88,8 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
     """404s, 405s and friends, in the same shape."""
     status = error.code or 500
     code = (error.name or "error").lower().replace(" ", "_").replace("'", "")
-    message = gettext(HTTP_TITLES.get(status, error.name or "Error"))
-    return error_response(status, code, message)
+    explanation = HTTP_EXPLANATIONS.get(status) or HTTP_TITLES.get(status) or error.name or "Error"
+    return error_response(status, code, gettext(explanation))
 
 
 def handle_unexpected(error: Exception) -> ResponseReturnValue:
