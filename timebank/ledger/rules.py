@@ -67,37 +67,25 @@ def open_volunteer_accounts(
     now: dt.datetime,
 ) -> list[Account]:
     """A volunteer's HOUR and PTS accounts, and a CERT account per category given."""
-    opened = [
-        open_account(
-            session,
-            volunteer_code(volunteer_id, Commodity.HOUR),
-            commodity=Commodity.HOUR,
-            owner_type=OwnerType.VOLUNTEER,
-            owner_id=volunteer_id,
-            max_balance=max_hour_balance,
-            now=now,
-        ),
-        open_account(
-            session,
-            volunteer_code(volunteer_id, Commodity.PTS),
-            commodity=Commodity.PTS,
-            owner_type=OwnerType.VOLUNTEER,
-            owner_id=volunteer_id,
-            now=now,
-        ),
-    ]
-    opened += [
-        open_account(
-            session,
-            volunteer_code(volunteer_id, Commodity.CERT, category),
-            commodity=Commodity.CERT,
-            owner_type=OwnerType.VOLUNTEER,
-            owner_id=volunteer_id,
-            now=now,
-        )
+    wanted = [
+        (volunteer_code(volunteer_id, Commodity.HOUR), Commodity.HOUR, max_hour_balance),
+        (volunteer_code(volunteer_id, Commodity.PTS), Commodity.PTS, None),
+    ] + [
+        (volunteer_code(volunteer_id, Commodity.CERT, category), Commodity.CERT, None)
         for category in categories
     ]
-    return opened
+    return [
+        open_account(
+            session,
+            code,
+            commodity=commodity,
+            owner_type=OwnerType.VOLUNTEER,
+            owner_id=volunteer_id,
+            max_balance=cap,
+            now=now,
+        )
+        for code, commodity, cap in wanted
+    ]
 
 
 def service_credit_legs(volunteer_id: int, *, minutes: int, category: str, points: int) -> list[Leg]:
