@@ -1,1 +1,1 @@
-"""Benchmarks: `python -m bench.<name> [--db sqlite|postgres] [--quick]` (DESIGN.md, "Performance yardsticks")."""
+"""Benchmarks, each run as `python -m bench.<name> [--db sqlite|postgres] [--quick]`."""

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -30,11 +30,14 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "TIMEBANK_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 DATABASES = ("sqlite", "postgres")
+K = TypeVar("K")
 
 
-def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """`--db sqlite|postgres` (default sqlite) and `--quick` (a run that ends within a minute)."""
-    parser = argparse.ArgumentParser(description=description)
+def parse_args(
+    module: str, description: str, argv: Sequence[str] | None = None
+) -> argparse.Namespace:
+    """`python -m <module> [--db sqlite|postgres] [--quick]`; --quick ends within a minute."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
     parser.add_argument("--db", choices=DATABASES, default="sqlite", help="storage to measure")
     parser.add_argument("--quick", action="store_true", help="a smaller run, under a minute")
     return parser.parse_args(argv)
@@ -44,9 +47,9 @@ def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.
 
 
 @contextmanager
-def fresh_database(kind: str, name: str) -> Iterator[str]:
-    """The URL of a new database migrated to head, removed again on exit."""
-    fresh = _fresh_sqlite if kind == "sqlite" else _fresh_postgres
+def fresh_database(storage: str, name: str) -> Iterator[str]:
+    """The URL of a new 'sqlite' or 'postgres' database migrated to head, removed on exit."""
+    fresh = _fresh_sqlite if storage == "sqlite" else _fresh_postgres
     with fresh(name) as url:
         database = Database(url)
         upgrade(database.engine)
@@ -71,7 +74,9 @@ def _fresh_postgres(name: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(drop)
             conn.execute(text(f'CREATE DATABASE "{database}"'))
-        yield make_url(POSTGRES_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+        yield make_url(POSTGRES_ADMIN_URL).set(database=database).render_as_string(
+            hide_password=False
+        )
     finally:
         with admin.connect() as conn:
             conn.execute(drop)
@@ -86,8 +91,8 @@ def dbapi_connection(database: Database) -> Iterator[Any]:
     leaves the engine's pool and is closed on exit.
     """
     pooled = database.engine.raw_connection()
-    pooled.detach()
     connection = pooled.driver_connection
+    pooled.detach()
     if database.dialect == "postgresql":
         connection.autocommit = True
     try:
@@ -97,7 +102,7 @@ def dbapi_connection(database: Database) -> Iterator[Any]:
 
 
 def dbapi_sql(sql: str, dialect: str) -> str:
-    """SQL written with `:name` parameters, in the paramstyle of the dialect's driver."""
+    """SQL written with `:name` parameters (and no literal `%`), in the driver's paramstyle."""
     return re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql) if dialect == "postgresql" else sql
 
 
@@ -123,14 +128,39 @@ def rate_for(seconds: float, action: Callable[[], object]) -> float:
     return calls / elapsed
 
 
-def median_seconds(action: Callable[[], object], repetitions: int) -> float:
-    """The median time of one call of `action`, over `repetitions` calls."""
-    times = []
-    for _ in range(repetitions):
-        start = time.perf_counter()
+def warm_up(action: Callable[[], object], calls: int) -> None:
+    """Call `action` untimed, so that caches, prepared statements and pools are ready."""
+    for _ in range(calls):
         action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+
+
+def best_of_rounds(rounds: int, measures: Mapping[str, Callable[[], float]]) -> dict[str, float]:
+    """Each measure's highest figure over `rounds` rounds, the measures taking turns.
+
+    Taking turns exposes every measure to the same drift; other work on the
+    machine only ever slows a round down, so the best round is the steadiest
+    estimate (as `timeit` takes the fastest run).
+    """
+    best = dict.fromkeys(measures, 0.0)
+    for _ in range(rounds):
+        for name, measure in measures.items():
+            best[name] = max(best[name], measure())
+    return best
+
+
+def median_seconds(actions: Mapping[K, Callable[[], object]], repetitions: int) -> dict[K, float]:
+    """The median time of one call of each action, over `repetitions` rounds.
+
+    In each round every action is called once, in turn, so that drift in the
+    machine's load touches them all alike.
+    """
+    times: dict[K, list[float]] = {name: [] for name in actions}
+    for _ in range(repetitions):
+        for name, action in actions.items():
+            start = time.perf_counter()
+            action()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(samples) for name, samples in times.items()}
 
 
 # -- output -------------------------------------------------------------------
@@ -143,7 +173,9 @@ def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[objec
 
     def line(row: Sequence[str]) -> str:
         first, *rest = row
-        return "  ".join([first.ljust(widths[0]), *(c.rjust(w) for c, w in zip(rest, widths[1:]))])
+        return "  ".join(
+            [first.ljust(widths[0]), *(c.rjust(w) for c, w in zip(rest, widths[1:], strict=True))]
+        )
 
     print(f"\n{title}")
     print(line(cells[0]))
