@@ -8,16 +8,18 @@ error, so a refused posting leaves nothing behind.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, bindparam, func, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from timebank.ledger.errors import (
@@ -35,6 +37,7 @@ from timebank.ledger.errors import (
 from timebank.ledger.models import Account, Commodity, Kind, OwnerType, Posting, Transaction
 
 Ref = tuple[str, int]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -235,15 +238,8 @@ def _post(
     kind = str(kind)
 
     accounts = resolve_accounts(session, [leg.code for leg in legs])
-    fingerprint = transaction_fingerprint(kind, legs, ref, reverses_id)
-    existing = find_existing(session, idempotency_key, fingerprint)
-    if existing is not None:
-        return existing
     check_balanced(legs, accounts)
-    for account in accounts.values():
-        if account.closed_at is not None:
-            raise AccountClosed(account=account.code)
-
+    fingerprint = transaction_fingerprint(kind, legs, ref, reverses_id)
     values = dict(
         kind=kind,
         idempotency_key=idempotency_key,
@@ -256,48 +252,88 @@ def _post(
         created_at=now,
         reverses_id=reverses_id,
     )
-    stmt = (
-        dialect_insert(session, Transaction)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(Transaction)
-    )
+    conn = session.connection()
+    # Insert first and look up only on a conflict: a retry is rare, so the
+    # common case pays no extra query, and ON CONFLICT settles a race between
+    # two requests carrying the same key.
     try:
-        txn = session.scalars(stmt).one_or_none()
+        txn_id = conn.execute(_insert_transaction(conn.dialect.name), values).scalar()
     except IntegrityError as exc:
         if reverses_id is not None and "reverses_id" in str(exc.orig):
             raise AlreadyReversed(transaction=reverses_id) from exc
         raise
-    if txn is None:
-        # Another request with the same key committed between our look-up and insert.
+    if txn_id is None:
         existing = find_existing(session, idempotency_key, fingerprint)
-        assert existing is not None
+        assert existing is not None, "ON CONFLICT without a conflicting row"
         return existing
+    for account in accounts.values():
+        if account.closed_at is not None:
+            raise AccountClosed(account=account.code)
 
     balances_after = apply_to_balances(session, legs, accounts, release_held or {})
-    rows = []
-    for leg in legs:
-        account = accounts[leg.code]
-        rows.append(
-            dict(
-                transaction_id=txn.id,
-                account_id=account.id,
-                commodity=account.commodity,
-                amount=leg.amount,
-                balance_after=balances_after[account.id].pop(0) if account.running_balance else None,
-            )
+    rows = [
+        dict(
+            transaction_id=txn_id,
+            account_id=accounts[leg.code].id,
+            commodity=accounts[leg.code].commodity,
+            amount=leg.amount,
+            balance_after=(
+                balances_after[accounts[leg.code].id].pop(0)
+                if accounts[leg.code].running_balance
+                else None
+            ),
         )
-    postings = list(session.scalars(dialect_insert(session, Posting).returning(Posting), rows))
-    set_committed_value(txn, "postings", postings)
-    return txn
+        for leg in legs
+    ]
+    conn.execute(INSERT_POSTINGS, rows)
+    # The caller gets the transaction without another query; its postings
+    # load on first access, which most callers never make.
+    return attach(session, Transaction(id=txn_id, **values))
 
 
-def resolve_accounts(session: Session, codes: Sequence[str]) -> dict[str, Account]:
-    """Accounts by code, or UnknownAccount naming the first code that has none."""
-    wanted = set(codes)
+# The hot path runs prebuilt Core statements: building an ORM statement on
+# every call costs more than the database takes to run it.
+ACCOUNTS, TRANSACTIONS, POSTINGS = Account.__table__, Transaction.__table__, Posting.__table__
+RESOLVE_ACCOUNTS = select(
+    ACCOUNTS.c.id, ACCOUNTS.c.code, ACCOUNTS.c.commodity, ACCOUNTS.c.running_balance, ACCOUNTS.c.closed_at
+).where(ACCOUNTS.c.code.in_(bindparam("codes", expanding=True)))
+_delta, _release = bindparam("delta"), bindparam("release")
+MOVE_BALANCE = (
+    update(ACCOUNTS)
+    .where(ACCOUNTS.c.id == bindparam("account_id"), ACCOUNTS.c.closed_at.is_(None))
+    .where(
+        ACCOUNTS.c.allow_negative
+        | (ACCOUNTS.c.balance + _delta - (ACCOUNTS.c.held - _release) >= 0)
+    )
+    .where(ACCOUNTS.c.max_balance.is_(None) | (ACCOUNTS.c.balance + _delta <= ACCOUNTS.c.max_balance))
+    .values(balance=ACCOUNTS.c.balance + _delta, held=ACCOUNTS.c.held - _release)
+    .returning(ACCOUNTS.c.balance, ACCOUNTS.c.held)
+)
+INSERT_POSTINGS = POSTINGS.insert()
+
+
+@functools.cache
+def _insert_transaction(dialect: str) -> postgresql.Insert | sqlite.Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(TRANSACTIONS)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(TRANSACTIONS.c.id)
+    )
+
+
+def attach(session: Session, instance: T) -> T:
+    """Make an object for a row just inserted by Core part of the session, without a query."""
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
+
+
+def resolve_accounts(session: Session, codes: Sequence[str]) -> dict[str, Row]:
+    """The accounts' ids, commodities and states by code, or UnknownAccount for the first missing."""
     found = {
-        account.code: account
-        for account in session.scalars(select(Account).where(Account.code.in_(wanted)))
+        row.code: row
+        for row in session.connection().execute(RESOLVE_ACCOUNTS, {"codes": sorted(set(codes))})
     }
     for code in codes:
         if code not in found:
@@ -328,7 +364,7 @@ def find_existing(session: Session, idempotency_key: str, fingerprint: str) -> T
     return existing
 
 
-def check_balanced(legs: Sequence[Leg], accounts: Mapping[str, Account]) -> None:
+def check_balanced(legs: Sequence[Leg], accounts: Mapping[str, Account | Row]) -> None:
     """Raise UnbalancedTransaction unless the legs sum to zero in each commodity."""
     totals: dict[str, int] = defaultdict(int)
     for leg in legs:
@@ -344,7 +380,7 @@ def check_balanced(legs: Sequence[Leg], accounts: Mapping[str, Account]) -> None
 def apply_to_balances(
     session: Session,
     legs: Sequence[Leg],
-    accounts: Mapping[str, Account],
+    accounts: Mapping[str, Row],
     release_held: Mapping[int, int],
 ) -> dict[int, list[int]]:
     """Move running balances, accounts in id order, and return each leg's balance after it."""
@@ -352,6 +388,7 @@ def apply_to_balances(
     for leg in legs:
         net[accounts[leg.code].id] += leg.amount
     by_id = {account.id: account for account in accounts.values()}
+    conn = session.connection()
     after: dict[int, list[int]] = {}
     # Always the same lock order, so two opposite transfers cannot deadlock.
     for account_id in sorted(net):
@@ -359,22 +396,12 @@ def apply_to_balances(
         if not account.running_balance:
             continue
         delta, release = net[account_id], release_held.get(account_id, 0)
-        row = session.execute(
-            update(Account)
-            .where(Account.id == account_id, Account.closed_at.is_(None))
-            .where(
-                Account.allow_negative
-                | (Account.balance + delta - (Account.held - release) >= 0)
-            )
-            .where(Account.max_balance.is_(None) | (Account.balance + delta <= Account.max_balance))
-            .values(balance=Account.balance + delta, held=Account.held - release)
-            .returning(Account.balance, Account.held)
-            .execution_options(synchronize_session=False)
+        row = conn.execute(
+            MOVE_BALANCE, {"account_id": account_id, "delta": delta, "release": release}
         ).first()
         if row is None:
             explain_refusal(session, account, delta, release)
-        set_committed_value(account, "balance", row.balance)
-        set_committed_value(account, "held", row.held)
+        refresh_cached_account(session, account_id, row.balance, row.held)
         running = row.balance - delta
         after[account_id] = []
         for leg in legs:
@@ -384,7 +411,16 @@ def apply_to_balances(
     return after
 
 
-def explain_refusal(session: Session, account: Account, delta: int, release: int = 0) -> None:
+def refresh_cached_account(session: Session, account_id: int, balance: int, held: int) -> None:
+    """Keep an Account the session already holds in step with a Core update of its row."""
+    key = inspect(Account).identity_key_from_primary_key((account_id,))
+    cached = session.identity_map.get(key)
+    if cached is not None:
+        set_committed_value(cached, "balance", balance)
+        set_committed_value(cached, "held", held)
+
+
+def explain_refusal(session: Session, account: Account | Row, delta: int, release: int = 0) -> None:
     """Raise the error that says why a guarded balance update touched no row."""
     row = session.execute(
         select(Account.balance, Account.held, Account.max_balance, Account.closed_at).where(
