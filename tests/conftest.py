@@ -22,6 +22,13 @@ from timebank.cli import main
 from timebank.db import Database
 from timebank.ledger import open_account, post, rules
 from timebank.migrate import upgrade
+from timebank.orgs.models import Organisation
+from timebank.orgs.services import create_organisation
+from timebank.people.access import Actor, Grant
+from timebank.people.idnumbers import IdVault
+from timebank.people.models import Person
+from timebank.people.services import approve, grant_role
+from timebank.people.services import register as register_person
 
 POSTGRES_URL = os.environ.get(
     "TIMEBANK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -29,6 +36,8 @@ POSTGRES_URL = os.environ.get(
 REQUIRE_POSTGRES = os.environ.get("TIMEBANK_REQUIRE_POSTGRES") == "1"
 NOW = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Shanghai
 ACTOR = 1
+#: An actor allowed everything everywhere, for setting up tests.
+SYSTEM = Actor(0, (Grant("admin", 0, "/"),))
 
 
 def _postgres_admin():
@@ -167,6 +176,8 @@ def app(db: Database, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fla
             "TESTING": True,
             "DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
             "SECRET_KEY": "test-only-secret",
+            "DATA_KEY": "test-only-data-key",
+            "RATELIMIT_ENABLED": False,
         }
     )
     yield app
@@ -187,3 +198,85 @@ def run_cli(app: Flask) -> Callable[..., Result]:
         return CliRunner().invoke(main, list(args), obj=ScriptInfo(create_app=lambda: app))
 
     return run
+
+
+# -- people and organisations -------------------------------------------------
+
+PASSWORD = "correct horse 7"
+#: A valid resident ID number (checksum correct): born 1956-03-07, male.
+RESIDENT_ID = "110101195603071236"
+
+
+@pytest.fixture
+def vault() -> IdVault:
+    """The ID-number vault, with a test key."""
+    return IdVault("test-only-data-key")
+
+
+@pytest.fixture
+def org_tree(session: Session) -> dict[str, Organisation]:
+    """A county > street > two communities > one team each, committed."""
+    made: dict[str, Organisation] = {}
+
+    def add(key: str, name: str, level: str, parent: str | None) -> None:
+        made[key] = create_organisation(
+            session, name=name, level=level, parent_id=made[parent].id if parent else None, actor=SYSTEM, now=NOW
+        )
+
+    add("county", "陕县", "district", None)
+    add("street", "大营镇", "street", "county")
+    add("east", "东城社区", "community", "street")
+    add("west", "西关社区", "community", "street")
+    add("east_team", "东城助老服务队", "team", "east")
+    add("west_team", "西关应急服务队", "team", "west")
+    session.commit()
+    return made
+
+
+@pytest.fixture
+def make_person(session: Session, vault: IdVault, org_tree) -> Callable[..., Person]:
+    """Registers an active person (password PASSWORD) with the given roles over an organisation."""
+    phones = iter(range(13800000001, 13899999999))
+
+    def make(*roles: str, org: str = "east", name: str = "测试志愿者", status: str = "active", station_id: int | None = None, **profile) -> Person:
+        organisation = org_tree[org]
+        person = register_person(
+            session,
+            {"phone": str(next(phones)), "password": PASSWORD, "real_name": name, "home_organisation_id": organisation.id, **profile},
+            actor=None,
+            vault=vault,
+            now=NOW,
+        )
+        if status == "active":
+            approve(session, person.id, actor=SYSTEM, now=NOW)
+        else:
+            person.status = status
+        for role in roles:
+            if role == "volunteer":
+                continue
+            data = {"role": role, "organisation_id": organisation.id, "station_id": station_id}
+            if role == "social_worker":
+                data["certificate_level"] = "社会工作师"
+            grant_role(session, person.id, data, actor=SYSTEM, now=NOW)
+        session.commit()
+        return person
+
+    return make
+
+
+@pytest.fixture
+def sign_in(client: FlaskClient) -> Callable[[Person], FlaskClient]:
+    """Signs the client in as a person (through the real sign-in form)."""
+
+    def as_person(person: Person, password: str = PASSWORD) -> FlaskClient:
+        answer = client.post("/sign-in", data={"phone": person.phone, "password": password, "csrf_token": csrf_token(client)})
+        assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
+        return client
+
+    return as_person
+
+
+def csrf_token(client: FlaskClient) -> str:
+    """A CSRF token for the client's session, read from the sign-in form."""
+    page = client.get("/sign-in").get_data(as_text=True)
+    return page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]

@@ -12,8 +12,10 @@ from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 
 from timebank import errors, web
+from timebank.auth import login
 from timebank.config import from_environment, instance_secret
 from timebank.db import Database
+from timebank.people.idnumbers import IdVault
 
 ROOT = Path(__file__).resolve().parent.parent
 babel = Babel()
@@ -35,7 +37,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(instance_path)
 
+    if not app.config.get("DATA_KEY"):
+        app.config["DATA_KEY"] = instance_secret(instance_path, "data_key")
     app.extensions["timebank.database"] = Database(app.config["DATABASE_URL"])
+    app.extensions["timebank.vault"] = IdVault(app.config["DATA_KEY"])
     app.teardown_appcontext(web.close_db_session)
     babel.init_app(
         app,
@@ -43,10 +48,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
     app.jinja_env.globals["get_locale"] = get_locale
+    web.init_templates(app)
     csrf.init_app(app)
+    login.init_app(app)
     errors.init_app(app)
 
+    from timebank.audit import api as audit_api, views as audit
+    from timebank.auth import api as auth_api, device_views as devices, views as auth
+    from timebank.orgs import api as orgs_api, views as orgs
+    from timebank.people import api as people_api, me_views as me, views as people
     from timebank.site import views as site
 
-    app.register_blueprint(site.bp)
+    for blueprint in (site.bp, auth.bp, me.bp, people.bp, orgs.bp, devices.bp, audit.bp):
+        app.register_blueprint(blueprint)
+    for blueprint in (people_api.bp, orgs_api.bp, auth_api.bp, audit_api.bp):
+        app.register_blueprint(blueprint)
     return app

@@ -19,13 +19,13 @@ def default_database_url(instance_path: str) -> str:
     return f"sqlite:///{Path(instance_path) / 'timebank.db'}"
 
 
-def instance_secret(instance_path: str) -> str:
-    """The instance's own secret key, created on first use (atomically, mode 0600)."""
+def instance_secret(instance_path: str, name: str = "secret_key") -> str:
+    """An instance's own secret, created on first use (atomically, mode 0600)."""
     folder = Path(instance_path)
-    target = folder / "secret_key"
+    target = folder / name
     if not target.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        scratch = folder / f".secret_key.{os.getpid()}"
+        scratch = folder / f".{name}.{os.getpid()}"
         fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
@@ -46,6 +46,8 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
     return {
         "DATABASE_URL": env.get(f"{ENV_PREFIX}DATABASE_URL") or default_database_url(instance_path),
         "SECRET_KEY": env.get(f"{ENV_PREFIX}SECRET_KEY") or None,
+        # Seals ID numbers; kept apart from SECRET_KEY so rotating one leaves the other.
+        "DATA_KEY": env.get(f"{ENV_PREFIX}DATA_KEY") or None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure,

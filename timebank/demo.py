@@ -18,6 +18,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from timebank import ledger, migrate
+from timebank.categories import SERVICE_CATEGORIES
 from timebank.db import Database
 from timebank.ledger import Account, Commodity, Hold, Kind, Leg, OwnerType, Transaction
 from timebank.ledger import rules
@@ -26,14 +27,7 @@ from timebank.meta import get_meta, set_meta
 
 DEMO_PREFIX = "demo:"
 DEMO_FLAG = "demo_built_at"
-CATEGORIES = {
-    "elderly": "助老服务",
-    "disability": "助残服务",
-    "children": "儿童关爱",
-    "governance": "社区治理",
-    "emergency": "应急救援",
-    "civility": "文明实践",
-}
+CATEGORIES = {k: v for k, v in SERVICE_CATEGORIES.items() if k != "training"}
 CATEGORY_POINT_MULTIPLIER = {"emergency": 1.5}
 ORGANISATIONS = {3: "东城社区", 4: "西关社区"}
 STATIONS = {1: "26度万家驿站", 2: "东城社区爱心超市"}

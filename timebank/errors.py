@@ -12,8 +12,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from timebank import ledger
-from timebank.web import wants_json
+from timebank import domain, ledger
+from timebank.auth.codes import MemberCodeError
+from timebank.auth.services import SignInRefused
+from timebank.web import translated_errors, wants_json
 
 #: Domain error -> (HTTP status, stable machine-readable code). Subclasses
 #: inherit their nearest ancestor's entry.
@@ -29,6 +31,13 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     ledger.AlreadyReversed: (409, "already_reversed"),
     ledger.HoldNotOpen: (409, "hold_not_open"),
     ledger.LedgerError: (422, "ledger_error"),
+    domain.InvalidInput: (422, "invalid_input"),
+    domain.NotFound: (404, "not_found"),
+    domain.NotAllowed: (403, "forbidden"),
+    domain.Conflict: (409, "conflict"),
+    SignInRefused: (401, "sign_in_refused"),
+    MemberCodeError: (422, "invalid_member_code"),
+    domain.DomainError: (422, "refused"),
 }
 
 HTTP_TITLES = {
@@ -81,7 +90,7 @@ def handle_domain_error(error: Exception) -> ResponseReturnValue:
     status, code = status_for(error)
     params = getattr(error, "params", {})
     message = gettext(error.template, **params) if hasattr(error, "template") else str(error)
-    return error_response(status, code, message)
+    return error_response(status, code, message, translated_errors(getattr(error, "errors", {})))
 
 
 def handle_http_error(error: HTTPException) -> ResponseReturnValue:

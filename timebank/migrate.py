@@ -15,8 +15,13 @@ FILE_TEMPLATE = "%%(year)d%%(month).2d%%(day).2d_%%(hour).2d%%(minute).2d_%%(rev
 
 def metadata() -> MetaData:
     """The metadata of every model, imported so that each table is registered."""
+    import timebank.audit.models  # noqa: F401
+    import timebank.auth.models  # noqa: F401
     import timebank.ledger.models  # noqa: F401
     import timebank.meta  # noqa: F401
+    import timebank.orgs.models  # noqa: F401
+    import timebank.people.models  # noqa: F401
+    import timebank.redeem.models  # noqa: F401
     from timebank.db import Base
 
     return Base.metadata

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from timebank.db import Database
+from timebank.domain import Conflict, DomainError
+
+T = TypeVar("T")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOCALE_COOKIE = "timebank_lang"
@@ -47,3 +55,87 @@ def select_locale() -> str:
         if choice in languages:
             return choice
     return request.accept_languages.best_match(languages, default=default) or default
+
+
+def form_data(*, lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The submitted form as a dict; `lists` name the multi-valued fields; empty strings become None."""
+    data: dict[str, Any] = {}
+    for key in request.form:
+        if key == "csrf_token":
+            continue
+        if key in lists:
+            data[key] = [v for v in request.form.getlist(key) if v]
+        else:
+            value = request.form.get(key, "").strip()
+            data[key] = value or None
+    for key in lists:
+        data.setdefault(key, [])
+    return data
+
+
+def translated_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Each field's problems in the user's language."""
+    return {field: [gettext(problem) for problem in problems] for field, problems in errors.items()}
+
+
+def submit(action: Callable[[], T], *, template: str, **context: Any) -> T | ResponseReturnValue:
+    """Run a form's service call; on refused input, roll back and show the form again with each problem."""
+    try:
+        return action()
+    except DomainError as exc:
+        if not exc.errors:
+            raise
+        db_session().rollback()
+        status = 409 if isinstance(exc, Conflict) else 422
+        message = gettext(exc.template, **exc.params)
+        page = render_template(
+            template, errors=translated_errors(exc.errors), message=message, form=request.form, **context
+        )
+        return page, status
+
+
+#: (endpoint, label msgid, roles that see it; empty: every signed-in person)
+NAV = (
+    ("me.profile", "Me", ()),
+    ("me.code", "My code", ()),
+    ("me.balances", "Balances", ()),
+    ("people.registrations", "Registrations", ("coordinator", "admin")),
+    ("people.search", "Volunteers", ("social_worker", "coordinator", "admin")),
+    ("orgs.index", "Organisations", ("coordinator", "admin")),
+    ("devices.index", "Devices", ("coordinator", "admin")),
+    ("audit.index", "Audit log", ("admin",)),
+)
+
+
+def init_templates(app: Flask) -> None:
+    """Helpers every template can call: choices for forms and the navigation for this person."""
+    from flask_login import current_user
+
+    from timebank.categories import SERVICE_CATEGORIES
+
+    id_types = (
+        ("resident_id", "Resident ID card"),
+        ("passport", "Passport"),
+        ("hk_macao_permit", "Mainland travel permit for Hong Kong and Macao residents"),
+        ("taiwan_permit", "Mainland travel permit for Taiwan residents"),
+        ("foreign_permanent", "Foreigner's permanent residence ID card"),
+    )
+
+    def nav_links() -> list[tuple[str, str]]:
+        if not current_user.is_authenticated:
+            return []
+        from timebank.auth.login import current_actor
+
+        actor = current_actor()
+        return [
+            (url_for(endpoint), gettext(label))
+            for endpoint, label, roles in NAV
+            if endpoint in app.view_functions and (not roles or actor.has(*roles))
+        ]
+
+    app.jinja_env.globals.update(
+        nav_links=nav_links,
+        category_options=lambda: [(k, v) for k, v in SERVICE_CATEGORIES.items() if k != "training"],
+        category_name=lambda slug: SERVICE_CATEGORIES.get(slug, slug),
+        id_type_options=lambda: [(key, gettext(label)) for key, label in id_types],
+    )

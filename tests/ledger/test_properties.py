@@ -54,6 +54,7 @@ class Model:
     """What the balances must be, and what each step must do."""
 
     base: int
+    steps: int = 0
     balances: dict[str, int] = field(default_factory=dict)
     held: dict[str, int] = field(default_factory=dict)
     posted: list[tuple[str, list[Leg], int]] = field(default_factory=list)  # key, legs, txn id
@@ -88,7 +89,8 @@ class Model:
 def run_step(session, model: Model, op: tuple) -> None:
     """Do one operation on the ledger and check the outcome against the model."""
     name = op[0]
-    key = f"prop:{model.base}:{len(model.posted)}:{name}:{op[1:]}"
+    model.steps += 1
+    key = f"prop:{model.base}:{model.steps}:{name}"
 
     def attempt(legs: list[Leg], call) -> None:
         expected = model.refusal(legs)

@@ -1,0 +1,54 @@
+"""Writing and reading the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from timebank.audit.models import AuditEntry
+
+SECRET_FIELDS = {"password_hash", "id_number_sealed", "id_number_hash", "token_hash", "member_key"}
+
+
+def record(
+    session: Session,
+    *,
+    actor: int | None,
+    action: str,
+    target: tuple[str, int],
+    changes: dict[str, Any] | None = None,
+    now: dt.datetime,
+) -> AuditEntry:
+    """Add an entry; secret fields are noted as changed, never their values."""
+    shown = {
+        field: ["…", "…"] if field in SECRET_FIELDS else value for field, value in (changes or {}).items()
+    }
+    entry = AuditEntry(
+        actor_id=actor,
+        action=action,
+        target_type=target[0],
+        target_id=target[1],
+        changes=json.dumps(shown, ensure_ascii=False, default=str),
+        at=now,
+    )
+    session.add(entry)
+    return entry
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """Field -> [before, after] for the fields that differ."""
+    return {key: [before.get(key), value] for key, value in after.items() if before.get(key) != value}
+
+
+def entries(session: Session, *, target: tuple[str, int] | None = None, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
+    """The newest entries first, optionally for one target."""
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if target is not None:
+        stmt = stmt.where(AuditEntry.target_type == target[0], AuditEntry.target_id == target[1])
+    if before is not None:
+        stmt = stmt.where(AuditEntry.id < before)
+    return list(session.scalars(stmt))

@@ -1,0 +1,1 @@
+"""Signing in: passwords, sessions, device tokens for tablets and kiosks, member codes."""

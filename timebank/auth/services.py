@@ -1,0 +1,160 @@
+"""Passwords, signing in, and device tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from timebank.audit.services import record
+from timebank.auth.models import DeviceToken
+from timebank.domain import DomainError, InvalidInput, NotFound
+from timebank.orgs.models import Organisation
+from timebank.orgs.services import get_organisation
+from timebank.people.access import MANAGERS, Actor
+from timebank.people.models import Person, Status
+from timebank.redeem.models import Station
+
+# Checked against when the phone is unknown, so a miss costs as long as a hit.
+_DUMMY_HASH = generate_password_hash("timebank-no-such-person")
+DEVICE_TOKEN_PREFIX = "tbd_"
+
+
+class SignInRefused(DomainError):
+    """Wrong phone or password, or an account that may not sign in yet; deliberately vague."""
+
+    template = "The phone number or password is not right."
+
+
+def authenticate(session: Session, phone: str, password: str, *, now: dt.datetime) -> Person:
+    """The person with this phone and password, if they may sign in."""
+    phone = "".join((phone or "").split())
+    person = session.scalar(select(Person).where(Person.phone == phone))
+    if person is None or not person.password_hash:
+        check_password_hash(_DUMMY_HASH, password or "")
+        raise SignInRefused()
+    if not check_password_hash(person.password_hash, password or ""):
+        raise SignInRefused()
+    if person.status == Status.PENDING.value:
+        raise SignInRefused("Your registration is waiting for a coordinator's approval.")
+    if person.status != Status.ACTIVE.value:
+        raise SignInRefused("This account cannot sign in. Please contact your community's coordinator.")
+    person.last_sign_in_at = now
+    return person
+
+
+def change_password(session: Session, person: Person, current: str, new: str, *, now: dt.datetime) -> Person:
+    """Change one's own password; every other session is signed out."""
+    if not person.password_hash or not check_password_hash(person.password_hash, current or ""):
+        raise InvalidInput(errors={"current_password": ["The current password is not right."]})
+    person.password_hash = generate_password_hash(new)
+    person.must_change_password = False
+    person.session_version += 1
+    record(session, actor=person.id, action="change_password", target=("person", person.id), changes={"password_hash": [None, None]}, now=now)
+    return person
+
+
+def reset_password(session: Session, person_id: int, *, actor: Actor, now: dt.datetime) -> str:
+    """A coordinator sets a temporary password (shown once) that must be changed at next sign-in."""
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound()
+    actor.require(MANAGERS, get_organisation(session, person.home_organisation_id))
+    temporary = "".join(secrets.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(10))
+    person.password_hash = generate_password_hash(temporary)
+    person.must_change_password = True
+    person.session_version += 1
+    record(session, actor=actor.id, action="reset_password", target=("person", person.id), changes={"password_hash": [None, None]}, now=now)
+    return temporary
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_device_token(
+    session: Session, data: dict[str, Any], *, actor: Actor, now: dt.datetime
+) -> tuple[DeviceToken, str]:
+    """A new token for a station tablet or kiosk; the plain token is returned once, only its hash kept."""
+    name = (data.get("name") or "").strip()
+    scope_type = data.get("scope_type")
+    problems: dict[str, list[str]] = {}
+    if not name or len(name) > 100:
+        problems["name"] = ["Enter a name of at most 100 characters."]
+    if scope_type not in ("station", "activity"):
+        problems["scope_type"] = ["Choose a station or an activity."]
+    try:
+        scope_id = int(data.get("scope_id"))
+    except (TypeError, ValueError):
+        problems["scope_id"] = ["Choose what the device is for."]
+    if problems:
+        raise InvalidInput(errors=problems)
+    organisation_id = _scope_organisation(session, scope_type, scope_id)
+    actor.require(MANAGERS, get_organisation(session, organisation_id))
+    plain = DEVICE_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = DeviceToken(
+        name=name,
+        token_hash=_digest(plain),
+        prefix=plain[:10],
+        scope_type=scope_type,
+        scope_id=scope_id,
+        organisation_id=organisation_id,
+        created_by=actor.id,
+        created_at=now,
+    )
+    session.add(token)
+    session.flush()
+    record(session, actor=actor.id, action="create_device_token", target=("device_token", token.id), changes={"name": [None, name], "scope": [None, f"{scope_type}:{scope_id}"]}, now=now)
+    return token, plain
+
+
+def _scope_organisation(session: Session, scope_type: str, scope_id: int) -> int:
+    """The organisation a device's station (or activity) belongs to."""
+    if scope_type == "station":
+        station = session.get(Station, scope_id)
+        if station is None:
+            raise InvalidInput(errors={"scope_id": ["Unknown station."]})
+        return station.organisation_id
+    raise InvalidInput(errors={"scope_type": ["Activities arrive with check-in; choose a station for now."]})
+
+
+def revoke_device_token(session: Session, token_id: int, *, actor: Actor, now: dt.datetime) -> DeviceToken:
+    """Stop a device token from working; revoking twice is harmless."""
+    token = session.get(DeviceToken, token_id)
+    if token is None:
+        raise NotFound()
+    actor.require(MANAGERS, get_organisation(session, token.organisation_id))
+    if token.revoked_at is None:
+        token.revoked_at, token.revoked_by = now, actor.id
+        record(session, actor=actor.id, action="revoke_device_token", target=("device_token", token.id), now=now)
+    return token
+
+
+def authenticate_device(session: Session, plain: str, *, now: dt.datetime) -> DeviceToken | None:
+    """The live token this bearer string is, recording its use; None if unknown or revoked."""
+    if not plain or not plain.startswith(DEVICE_TOKEN_PREFIX):
+        return None
+    token = session.scalar(select(DeviceToken).where(DeviceToken.token_hash == _digest(plain)))
+    if token is None or token.revoked_at is not None:
+        return None
+    token.last_used_at = now
+    return token
+
+
+def device_tokens(session: Session, *, actor: Actor) -> list[DeviceToken]:
+    """The tokens of the organisations the actor manages, newest first."""
+    paths = actor.paths(MANAGERS)
+    if not paths:
+        return []
+    stmt = (
+        select(DeviceToken)
+        .join(Organisation, Organisation.id == DeviceToken.organisation_id)
+        .where(or_(*[Organisation.path.startswith(path) for path in paths]))
+        .order_by(DeviceToken.id.desc())
+    )
+    return list(session.scalars(stmt))

@@ -1,0 +1,1 @@
+"""Organisations: the district > street > community > team tree, and its policies."""

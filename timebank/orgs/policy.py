@@ -1,0 +1,33 @@
+"""Programme policies (DESIGN.md "Policies"): defaults, overridden per organisation, inherited downward."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "points_per_hour": 10,
+    "category_multipliers": {},
+    "hour_cap_minutes": 1500 * 60,  # Nanjing, Guangzhou: 1,500 hours
+    "family_transfers": True,  # only along confirmed family links
+    "donations": True,
+    "min_star_to_spend_hours": 0,  # Guangzhou: 1
+    "min_age_to_spend_hours": 0,  # Shanghai: 65
+    "checkin_opens_minutes": 60,
+    "min_attendance_share": 0.6,  # Yunnan: 60 %
+    "rounding_minutes": 15,
+    "reviewers_required": 1,  # Wuhan: 2
+    "record_deadline_working_days": 10,  # 2021 national measures, art. 11
+    "forgotten_checkout": "planned_end_flagged",
+    "star_thresholds_hours": [100, 300, 600, 1000, 1500],
+}
+
+
+def merge(overrides_from_root_down: list[str]) -> dict[str, Any]:
+    """The defaults with each level's JSON overrides applied, root first."""
+    policy = dict(DEFAULTS)
+    for raw in overrides_from_root_down:
+        for key, value in json.loads(raw or "{}").items():
+            if key in DEFAULTS:
+                policy[key] = value
+    return policy

@@ -1,0 +1,101 @@
+"""Building the organisation tree and reading its inherited policies."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from timebank.audit.services import record
+from timebank.domain import InvalidInput, NotFound
+from timebank.orgs.models import LEVELS, Organisation
+from timebank.orgs.policy import DEFAULTS, merge
+from timebank.people.access import MANAGERS
+
+
+def get_organisation(session: Session, organisation_id: int | None) -> Organisation:
+    """The organisation, or NotFound."""
+    organisation = session.get(Organisation, organisation_id) if organisation_id else None
+    if organisation is None:
+        raise NotFound("Unknown organisation.")
+    return organisation
+
+
+def create_organisation(
+    session: Session,
+    *,
+    name: str,
+    level: str,
+    parent_id: int | None,
+    actor: Any | None,
+    now: dt.datetime,
+) -> Organisation:
+    """A new node under `parent_id` (None: a new root, which only the command line makes)."""
+    name = (name or "").strip()
+    problems: dict[str, list[str]] = {}
+    if not name or len(name) > 100:
+        problems["name"] = ["Enter a name of at most 100 characters."]
+    if level not in LEVELS:
+        problems["level"] = ["Choose district, street, community or team."]
+    if problems:
+        raise InvalidInput(errors=problems)
+    parent = None
+    if parent_id is not None:
+        parent = get_organisation(session, parent_id)
+        actor.require(MANAGERS, parent)
+        if LEVELS.index(level) < LEVELS.index(parent.level):
+            raise InvalidInput(errors={"level": ["A node cannot rank above its parent."]})
+    organisation = Organisation(name=name, level=level, parent_id=parent_id, path="/", policies="{}", created_at=now)
+    session.add(organisation)
+    session.flush()
+    organisation.path = f"{parent.path if parent else '/'}{organisation.id}/"
+    record(session, actor=getattr(actor, "id", None), action="create_organisation", target=("organisation", organisation.id), changes={"name": [None, name], "parent_id": [None, parent_id]}, now=now)
+    return organisation
+
+
+def lineage(session: Session, organisation: Organisation) -> list[Organisation]:
+    """The organisation and its ancestors, root first."""
+    ids = [int(part) for part in organisation.path.strip("/").split("/") if part]
+    found = {o.id: o for o in session.scalars(select(Organisation).where(Organisation.id.in_(ids)))}
+    return [found[i] for i in ids]
+
+
+def effective_policy(session: Session, organisation: Organisation) -> dict[str, Any]:
+    """The policies in force at this node: defaults, then each ancestor's overrides, root first."""
+    return merge([o.policies for o in lineage(session, organisation)])
+
+
+def set_policies(
+    session: Session, organisation_id: int, overrides: Mapping[str, Any], *, actor: Any, now: dt.datetime
+) -> Organisation:
+    """Override policies at this node (None removes an override, inheriting again)."""
+    organisation = get_organisation(session, organisation_id)
+    actor.require(MANAGERS, organisation)
+    unknown = sorted(set(overrides) - set(DEFAULTS))
+    if unknown:
+        raise InvalidInput(errors={key: ["Unknown policy."] for key in unknown})
+    current = json.loads(organisation.policies or "{}")
+    before = dict(current)
+    for key, value in overrides.items():
+        if value is None:
+            current.pop(key, None)
+        elif type(value) is not type(DEFAULTS[key]) and not (isinstance(DEFAULTS[key], float) and isinstance(value, int)):
+            raise InvalidInput(errors={key: ["This policy takes a value like %s." % json.dumps(DEFAULTS[key])]})
+        else:
+            current[key] = value
+    organisation.policies = json.dumps(current, ensure_ascii=False, sort_keys=True)
+    record(session, actor=actor.id, action="set_policies", target=("organisation", organisation.id), changes={"policies": [before, current]}, now=now)
+    return organisation
+
+
+def tree(session: Session, *, root_paths: list[str] | None = None) -> list[Organisation]:
+    """Organisations in tree order (by path), optionally only below the given paths."""
+    stmt = select(Organisation).order_by(Organisation.path)
+    organisations = list(session.scalars(stmt))
+    if root_paths is None:
+        return organisations
+    return [o for o in organisations if any(o.path.startswith(p) for p in root_paths)]

@@ -1,0 +1,1 @@
+"""People: volunteers' national-record profiles, roles, family links, registration."""

@@ -1,0 +1,71 @@
+"""Who may do what where: a person's role grants, checked against the organisation tree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from timebank.domain import NotAllowed
+from timebank.orgs.models import Organisation
+from timebank.people.models import Person, Role, RoleGrant
+
+#: Roles that run an organisation's programme; admin implies coordinator.
+MANAGERS = (Role.COORDINATOR, Role.ADMIN)
+#: Roles that may look after volunteers' records.
+CARERS = (Role.SOCIAL_WORKER, Role.COORDINATOR, Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A role over the subtree whose path is `path` (station staff: at one station)."""
+
+    role: str
+    organisation_id: int
+    path: str
+    station_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in person as the services see them: an id and role grants."""
+
+    id: int
+    grants: tuple[Grant, ...] = ()
+
+    def has(self, *roles: Role) -> bool:
+        """True if any grant carries one of `roles`, anywhere."""
+        wanted = {str(r) for r in roles}
+        return any(g.role in wanted for g in self.grants)
+
+    def may(self, roles: Iterable[Role], organisation: Organisation) -> bool:
+        """True if one of `roles` is granted over `organisation` or above it."""
+        wanted = {str(r) for r in roles}
+        return any(g.role in wanted and organisation.path.startswith(g.path) for g in self.grants)
+
+    def require(self, roles: Iterable[Role], organisation: Organisation) -> None:
+        """NotAllowed unless `may`."""
+        if not self.may(roles, organisation):
+            raise NotAllowed()
+
+    def paths(self, roles: Iterable[Role]) -> list[str]:
+        """The subtree paths over which one of `roles` is granted."""
+        wanted = {str(r) for r in roles}
+        return sorted({g.path for g in self.grants if g.role in wanted})
+
+    def stations(self) -> set[int]:
+        """The stations this person staffs."""
+        return {g.station_id for g in self.grants if g.role == Role.STATION_STAFF and g.station_id}
+
+
+def actor_for(session: Session, person: Person | int) -> Actor:
+    """The actor for a person, with their live grants and each grant's subtree path."""
+    person_id = person.id if isinstance(person, Person) else person
+    rows = session.execute(
+        select(RoleGrant.role, RoleGrant.organisation_id, Organisation.path, RoleGrant.station_id)
+        .join(Organisation, Organisation.id == RoleGrant.organisation_id)
+        .where(RoleGrant.person_id == person_id, RoleGrant.revoked_at.is_(None))
+    ).all()
+    return Actor(person_id, tuple(Grant(*row) for row in rows))
