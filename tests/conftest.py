@@ -207,6 +207,12 @@ PASSWORD = "correct horse 7"
 RESIDENT_ID = "110101195603071236"
 
 
+@pytest.fixture(autouse=True)
+def quick_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """scrypt's full cost protects real passwords; tests hash thousands, so they use a cheap method."""
+    monkeypatch.setattr("timebank.auth.passwords.METHOD", "pbkdf2:sha256:1000")
+
+
 @pytest.fixture
 def vault() -> IdVault:
     """The ID-number vault, with a test key."""

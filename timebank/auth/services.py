@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from timebank.audit.services import record
+from timebank.auth.passwords import hash_password, password_matches
 from timebank.auth.models import DeviceToken
 from timebank.domain import DomainError, InvalidInput, NotFound
 from timebank.orgs.models import Organisation
@@ -21,7 +21,7 @@ from timebank.people.models import Person, Status
 from timebank.redeem.models import Station
 
 # Checked against when the phone is unknown, so a miss costs as long as a hit.
-_DUMMY_HASH = generate_password_hash("timebank-no-such-person")
+_DUMMY_HASH = hash_password("timebank-no-such-person")
 DEVICE_TOKEN_PREFIX = "tbd_"
 
 
@@ -36,9 +36,9 @@ def authenticate(session: Session, phone: str, password: str, *, now: dt.datetim
     phone = "".join((phone or "").split())
     person = session.scalar(select(Person).where(Person.phone == phone))
     if person is None or not person.password_hash:
-        check_password_hash(_DUMMY_HASH, password or "")
+        password_matches(_DUMMY_HASH, password or "")
         raise SignInRefused()
-    if not check_password_hash(person.password_hash, password or ""):
+    if not password_matches(person.password_hash, password or ""):
         raise SignInRefused()
     if person.status == Status.PENDING.value:
         raise SignInRefused("Your registration is waiting for a coordinator's approval.")
@@ -50,9 +50,9 @@ def authenticate(session: Session, phone: str, password: str, *, now: dt.datetim
 
 def change_password(session: Session, person: Person, current: str, new: str, *, now: dt.datetime) -> Person:
     """Change one's own password; every other session is signed out."""
-    if not person.password_hash or not check_password_hash(person.password_hash, current or ""):
+    if not person.password_hash or not password_matches(person.password_hash, current or ""):
         raise InvalidInput(errors={"current_password": ["The current password is not right."]})
-    person.password_hash = generate_password_hash(new)
+    person.password_hash = hash_password(new)
     person.must_change_password = False
     person.session_version += 1
     record(session, actor=person.id, action="change_password", target=("person", person.id), changes={"password_hash": [None, None]}, now=now)
@@ -66,7 +66,7 @@ def reset_password(session: Session, person_id: int, *, actor: Actor, now: dt.da
         raise NotFound()
     actor.require(MANAGERS, get_organisation(session, person.home_organisation_id))
     temporary = "".join(secrets.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(10))
-    person.password_hash = generate_password_hash(temporary)
+    person.password_hash = hash_password(temporary)
     person.must_change_password = True
     person.session_version += 1
     record(session, actor=actor.id, action="reset_password", target=("person", person.id), changes={"password_hash": [None, None]}, now=now)

@@ -15,9 +15,9 @@ from typing import Any
 from marshmallow import ValidationError
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
-from werkzeug.security import generate_password_hash
 
 from timebank.audit.services import diff, record
+from timebank.auth.passwords import hash_password
 from timebank.domain import Conflict, InvalidInput, NotAllowed, NotFound
 from timebank.ledger import rules
 from timebank.orgs.models import Organisation
@@ -127,7 +127,7 @@ def register(
         )
     person = Person(
         phone=values["phone"],
-        password_hash=generate_password_hash(values["password"]) if values.get("password") else None,
+        password_hash=hash_password(values["password"]) if values.get("password") else None,
         home_organisation_id=organisation.id,
         status=Status.PENDING.value,
         member_key=secrets.token_hex(16),

@@ -1,0 +1,54 @@
+"""Browser tests: the real app served on loopback, driven by Playwright in Debian's Chromium.
+
+Chromium is never downloaded: /usr/bin/chromium is Debian's. Without it these
+tests skip with a reason, except in CI, where TIMEBANK_REQUIRE_BROWSER=1
+turns its absence into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True, "locale": "zh-CN"}
+TABLET = {"viewport": {"width": 1024, "height": 768}, "locale": "zh-CN"}
+
+
+@pytest.fixture
+def db(sqlite_db):
+    """Browser tests run on the embedded default, a SQLite file."""
+    return sqlite_db
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """The app served on a free loopback port in a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+    server.server_close()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    """Debian's Chromium, headless, driven by Playwright."""
+    if not CHROMIUM.exists():
+        if os.environ.get("TIMEBANK_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is required (TIMEBANK_REQUIRE_BROWSER=1) but /usr/bin/chromium is missing")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
