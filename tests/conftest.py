@@ -204,7 +204,7 @@ def run_cli(app: Flask) -> Callable[..., Result]:
 
 PASSWORD = "correct horse 7"
 #: A valid resident ID number (checksum correct): born 1956-03-07, male.
-RESIDENT_ID = "110101195603071236"
+RESIDENT_ID = "110101195603071239"
 
 
 @pytest.fixture(autouse=True)

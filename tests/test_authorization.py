@@ -1,0 +1,189 @@
+"""The authorisation matrix: every endpoint, HTML and API, tried by every role, inside and outside
+its organisation subtree, and anonymously; each answer checked.
+
+Endpoints are read from the app's URL map, so a new endpoint joins the matrix
+by itself: it must either be guarded by `requires(...)` or be listed in PUBLIC,
+and each of its URL arguments must have a sample below.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from timebank.app import create_app
+from timebank.auth.services import create_device_token
+from timebank.db import Database
+from timebank.orgs.services import create_organisation
+from timebank.people.models import Role
+from timebank.people.services import approve, grant_role, register, request_family_link
+from timebank.redeem.models import Station
+from tests.conftest import NOW, PASSWORD, RESIDENT_ID, SYSTEM, csrf_token
+
+#: Endpoints anyone may call, signed in or not.
+PUBLIC = {
+    "static",
+    "site.index",
+    "site.healthz",
+    "site.set_language",
+    "auth.sign_in",
+    "auth.sign_out",
+    "auth.register",
+}
+#: Personas, in the order they act (the most powerful last, so their changes
+#: cannot hide a refusal of a weaker one): name -> (roles, organisation key).
+PERSONAS = {
+    "volunteer": ((), "east"),
+    "station_staff": ((Role.STATION_STAFF,), "east"),
+    "social_worker": ((Role.SOCIAL_WORKER,), "east"),
+    "coordinator_elsewhere": ((Role.COORDINATOR,), "west"),
+    "coordinator": ((Role.COORDINATOR,), "east"),
+    "admin": ((Role.ADMIN,), "county"),
+}
+
+
+@dataclass(frozen=True)
+class World:
+    """The template database and the ids of the records the endpoints act on."""
+
+    path: str
+    phones: dict[str, str]
+    samples: dict[str, object]
+
+
+@pytest.fixture(scope="module")
+def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """One database with the tree, a person per persona, and a target of every kind in `east`."""
+    path = str(tmp_path_factory.mktemp("matrix") / "world.db")
+    shutil.copyfile(sqlite_template, path)
+    database = Database(f"sqlite:///{path}")
+    from timebank.people.idnumbers import IdVault
+
+    vault = IdVault("test-only-data-key")
+    with pytest.MonkeyPatch.context() as patch, database.session() as session:
+        patch.setattr("timebank.auth.passwords.METHOD", "pbkdf2:sha256:1000")
+        orgs = {}
+        for key, name, level, parent in (
+            ("county", "陕县", "district", None),
+            ("street", "大营镇", "street", "county"),
+            ("east", "东城社区", "community", "street"),
+            ("west", "西关社区", "community", "street"),
+        ):
+            orgs[key] = create_organisation(session, name=name, level=level, parent_id=orgs[parent].id if parent else None, actor=SYSTEM, now=NOW)
+        station = Station(organisation_id=orgs["east"].id, name="26度万家驿站", created_at=NOW)
+        session.add(station)
+        session.flush()
+        phones, people = {}, {}
+        for number, (persona, (roles, org)) in enumerate({**PERSONAS, "target": ((), "east"), "relative": ((), "east")}.items()):
+            phone = f"1390000{number:04d}"
+            data = {"phone": phone, "password": PASSWORD, "real_name": persona, "home_organisation_id": orgs[org].id}
+            if persona == "target":
+                data |= {"id_type": "resident_id", "id_number": RESIDENT_ID}
+            person = register(session, data, actor=None, vault=vault, now=NOW)
+            approve(session, person.id, actor=SYSTEM, now=NOW)
+            for role in roles:
+                grant_role(session, person.id, {"role": role, "organisation_id": orgs[org].id, "station_id": station.id, "certificate_level": "社会工作师"}, actor=SYSTEM, now=NOW)
+            phones[persona], people[persona] = phone, person
+        target = people["target"]
+        grant = grant_role(session, target.id, {"role": "social_worker", "organisation_id": orgs["east"].id, "certificate_level": "社会工作师"}, actor=SYSTEM, now=NOW)
+        link = request_family_link(session, target.id, phones["relative"], "child", actor=SYSTEM, now=NOW)
+        token, _ = create_device_token(session, {"name": "东城平板", "scope_type": "station", "scope_id": station.id}, actor=SYSTEM, now=NOW)
+        session.commit()
+        samples = {
+            "id": target.id,
+            "person_id": target.id,
+            "grant_id": grant.id,
+            "link_id": link.id,
+            "token_id": token.id,
+            "organisation_id": orgs["east"].id,
+            "org_id": orgs["east"].id,
+            "station_id": station.id,
+            "code": "en",
+            "filename": "timebank.css",
+        }
+    database.dispose()
+    yield World(path, phones, samples)
+
+
+def endpoints() -> list[tuple[str, str, str]]:
+    """(endpoint, rule, method) for every route of the app."""
+    app = create_app({"DATABASE_URL": "sqlite://", "SECRET_KEY": "x", "DATA_KEY": "x"})
+    found = []
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            found.append((rule.endpoint, rule.rule, method))
+    app.extensions["timebank.database"].dispose()
+    return sorted(found)
+
+
+ENDPOINTS = endpoints()
+
+
+@pytest.fixture
+def matrix_app(world: World, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    """The app on a fresh copy of the world."""
+    path = tmp_path / "world.db"
+    shutil.copyfile(world.path, path)
+    monkeypatch.setenv("TIMEBANK_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "matrix", "DATA_KEY": "test-only-data-key", "RATELIMIT_ENABLED": False})
+    yield app
+    app.extensions["timebank.database"].dispose()
+
+
+def url_for_rule(rule, samples: dict[str, object]) -> str:
+    """The rule's URL with each argument taken from the samples."""
+    missing = [arg for arg in rule.arguments if arg not in samples]
+    assert not missing, f"{rule.endpoint}: add a sample for {missing} to the authorisation matrix"
+    return rule.build({arg: samples[arg] for arg in rule.arguments}, append_unknown=False)[1]
+
+
+def call(client: FlaskClient, method: str, url: str) -> object:
+    """One request as a browser or an API client would send it."""
+    if method == "GET":
+        return client.get(url)
+    if url.startswith("/api/"):
+        return client.open(url, method=method, json={})
+    return client.open(url, method=method, data={"csrf_token": csrf_token(client)})
+
+
+@pytest.mark.parametrize(("endpoint", "rule", "method"), ENDPOINTS, ids=[f"{m} {r}" for _, r, m in ENDPOINTS])
+def test_every_role_gets_the_answer_it_should(matrix_app: Flask, world: World, endpoint: str, rule: str, method: str):
+    view = matrix_app.view_functions[endpoint]
+    required = getattr(view, "required_roles", None)
+    assert endpoint in PUBLIC or required is not None, f"{endpoint} is neither guarded by requires() nor declared PUBLIC"
+    url_rule = next(r for r in matrix_app.url_map.iter_rules() if r.endpoint == endpoint and r.rule == rule)
+    url = url_for_rule(url_rule, world.samples)
+    is_api = url.startswith("/api/")
+    targets_a_record = bool(url_rule.arguments - {"code", "filename"})
+
+    anonymous = call(matrix_app.test_client(), method, url)
+    if endpoint in PUBLIC or getattr(view, "allows_anonymous", False):
+        assert anonymous.status_code < 500, f"anonymous {method} {url}: {anonymous.status_code}"
+    elif is_api:
+        assert anonymous.status_code == 401, f"anonymous {method} {url}: {anonymous.status_code}"
+    else:
+        assert anonymous.status_code == 302 and "/sign-in" in anonymous.location, f"anonymous {method} {url}: {anonymous.status_code}"
+
+    for persona, (roles, org) in PERSONAS.items():
+        client = matrix_app.test_client()
+        signed_in = client.post("/sign-in", data={"phone": world.phones[persona], "password": PASSWORD, "csrf_token": csrf_token(client)})
+        assert signed_in.status_code == 302, persona
+        answer = call(client, method, url)
+        status = answer.status_code
+        held = {str(r) for r in roles} | {"volunteer"}
+        wanted = {str(r) for r in required or ()}
+        label = f"{persona} {method} {url}"
+        assert status < 500, f"{label}: {status}"
+        if endpoint in PUBLIC or not wanted:
+            continue
+        if not held & wanted:
+            assert status == 403, f"{label}: {status}, expected 403 (needs {sorted(wanted)})"
+        elif persona == "coordinator_elsewhere" and targets_a_record:
+            assert status in (403, 404), f"{label}: {status}, expected 403/404 outside its subtree"
+        else:
+            assert status not in (401, 403), f"{label}: {status}, expected to be allowed"
