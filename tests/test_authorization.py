@@ -143,12 +143,16 @@ def url_for_rule(rule, samples: dict[str, object]) -> str:
 
 
 def call(client: FlaskClient, method: str, url: str) -> object:
-    """One request as a browser or an API client would send it."""
+    """One request as a browser or an API client would send it (the response read and closed)."""
     if method == "GET":
-        return client.get(url)
-    if url.startswith("/api/"):
-        return client.open(url, method=method, json={})
-    return client.open(url, method=method, data={"csrf_token": csrf_token(client)})
+        response = client.get(url)
+    elif url.startswith("/api/"):
+        response = client.open(url, method=method, json={})
+    else:
+        response = client.open(url, method=method, data={"csrf_token": csrf_token(client)})
+    response.get_data()
+    response.close()
+    return response
 
 
 @pytest.mark.parametrize(("endpoint", "rule", "method"), ENDPOINTS, ids=[f"{m} {r}" for _, r, m in ENDPOINTS])
