@@ -34,6 +34,8 @@ PUBLIC = {
     "auth.sign_in",
     "auth.sign_out",
     "auth.register",
+    "auth_api.openapi",
+    "people_api.register",
 }
 #: Personas, in the order they act (the most powerful last, so their changes
 #: cannot hide a refusal of a weaker one): name -> (roles, organisation key).

@@ -16,6 +16,7 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 from timebank.auth.models import DeviceToken
 from timebank.auth.services import authenticate_device
 from timebank.db import utcnow
+from timebank.domain import NotAllowed
 from timebank.people.access import Actor, actor_for
 from timebank.people.idnumbers import IdVault
 from timebank.people.models import Person, Role, Status
@@ -109,6 +110,8 @@ def requires(*roles: Role, allow_device: bool = False) -> Callable:
             if roles and not current_actor().has(*roles):
                 raise Forbidden()
             if current_user.person.must_change_password and request.endpoint not in ("auth.change_password", "auth.sign_out"):
+                if wants_json():
+                    raise NotAllowed("Please choose your own password before you go on.")
                 return redirect(url_for("auth.change_password"))
             return view(*args, **kwargs)
 

@@ -35,7 +35,11 @@ def create_organisation(
     now: dt.datetime,
 ) -> Organisation:
     """A new node under `parent_id` (None: a new root, which only the command line makes)."""
-    name = (name or "").strip()
+    parent = None
+    if parent_id is not None:
+        parent = get_organisation(session, parent_id)
+        actor.require(MANAGERS, parent)  # before validation: an outsider learns nothing
+    name = (name or "").strip() if isinstance(name, str) else ""
     problems: dict[str, list[str]] = {}
     if not name or len(name) > 100:
         problems["name"] = ["Enter a name of at most 100 characters."]
@@ -43,10 +47,7 @@ def create_organisation(
         problems["level"] = ["Choose district, street, community or team."]
     if problems:
         raise InvalidInput(errors=problems)
-    parent = None
-    if parent_id is not None:
-        parent = get_organisation(session, parent_id)
-        actor.require(MANAGERS, parent)
+    if parent is not None:
         if LEVELS.index(level) < LEVELS.index(parent.level):
             raise InvalidInput(errors={"level": ["A node cannot rank above its parent."]})
     organisation = Organisation(name=name, level=level, parent_id=parent_id, path="/", policies="{}", created_at=now)
@@ -84,7 +85,7 @@ def set_policies(
         if value is None:
             current.pop(key, None)
         elif type(value) is not type(DEFAULTS[key]) and not (isinstance(DEFAULTS[key], float) and isinstance(value, int)):
-            raise InvalidInput(errors={key: ["This policy takes a value like %s." % json.dumps(DEFAULTS[key])]})
+            raise InvalidInput(errors={key: ["This policy takes another kind of value: see the default beside it."]})
         else:
             current[key] = value
     organisation.policies = json.dumps(current, ensure_ascii=False, sort_keys=True)

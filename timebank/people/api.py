@@ -1,7 +1,184 @@
-"""JSON API under /api/v1 (see timebank/openapi.py)."""
+"""JSON API for people: oneself, registrations, search, records, approval, passwords, ID numbers, roles."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 
-bp = Blueprint("people_api", __name__, url_prefix="/api/v1")
+from timebank.auth import codes
+from timebank.auth import services as auth
+from timebank.auth.login import current_actor, current_person, limiter, now, requires, vault
+from timebank.auth.schemas import MemberCodeSchema
+from timebank.openapi import api_blueprint, documented, json_body
+from timebank.orgs.services import effective_policy, get_organisation
+from timebank.people import services
+from timebank.people.access import CARERS, MANAGERS
+from timebank.people.api_schemas import (
+    PER_PAGE,
+    IdNumberSchema,
+    MeSchema,
+    PeopleQuerySchema,
+    PersonPageSchema,
+    PersonRecordSchema,
+    RejectionSchema,
+    RoleGrantOutSchema,
+    TemporaryPasswordSchema,
+)
+from timebank.people.balances import VolunteerBalances, summary
+from timebank.people.models import Person
+from timebank.people.schemas import PersonOutSchema, ProfileSchema, RegistrationSchema, RoleGrantSchema
+from timebank.web import db_session
+
+bp = api_blueprint("people_api", __name__)
+
+
+def balances_of(session: Session, person: Person) -> VolunteerBalances:
+    """The person's balances under their home organisation's policy."""
+    return summary(session, person.id, effective_policy(session, get_organisation(session, person.home_organisation_id)))
+
+
+@bp.get("/me")
+@documented(response=MeSchema)
+@requires()
+def me() -> ResponseReturnValue:
+    """The signed-in person's profile, roles and balances."""
+    person = current_person()
+    balances = balances_of(db_session(), person)
+    return jsonify(MeSchema().dump({"person": person, "roles": person.roles, "balances": balances}))
+
+
+@bp.patch("/me")
+@documented(body=ProfileSchema, response=PersonOutSchema)
+@requires()
+def update_me() -> ResponseReturnValue:
+    """Edit one's own profile; only the fields sent change."""
+    person = services.update_profile(db_session(), current_person().id, json_body(), actor=current_actor(), vault=vault(), now=now())
+    db_session().commit()
+    return jsonify(PersonOutSchema().dump(person))
+
+
+@bp.get("/me/member-code")
+@documented(response=MemberCodeSchema)
+@requires()
+def member_code() -> ResponseReturnValue:
+    """A fresh member code (我的码) for the phone screen, valid for two minutes."""
+    code = codes.phone_code(current_person(), current_app.config["SECRET_KEY"], now=now())
+    return jsonify(MemberCodeSchema().dump({"code": code, "expires_in": codes.PHONE_CODE_SECONDS}))
+
+
+@bp.post("/registrations")
+@documented(body=RegistrationSchema, response=PersonOutSchema, status=201)
+@limiter.limit("10 per hour")
+def register() -> ResponseReturnValue:
+    """Register oneself as a volunteer; a coordinator approves before one can sign in."""
+    person = services.register(db_session(), json_body(), actor=None, vault=vault(), now=now())
+    db_session().commit()
+    return jsonify(PersonOutSchema().dump(person)), 201
+
+
+@bp.get("/people")
+@documented(query=PeopleQuerySchema, response=PersonPageSchema)
+@requires(*CARERS)
+def search() -> ResponseReturnValue:
+    """People of the actor's organisations, by name, phone, volunteer number or masked ID; newest first."""
+    query = services.load(PeopleQuerySchema(), request.args)
+    found, total = services.search(
+        db_session(),
+        actor=current_actor(),
+        query=query["q"],
+        status=query["status"],
+        limit=PER_PAGE,
+        offset=(query["page"] - 1) * PER_PAGE,
+    )
+    return jsonify(PersonPageSchema().dump({"items": found, "total": total, "page": query["page"], "per_page": PER_PAGE}))
+
+
+@bp.post("/people")
+@documented(body=RegistrationSchema, response=PersonOutSchema, status=201)
+@requires(*MANAGERS)
+def register_in_person() -> ResponseReturnValue:
+    """Register someone in person; they are active at once (a password is optional)."""
+    person = services.register(db_session(), json_body(), actor=current_actor(), vault=vault(), now=now())
+    db_session().commit()
+    return jsonify(PersonOutSchema().dump(person)), 201
+
+
+@bp.get("/people/<int:person_id>")
+@documented(response=PersonRecordSchema)
+@requires()
+def person(person_id: int) -> ResponseReturnValue:
+    """One person's record and roles (oneself, or a carer of their organisation)."""
+    found = services.visible_person(db_session(), person_id, actor=current_actor())
+    return jsonify(PersonRecordSchema().dump(found))
+
+
+@bp.patch("/people/<int:person_id>")
+@documented(body=ProfileSchema, response=PersonRecordSchema)
+@requires()
+def update_person(person_id: int) -> ResponseReturnValue:
+    """Edit a profile (oneself, or a coordinator of their organisation); only the fields sent change."""
+    found = services.update_profile(db_session(), person_id, json_body(), actor=current_actor(), vault=vault(), now=now())
+    db_session().commit()
+    return jsonify(PersonRecordSchema().dump(found))
+
+
+@bp.post("/people/<int:person_id>/approve")
+@documented(response=PersonOutSchema)
+@requires(*MANAGERS)
+def approve(person_id: int) -> ResponseReturnValue:
+    """Approve a pending registration: the volunteer role and ledger accounts follow."""
+    found = services.approve(db_session(), person_id, actor=current_actor(), now=now())
+    db_session().commit()
+    return jsonify(PersonOutSchema().dump(found))
+
+
+@bp.post("/people/<int:person_id>/reject")
+@documented(body=RejectionSchema, response=PersonOutSchema)
+@requires(*MANAGERS)
+def reject(person_id: int) -> ResponseReturnValue:
+    """Turn down a pending registration, saying why."""
+    reason = json_body().get("reason")  # checked by the service, after who may reject
+    found = services.reject(db_session(), person_id, actor=current_actor(), reason=reason, now=now())
+    db_session().commit()
+    return jsonify(PersonOutSchema().dump(found))
+
+
+@bp.post("/people/<int:person_id>/reset-password")
+@documented(response=TemporaryPasswordSchema)
+@requires(*MANAGERS)
+def reset_password(person_id: int) -> ResponseReturnValue:
+    """Set a temporary password, shown this once; the person must change it at the next sign-in."""
+    temporary = auth.reset_password(db_session(), person_id, actor=current_actor(), now=now())
+    db_session().commit()
+    return jsonify(TemporaryPasswordSchema().dump({"temporary_password": temporary}))
+
+
+@bp.post("/people/<int:person_id>/id-number")
+@documented(response=IdNumberSchema)
+@requires()
+def id_number(person_id: int) -> ResponseReturnValue:
+    """The whole ID number (oneself, or a coordinator of theirs); every view is logged."""
+    number = services.reveal_id_number(db_session(), person_id, actor=current_actor(), vault=vault(), now=now())
+    db_session().commit()
+    return jsonify(IdNumberSchema().dump({"id_number": number}))
+
+
+@bp.post("/people/<int:person_id>/roles")
+@documented(body=RoleGrantSchema, response=RoleGrantOutSchema, status=201)
+@requires(*MANAGERS)
+def grant_role(person_id: int) -> ResponseReturnValue:
+    """Give a person a role over an organisation subtree the actor manages."""
+    grant = services.grant_role(db_session(), person_id, json_body(), actor=current_actor(), now=now())
+    db_session().commit()
+    return jsonify(RoleGrantOutSchema().dump(grant)), 201
+
+
+@bp.delete("/roles/<int:grant_id>")
+@documented(response=RoleGrantOutSchema)
+@requires(*MANAGERS)
+def revoke_role(grant_id: int) -> ResponseReturnValue:
+    """End a role grant; it is kept, marked revoked."""
+    grant = services.revoke_role(db_session(), grant_id, actor=current_actor(), now=now())
+    db_session().commit()
+    return jsonify(RoleGrantOutSchema().dump(grant))

@@ -24,7 +24,7 @@ from timebank.orgs.models import Organisation
 from timebank.orgs.services import effective_policy, get_organisation
 from timebank.people.access import CARERS, MANAGERS, Actor
 from timebank.people.idnumbers import IdNumberError, IdVault, mask, normalise, resident_id_birth_date, resident_id_sex
-from timebank.people.models import FamilyLink, Person, Role, RoleGrant, Status
+from timebank.people.models import RELATIONS, FamilyLink, Person, Role, RoleGrant, Status
 from timebank.people.schemas import ProfileSchema, RegistrationSchema, RoleGrantSchema
 from timebank.redeem.models import Station
 
@@ -171,7 +171,7 @@ def reject(session: Session, person_id: int, *, actor: Actor, reason: str, now: 
     actor.require(MANAGERS, get_organisation(session, person.home_organisation_id))
     if person.status != Status.PENDING.value:
         raise Conflict("Only pending registrations can be rejected.")
-    if not reason or not reason.strip():
+    if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput(errors={"reason": ["Say why, so the person knows what to do."]})
     person.status = Status.REJECTED.value
     record(session, actor=actor.id, action="reject", target=("person", person.id), changes={"status": [Status.PENDING.value, Status.REJECTED.value], "reason": [None, reason.strip()[:500]]}, now=now)
@@ -205,6 +205,9 @@ def update_profile(
     before = _snapshot(person)
     _apply_profile(session, person, values, vault)
     changes = diff(before, _snapshot(person))
+    if "service_categories" in changes and person.status == Status.ACTIVE.value:
+        # Certified hours are kept per category: a new category needs its account.
+        rules.open_volunteer_accounts(session, person.id, categories=tuple(person.categories), now=now)
     if changes:
         record(session, actor=actor.id, action="update_profile", target=("person", person.id), changes=changes, now=now)
     session.flush()
@@ -247,8 +250,10 @@ def search(
 
 def grant_role(session: Session, person_id: int, data: Mapping[str, Any], *, actor: Actor, now: dt.datetime) -> RoleGrant:
     """Give a person a role over an organisation subtree the actor manages."""
-    values = load(RoleGrantSchema(), data)
     person = get_person(session, person_id)
+    # Who may touch this person comes first: an outsider learns nothing from validation.
+    actor.require(MANAGERS, get_organisation(session, person.home_organisation_id))
+    values = load(RoleGrantSchema(), data)
     organisation = get_organisation(session, values["organisation_id"])
     # Only an admin may make admins; coordinators grant the rest within their subtree.
     actor.require((Role.ADMIN,) if values["role"] == Role.ADMIN else MANAGERS, organisation)
@@ -295,7 +300,16 @@ def request_family_link(session: Session, person_id: int, relative_phone: str, r
         raise InvalidInput(errors={"relative_phone": ["No active volunteer has this phone number."]})
     if relative.id == person_id:
         raise InvalidInput(errors={"relative_phone": ["This is your own number."]})
-    link = session.scalar(select(FamilyLink).where(FamilyLink.person_id == person_id, FamilyLink.relative_id == relative.id))
+    if relation not in RELATIONS:
+        raise InvalidInput(errors={"relation": ["Choose spouse, parent or child."]})
+    link = session.scalar(
+        select(FamilyLink).where(
+            or_(
+                (FamilyLink.person_id == person_id) & (FamilyLink.relative_id == relative.id),
+                (FamilyLink.person_id == relative.id) & (FamilyLink.relative_id == person_id),
+            )
+        )
+    )
     if link is None:
         link = FamilyLink(person_id=person_id, relative_id=relative.id, relation=relation, requested_at=now)
         session.add(link)
