@@ -13,16 +13,15 @@ from timebank.categories import SERVICE_CATEGORIES
 from timebank.people.models import ID_TYPES, RELATIONS, SOCIAL_WORKER_LEVELS, Role
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")
-CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _plain_text(max_length: int, *, required: bool = False) -> fields.String:
-    """A trimmed single-line text field."""
+def _plain_text(max_length: int) -> fields.String:
+    """An optional single-line text field."""
     return fields.String(
-        required=required,
-        allow_none=not required,
+        allow_none=True,
         validate=[
-            validate.Length(max=max_length, error="Use at most {max} characters."),
+            # The number is written in, not left to marshmallow, so the msgid is whole.
+            validate.Length(max=max_length, error=f"Use at most {max_length} characters."),
             validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Line breaks and control characters are not allowed."),
         ],
     )
@@ -47,7 +46,7 @@ class ProfileSchema(Schema):
     real_name = fields.String(
         required=True,
         validate=[
-            validate.Length(min=1, max=50, error="Enter a name of at most {max} characters."),
+            validate.Length(min=1, max=50, error="Enter a name of at most 50 characters."),
             validate.Regexp(r"^[^\x00-\x1f\x7f<>]*$", error="Names cannot contain < > or control characters."),
         ],
         error_messages={"required": "This field is required."},
