@@ -22,6 +22,7 @@ from timebank.db import Database, utcnow
 from timebank.ledger.export import FORMATS, export
 from timebank.ledger.models import SYSTEM_ACTOR
 from timebank.ledger.reports import totals
+from timebank.people.cli import people
 
 
 def _database() -> Database:
@@ -39,6 +40,9 @@ def pending_migrations(database: Database) -> bool:
 @click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False, load_dotenv=False)
 def main() -> None:
     """timebank: the volunteer service hours and points ledger."""
+
+
+main.add_command(people)
 
 
 @main.command()
@@ -151,7 +155,14 @@ def demo(volunteers: int, days: int, seed: int) -> None:
     except DemoRefused as exc:
         raise click.ClickException(str(exc)) from exc
     with database.session() as session:
-        summary = build_demo(session, volunteers=volunteers, days=days, seed=seed, now=utcnow())
+        summary = build_demo(
+            session,
+            volunteers=volunteers,
+            days=days,
+            seed=seed,
+            now=utcnow(),
+            vault=current_app.extensions["timebank.vault"],
+        )
         session.commit()
     click.echo(summary)
 

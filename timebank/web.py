@@ -101,6 +101,7 @@ NAV = (
     ("me.balances", "Balances", ()),
     ("people.registrations", "Registrations", ("coordinator", "admin")),
     ("people.search", "Volunteers", ("social_worker", "coordinator", "admin")),
+    ("imports.upload", "Import volunteers", ("coordinator", "admin")),
     ("orgs.index", "Organisations", ("coordinator", "admin")),
     ("devices.index", "Devices", ("coordinator", "admin")),
     ("audit.index", "Audit log", ("admin",)),

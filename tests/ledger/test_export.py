@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from timebank import ledger
 from timebank.demo import build_demo
+from timebank.people.idnumbers import IdVault
 from timebank.ledger import Account, Commodity, Kind, Leg, OwnerType, Transaction, rules
 from timebank.ledger.export import export
 
@@ -118,7 +119,7 @@ def build_ledger(session: Session, now: dt.datetime) -> Callable[..., dict[int, 
 
     def build(demo: bool = True) -> dict[int, str]:
         if demo:
-            build_demo(session, volunteers=20, days=20, seed=1, now=now)
+            build_demo(session, volunteers=20, days=20, seed=1, now=now, vault=IdVault("test-only-data-key"))
         memos = add_extras(session, now)
         session.commit()
         return memos

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from timebank import ledger
 from timebank.demo import build_demo
+from timebank.people.idnumbers import IdVault
 from timebank.ledger import Breach, Posting, Transaction, rules
 from timebank.ledger.reports import totals
 
@@ -56,7 +57,7 @@ def hour_posting(session: Session, txn: Transaction) -> int:
 @pytest.fixture
 def demo_ledger(session: Session, ledger_setup, credit, now: dt.datetime) -> tuple[Transaction, Transaction]:
     """A day of demo history plus two credits to volunteer 1 (60 then 30 minutes); returns the two credits."""
-    build_demo(session, volunteers=12, days=1, seed=3, now=now)
+    build_demo(session, volunteers=12, days=1, seed=3, now=now, vault=IdVault("test-only-data-key"))
     session.commit()
     ledger_setup()
     return credit(1, minutes=60, points=6), credit(1, minutes=30, points=3)
@@ -84,7 +85,7 @@ def edited_posting(session: Session, demo_ledger) -> tuple[list[Breach], list[Br
 
 def test_a_demo_ledger_has_no_breaches(session, now):
     """Everything the services post, holds and reversals included, passes every check."""
-    build_demo(session, volunteers=12, days=12, seed=3, now=now)
+    build_demo(session, volunteers=12, days=12, seed=3, now=now, vault=IdVault("test-only-data-key"))
     session.commit()
     assert session.scalar(select(ledger.Hold.id).where(ledger.Hold.status == "captured")) is not None
     assert session.scalar(select(Transaction.id).where(Transaction.reverses_id.is_not(None))) is not None

@@ -1,0 +1,138 @@
+"""`timebank demo`'s data: a real tree, stations and people behind a clean ledger, and accounts a newcomer can sign in to."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from timebank import ledger
+from timebank.auth.services import SignInRefused, authenticate
+from timebank.demo import DEMO_PASSWORD, DemoRefused, build_demo, make_resident_id, reset_demo_database
+from timebank.ledger import Account, Kind, OwnerType, Transaction
+from timebank.orgs.models import Organisation
+from timebank.people.access import actor_for
+from timebank.people.idnumbers import normalise
+from timebank.people.models import FamilyLink, Person, Role, RoleGrant
+from timebank.redeem.models import Station
+from tests.conftest import NOW, RESIDENT_ID
+
+SIGN_IN_LINE = re.compile(r"^  (admin|coordinator|social worker|station staff|volunteer|pending) +(1\d{10})  ", re.M)
+
+
+@pytest.fixture
+def demo(session: Session, vault) -> str:
+    """A small demo, committed; returns what the command prints."""
+    summary = build_demo(session, volunteers=40, days=30, seed=7, now=NOW, vault=vault)
+    session.commit()
+    return summary
+
+
+def test_make_resident_id_gives_a_number_with_a_correct_check_digit():
+    assert make_resident_id("110101", dt.date(1956, 3, 7), 123) == RESIDENT_ID
+
+
+def test_the_demo_ledger_verifies_clean(session, demo):
+    assert demo.startswith("demo ready: 40 volunteers, ")
+    assert list(ledger.verify(session)) == []
+
+
+def test_every_role_has_a_person_who_signs_in_with_the_printed_phone_and_the_demo_password(session, demo):
+    printed = SIGN_IN_LINE.findall(demo)
+    assert f"every demo account's password: {DEMO_PASSWORD}" in demo
+    roles = {"admin": Role.ADMIN, "coordinator": Role.COORDINATOR, "social worker": Role.SOCIAL_WORKER, "station staff": Role.STATION_STAFF, "volunteer": Role.VOLUNTEER}
+    assert {label for label, _ in printed} == set(roles) | {"pending"}
+
+    for label, phone in printed:
+        if label == "pending":
+            with pytest.raises(SignInRefused, match="waiting for a coordinator"):
+                authenticate(session, phone, DEMO_PASSWORD, now=NOW)
+            continue
+        person = authenticate(session, phone, DEMO_PASSWORD, now=NOW)
+        assert actor_for(session, person).has(roles[label]), (label, phone)
+
+
+def test_the_demo_builds_the_county_tree_and_the_two_real_stations(session, demo):
+    tree = {o.name: o for o in session.scalars(select(Organisation))}
+    assert tree["大营镇"].path == f"{tree['陕县'].path}{tree['大营镇'].id}/"
+    assert tree["东城社区"].parent_id == tree["西关社区"].parent_id == tree["大营镇"].id
+    assert {o.level for o in tree.values()} == {"district", "street", "community", "team"}
+    stations = dict(session.execute(select(Station.id, Station.name)).all())
+    assert stations == {1: "26度万家驿站", 2: "东城社区爱心超市"}
+    staff = session.execute(select(RoleGrant.station_id, RoleGrant.person_id).where(RoleGrant.role == "station_staff")).all()
+    assert {station for station, _ in staff} == {1, 2}
+    levels = set(session.scalars(select(RoleGrant.certificate_level).where(RoleGrant.role == "social_worker")))
+    assert levels == {"助理社会工作师", "社会工作师", "高级社会工作师"}
+
+
+def test_the_ledger_history_belongs_to_real_people(session, demo):
+    """Every volunteer account is an active volunteer's; every transaction was made by a real person in a fitting role."""
+    owners = set(session.scalars(select(Account.owner_id).where(Account.owner_type == OwnerType.VOLUNTEER.value)))
+    active = set(session.scalars(select(Person.id).where(Person.status == "active")))
+    assert owners <= active
+    grants: dict[int, set[str]] = {}
+    for person_id, role in session.execute(select(RoleGrant.person_id, RoleGrant.role).where(RoleGrant.revoked_at.is_(None))):
+        grants.setdefault(person_id, set()).add(role)
+    by_kind: dict[str, set[int]] = {}
+    for kind, actor in session.execute(select(Transaction.kind, Transaction.actor_id)):
+        by_kind.setdefault(kind, set()).add(actor)
+    assert by_kind[Kind.SERVICE_CREDIT.value] and all("social_worker" in grants[a] for a in by_kind[Kind.SERVICE_CREDIT.value])
+    assert all("station_staff" in grants[a] for a in by_kind[Kind.REDEMPTION.value])
+    assert all(a in active for actors in by_kind.values() for a in actors)
+    pool_owners = set(session.scalars(select(Account.owner_id).where(Account.owner_type == OwnerType.ORGANISATION.value)))
+    assert {session.get(Organisation, o).name for o in pool_owners} == {"东城社区", "西关社区"}
+
+
+def test_family_transfers_follow_confirmed_family_links(session, demo):
+    links = session.execute(select(FamilyLink.person_id, FamilyLink.relative_id).where(FamilyLink.confirmed_at.is_not(None))).all()
+    linked = {frozenset(pair) for pair in links}
+    assert linked and session.scalar(select(func.count()).select_from(FamilyLink).where(FamilyLink.confirmed_at.is_(None))) == 1
+    for txn in session.scalars(select(Transaction).where(Transaction.kind == Kind.TRANSFER.value)):
+        pair = frozenset(int(code.split(":")[1]) for code in session.scalars(
+            select(Account.code).join(ledger.Posting, ledger.Posting.account_id == Account.id).where(ledger.Posting.transaction_id == txn.id)
+        ))
+        assert pair in linked
+
+
+def test_volunteers_have_realistic_records_and_valid_sealed_id_numbers(session, demo, vault):
+    volunteers = session.scalars(select(Person).join(RoleGrant, RoleGrant.person_id == Person.id).where(RoleGrant.role == "volunteer")).all()
+    assert len(volunteers) >= 40
+    for person in volunteers:
+        number = vault.open(person.id_number_sealed)
+        assert normalise("resident_id", number) == number
+        assert re.fullmatch(r"1[3-9]\d{9}", person.phone)
+        assert 2 <= len(person.real_name) <= 4 and person.categories
+    assert session.scalar(select(func.count()).select_from(Person).where(Person.status == "pending")) >= 1
+
+
+def test_the_same_seed_builds_the_same_people(db, vault):
+    """Two builds on fresh databases give the same names, phones and summary."""
+    summaries, people = [], []
+    for _ in range(2):
+        reset_demo_database(db)
+        with db.session() as session:
+            summaries.append(build_demo(session, volunteers=10, days=5, seed=11, now=NOW, vault=vault))
+            session.commit()
+            people.append(session.execute(select(Person.id, Person.real_name, Person.phone).order_by(Person.id)).all())
+    assert summaries[0] == summaries[1] and people[0] == people[1]
+
+
+def test_the_demo_refuses_a_database_holding_real_people(db, org_tree, make_person):
+    make_person(name="真实志愿者")
+
+    with pytest.raises(DemoRefused):
+        reset_demo_database(db)
+
+
+@pytest.mark.slow
+def test_the_default_demo_builds_within_half_a_minute(sqlite_db, vault):
+    started = time.monotonic()
+    with sqlite_db.session() as session:
+        summary = build_demo(session, volunteers=300, days=180, seed=2026, now=NOW, vault=vault)
+        session.commit()
+    assert time.monotonic() - started < 30
+    assert summary.startswith("demo ready: 300 volunteers, ")

@@ -1,0 +1,80 @@
+"""Coordinators' page for importing volunteers from a spreadsheet, and its template file."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Blueprint, Response, render_template, request
+from flask.typing import ResponseReturnValue
+
+from timebank.auth.login import current_actor, now, requires, vault
+from timebank.domain import InvalidInput
+from timebank.orgs.services import tree
+from timebank.people.access import MANAGERS
+from timebank.people.importing import import_volunteers, read_rows, template_csv
+from timebank.people.models import Role
+from timebank.web import db_session, submit
+
+bp = Blueprint("imports", __name__, url_prefix="/people/import")
+
+#: Larger files go through `timebank people import`, which shows its progress
+#: and is not cut short by a web request's time limit.
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+MAX_ROWS = 2000
+TEMPLATE_NAME = "志愿者导入模板.csv"
+
+
+@bp.route("", methods=["GET", "POST"])
+@requires(Role.COORDINATOR, Role.ADMIN)
+def upload() -> ResponseReturnValue:
+    """Upload a CSV or XLSX of volunteers for an organisation; all are registered, or none and every problem is listed."""
+    organisations = tree(db_session(), root_paths=current_actor().paths(MANAGERS))
+    top = min((o.path.count("/") for o in organisations), default=0)
+    context = {
+        "organisations": organisations,
+        "organisation_options": [(o.id, "\u3000" * (o.path.count("/") - top) + o.name) for o in organisations],
+        "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
+        "max_rows": MAX_ROWS,
+    }
+    if request.method == "GET":
+        return render_template("people/import.html", **context)
+
+    def import_and_commit() -> ResponseReturnValue:
+        file, organisation_id = _upload(organisations)
+        report = import_volunteers(
+            db_session(), read_rows(file.stream, file.filename), organisation_id=organisation_id,
+            actor=current_actor(), vault=vault(), now=now(), max_rows=MAX_ROWS,
+        )
+        if report.ok:
+            db_session().commit()
+        else:
+            db_session().rollback()
+        page = render_template("people/import.html", report=report, form=request.form, **context)
+        return page, 200 if report.ok else 422
+
+    return submit(import_and_commit, template="people/import.html", **context)
+
+
+def _upload(organisations: list) -> tuple:
+    """The uploaded file and the chosen organisation, or InvalidInput saying what is missing."""
+    problems: dict[str, list[str]] = {}
+    file = request.files.get("file")
+    if request.content_length and request.content_length > MAX_UPLOAD_BYTES:
+        problems["file"] = ["This file is too large for the page; split it, or ask an administrator to import it."]
+    elif file is None or not file.filename:
+        problems["file"] = ["Choose a CSV or Excel (.xlsx) file."]
+    chosen = request.form.get("organisation_id", "")
+    organisation_id = int(chosen) if chosen.isdigit() else None
+    if organisation_id not in {o.id for o in organisations}:
+        problems["organisation_id"] = ["Choose the organisation the volunteers join."]
+    if problems:
+        raise InvalidInput(errors=problems)
+    return file, organisation_id
+
+
+@bp.get("/template.csv")
+@requires(Role.COORDINATOR, Role.ADMIN)
+def template() -> ResponseReturnValue:
+    """The import template: the Chinese column headings and one example row."""
+    disposition = f"attachment; filename=volunteers-template.csv; filename*=UTF-8''{quote(TEMPLATE_NAME)}"
+    return Response(template_csv(), mimetype="text/csv", headers={"Content-Disposition": disposition})
