@@ -1,0 +1,87 @@
+"""A volunteer registers on a phone, a coordinator approves on a tablet, the volunteer signs in
+and shows 我的码: the QR on the screen decodes to a code the station service accepts."""
+
+from __future__ import annotations
+
+import io
+
+import zxingcpp
+from PIL import Image
+from sqlalchemy import select
+
+from timebank.auth.codes import resolve
+from timebank.db import utcnow
+from timebank.people.models import Person
+from tests.browser.conftest import PHONE, TABLET
+from tests.conftest import PASSWORD, RESIDENT_ID
+
+VOLUNTEER_PHONE = "13912345678"
+
+
+def decode_qr(png: bytes) -> str:
+    """The text of the one QR code in a screenshot, read by a real decoder."""
+    codes = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert codes, "no QR code found on the screen"
+    return codes[0].text
+
+
+def person_with_phone(db, phone: str) -> tuple[int, str]:
+    """(id, status) of the person with this phone, read in a short read-only transaction.
+
+    The test never holds a write transaction open while the server serves, or
+    SQLite would keep the server waiting for the write lock.
+    """
+    with db.session(write=False) as reader:
+        person = reader.scalar(select(Person).where(Person.phone == phone))
+        return (person.id, person.status) if person else (0, "")
+
+
+def test_register_approve_sign_in_and_show_a_member_code_that_the_station_accepts(
+    browser, live_server, app, db, session, org_tree, make_person
+):
+    coordinator_phone = make_person("coordinator", org="east", name="李协调").phone
+    session.close()
+
+    # On a phone: the volunteer registers.
+    phone = browser.new_context(**PHONE)
+    page = phone.new_page()
+    page.goto(f"{live_server}/register")
+    page.fill("input[name=real_name]", "张秀兰")
+    page.fill("input[name=phone]", VOLUNTEER_PHONE)
+    page.fill("input[name=password]", PASSWORD)
+    page.select_option("select[name=home_organisation_id]", label="东城社区")
+    page.select_option("select[name=id_type]", value="resident_id")
+    page.fill("input[name=id_number]", RESIDENT_ID)
+    page.check("input[name=service_categories][value=elderly]")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert "张秀兰" in page.content()
+    volunteer_id, status = person_with_phone(db, VOLUNTEER_PHONE)
+    assert status == "pending"
+
+    # On a tablet: the coordinator approves.
+    tablet = browser.new_context(**TABLET)
+    desk = tablet.new_page()
+    desk.goto(f"{live_server}/sign-in")
+    desk.fill("input[name=phone]", coordinator_phone)
+    desk.fill("input[name=password]", PASSWORD)
+    desk.click("button[type=submit]")
+    desk.wait_for_url("**/me")
+    desk.goto(f"{live_server}/people/registrations")
+    assert "张秀兰" in desk.content()
+    desk.locator(f'form[action$="/people/{volunteer_id}/approve"] button[type=submit]').click()
+    desk.wait_for_load_state()
+    assert person_with_phone(db, VOLUNTEER_PHONE) == (volunteer_id, "active")
+
+    # Back on the phone: sign in and open 我的码.
+    page.goto(f"{live_server}/sign-in")
+    page.fill("input[name=phone]", VOLUNTEER_PHONE)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/me")
+    page.goto(f"{live_server}/me/code")
+    code = decode_qr(page.screenshot(full_page=True))
+    with db.session(write=False) as reader:
+        assert resolve(reader, code, app.secret_key, now=utcnow()).id == volunteer_id
+    phone.close()
+    tablet.close()

@@ -1,0 +1,169 @@
+"""Organisation pages: the tree, policies set here or inherited, new nodes and stations."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import PASSWORD, csrf_token
+from timebank.audit.models import AuditEntry
+from timebank.orgs.models import Organisation
+from timebank.orgs.services import effective_policy
+from timebank.redeem.models import Station
+
+
+def signed_in(app, person):
+    """A client of its own, signed in through the real form."""
+    client = app.test_client()
+    assert client.post("/sign-in", data={"phone": person.phone, "password": PASSWORD, "csrf_token": csrf_token(client)}).status_code == 302
+    return client
+
+
+def send(client, url, **data):
+    """A form POST with the CSRF token, as the page sends it."""
+    return client.post(url, data={**data, "csrf_token": csrf_token(client)})
+
+
+def text(answer) -> str:
+    return answer.get_data(as_text=True)
+
+
+def overrides(session, organisation) -> dict:
+    """The policies set at a node, read afresh (the transaction ended so the app can write)."""
+    try:
+        raw = session.scalar(select(Organisation.policies).where(Organisation.id == organisation.id))
+        return json.loads(raw)
+    finally:
+        session.commit()
+
+
+def count(session, model) -> int:
+    try:
+        return session.scalar(select(func.count()).select_from(model))
+    finally:
+        session.commit()
+
+
+@pytest.fixture
+def coordinator(app, make_person):
+    """A client signed in as the east community's coordinator."""
+    return signed_in(app, make_person("coordinator", name="东城协调员"))
+
+
+def test_the_tree_shows_only_the_subtrees_one_manages(coordinator):
+    page = text(coordinator.get("/organisations"))
+    assert "东城社区" in page and "东城助老服务队" in page
+    assert "西关社区" not in page and "大营镇" not in page
+
+
+def test_an_admin_sees_the_whole_tree_indented(app, make_person):
+    admin = signed_in(app, make_person("admin", org="county"))
+    page = text(admin.get("/organisations"))
+    assert page.index("陕县") < page.index("大营镇") < page.index("东城社区") < page.index("东城助老服务队") < page.index("西关社区")
+    assert "--depth: 3" in page
+
+
+def test_a_policy_set_here_applies_below_and_clearing_it_inherits_again(coordinator, org_tree, session):
+    east, team = org_tree["east"], org_tree["east_team"]
+
+    answer = send(coordinator, f"/organisations/{east.id}/policies", points_per_hour="20", family_transfers="no")
+
+    assert answer.status_code == 302
+    assert overrides(session, east) == {"points_per_hour": 20, "family_transfers": False}
+    session.expire_all()
+    assert effective_policy(session, team)["points_per_hour"] == 20
+    session.commit()
+    page = text(coordinator.get(f"/organisations/{team.id}"))
+    assert "沿用上级（20）" in page
+    assert "本级设置" in text(coordinator.get(f"/organisations/{east.id}"))
+
+    send(coordinator, f"/organisations/{east.id}/policies", points_per_hour="", family_transfers="")
+
+    assert overrides(session, east) == {}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("points_per_hour", "十", "请输入整数"),
+        ("points_per_hour", "-5", "超出了旁边注明的范围"),
+        ("min_attendance_share", "2", "超出了旁边注明的范围"),
+        ("min_attendance_share", "六成", "请输入数字"),
+        ("family_transfers", "maybe", "请选择“是”或“否”"),
+        ("star_thresholds_hours", "100, 50", "请输入 5 个从小到大的整数"),
+        ("category_multipliers", "gardening=2", "类别=倍数"),
+        ("forgotten_checkout", "<script>", "只能使用小写字母和下划线"),
+    ],
+)
+def test_bad_policy_values_are_refused_clearly_and_nothing_changes(coordinator, org_tree, session, field, value, message):
+    east = org_tree["east"]
+
+    answer = send(coordinator, f"/organisations/{east.id}/policies", **{"reviewers_required": "2", field: value})
+
+    assert answer.status_code == 422
+    assert message in text(answer) and "<script>" not in text(answer)
+    assert overrides(session, east) == {}
+
+
+def test_list_and_map_policies_are_read_from_plain_text(coordinator, org_tree, session):
+    east = org_tree["east"]
+    send(coordinator, f"/organisations/{east.id}/policies", star_thresholds_hours="50，150, 300 600 1000", category_multipliers="elderly=1.5, children=2")
+    assert overrides(session, east) == {"star_thresholds_hours": [50, 150, 300, 600, 1000], "category_multipliers": {"elderly": 1.5, "children": 2.0}}
+    assert 'value="children=2.0, elderly=1.5"' in text(coordinator.get(f"/organisations/{east.id}"))
+
+
+def test_a_coordinator_adds_a_team_below_their_community(coordinator, org_tree, session):
+    answer = send(coordinator, f"/organisations/{org_tree['east'].id}/children", child_name="东城文明实践队", child_level="team")
+
+    assert answer.status_code == 302
+    assert "东城文明实践队" in text(coordinator.get(answer.location))
+    refused = send(coordinator, f"/organisations/{org_tree['east'].id}/children", child_name="", child_level="district")
+    assert refused.status_code == 422 and "请输入名称" in text(refused)
+
+
+def test_a_coordinator_opens_a_station_and_it_is_audited(coordinator, org_tree, session):
+    east = org_tree["east"]
+
+    answer = send(coordinator, f"/organisations/{east.id}/stations", station_name="26度万家驿站", station_address="东城路26号", station_opening_hours="9:00-17:00")
+
+    assert answer.status_code == 302
+    page = text(coordinator.get(f"/organisations/{east.id}"))
+    assert "26度万家驿站" in page and "东城路26号" in page
+    try:
+        station = session.scalar(select(Station).where(Station.name == "26度万家驿站"))
+        assert station.organisation_id == east.id
+        assert session.scalar(select(AuditEntry.action).where(AuditEntry.target_type == "station", AuditEntry.target_id == station.id)) == "create_station"
+    finally:
+        session.commit()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [({"station_name": ""}, "此项必填"), ({"station_name": "驿" * 101}, "最多 100 个字"), ({"station_name": "驿站", "station_address": "路" * 201}, "最多 200 个字")],
+    ids=["no name", "long name", "long address"],
+)
+def test_bad_station_input_is_refused_and_nothing_is_written(coordinator, org_tree, session, fields, message):
+    answer = send(coordinator, f"/organisations/{org_tree['east'].id}/stations", **fields)
+    assert answer.status_code == 422 and message in text(answer)
+    assert count(session, Station) == 0
+
+
+def test_another_communitys_coordinator_can_neither_see_nor_change_the_node(app, make_person, org_tree, session):
+    west = signed_in(app, make_person("coordinator", org="west"))
+    east = org_tree["east"]
+
+    assert west.get(f"/organisations/{east.id}").status_code == 403
+    assert send(west, f"/organisations/{east.id}/policies", points_per_hour="99").status_code == 403
+    assert send(west, f"/organisations/{east.id}/stations", station_name="冒名驿站").status_code == 403
+    assert send(west, f"/organisations/{east.id}/children", child_name="冒名服务队", child_level="team").status_code == 403
+    assert overrides(session, east) == {} and count(session, Station) == 0
+
+
+def test_an_unknown_organisation_is_not_found(coordinator):
+    assert coordinator.get("/organisations/99999").status_code == 404
+
+
+def test_a_social_worker_cannot_open_the_organisation_pages(app, make_person):
+    assert signed_in(app, make_person("social_worker")).get("/organisations").status_code == 403
