@@ -116,12 +116,18 @@ class RoleGrantSchema(Schema):
 class FamilyLinkSchema(Schema):
     """A request to link a family member, by their phone number."""
 
+    class Meta:
+        unknown = EXCLUDE
+
     relative_phone = PhoneField(required=True)
     relation = fields.String(required=True, validate=validate.OneOf(RELATIONS, error="Choose spouse, parent or child."))
 
 
 class PasswordChangeSchema(Schema):
     """Changing one's own password."""
+
+    class Meta:
+        unknown = EXCLUDE
 
     current_password = fields.String(required=True, load_only=True)
     new_password = fields.String(
