@@ -14,7 +14,6 @@ from flask_wtf.csrf import generate_csrf
 import timebank
 from timebank import ledger
 from timebank.app import create_app
-from tests.conftest import ACTOR, NOW
 
 CATALOG = Path(timebank.__file__).parent / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
 

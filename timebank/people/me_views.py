@@ -10,7 +10,7 @@ import qrcode
 import qrcode.constants
 from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext
 
 from timebank.auth import codes
 from timebank.auth.login import current_actor, current_person, now, requires, vault
@@ -18,6 +18,7 @@ from timebank.ledger.models import Commodity
 from timebank.orgs.services import effective_policy, get_organisation
 from timebank.people import balances as balance_service, services
 from timebank.people.models import FamilyLink, Person
+from timebank.people.labels import RELATION_NAMES, ROLE_NAMES
 from timebank.people.schemas import FamilyLinkSchema
 from timebank.web import db_session, form_data, submit
 
@@ -26,19 +27,7 @@ bp = Blueprint("me", __name__, url_prefix="/me")
 #: The phone page fetches a fresh code this long after the last one (codes live 120 s).
 CODE_REFRESH_SECONDS = 100
 
-ROLE_NAMES = {
-    "volunteer": lazy_gettext("Volunteer"),
-    "social_worker": lazy_gettext("Social worker"),
-    "coordinator": lazy_gettext("Coordinator"),
-    "station_staff": lazy_gettext("Station staff"),
-    "admin": lazy_gettext("Administrator"),
-}
 #: What the other person is to me, by the link's relation and which side I am on.
-RELATION_NAMES = {
-    "spouse": lazy_gettext("Spouse"),
-    "parent": lazy_gettext("Parent"),
-    "child": lazy_gettext("Child"),
-}
 INVERSE_RELATION = {"spouse": "spouse", "parent": "child", "child": "parent"}
 
 

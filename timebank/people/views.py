@@ -7,12 +7,13 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext, lazy_gettext, ngettext
+from flask_babel import gettext, ngettext
 
 from timebank.auth import services as auth
 from timebank.auth.codes import card_code
 from timebank.auth.login import current_actor, now, requires, vault
 from timebank.orgs.management import managed_tree
+from timebank.people.labels import RELATION_NAMES, ROLE_NAMES, STATUS_NAMES
 from timebank.people import registers, services
 from timebank.people.access import CARERS, MANAGERS
 from timebank.people.models import SOCIAL_WORKER_LEVELS, FamilyLink, RoleGrant, Status
@@ -21,20 +22,6 @@ from timebank.web import db_session, form_data, submit
 bp = Blueprint("people", __name__, url_prefix="/people")
 
 PAGE_SIZE = 50
-STATUS_NAMES = {
-    Status.PENDING.value: lazy_gettext("Waiting for approval"),
-    Status.ACTIVE.value: lazy_gettext("Active"),
-    Status.REJECTED.value: lazy_gettext("Rejected"),
-    Status.SUSPENDED.value: lazy_gettext("Suspended"),
-}
-ROLE_NAMES = {
-    "volunteer": lazy_gettext("Volunteer"),
-    "social_worker": lazy_gettext("Social worker"),
-    "coordinator": lazy_gettext("Coordinator"),
-    "station_staff": lazy_gettext("Station staff"),
-    "admin": lazy_gettext("Administrator"),
-}
-RELATION_NAMES = {"spouse": lazy_gettext("Spouse"), "parent": lazy_gettext("Parent"), "child": lazy_gettext("Child")}
 #: Pages that show a number or password once: never cached, never back-buttoned into.
 NO_STORE = {"Cache-Control": "no-store"}
 
