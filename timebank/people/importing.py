@@ -10,6 +10,8 @@ back: a coordinator fixes the file and imports it again.
 from __future__ import annotations
 
 import codecs
+from array import array
+from bisect import bisect_left
 import contextlib
 import csv
 import datetime as dt
@@ -26,12 +28,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from timebank.categories import SERVICE_CATEGORIES
-from timebank.domain import DomainError, InvalidInput
+from timebank.domain import Conflict, DomainError, InvalidInput
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import get_organisation
 from timebank.people.access import MANAGERS, Actor
 from timebank.people.idnumbers import IdNumberError, IdVault, mask, normalise
-from timebank.people.schemas import PHONE
+from timebank.people.models import Person
 from timebank.people.services import register
 
 Source = str | Path | IO[bytes]
@@ -367,7 +369,7 @@ def import_volunteers(
     actor.require(MANAGERS, root)
     finder = OrganisationFinder(session, root)
     report = ImportReport()
-    first_rows: dict[tuple[str, str], int] = {}
+    imported = ImportedRows()
     batch = session.begin_nested()
     try:
         for number, cells in rows:
@@ -377,7 +379,7 @@ def import_volunteers(
                     "The file has more than %(limit)d volunteers; split it into smaller files, "
                     "or ask an administrator to import it on the command line.", limit=max_rows,
                 )
-            problems = _import_row(session, number, cells, finder, first_rows, actor=actor, vault=vault, now=now)
+            problems = _import_row(session, number, cells, finder, imported, actor=actor, vault=vault, now=now)
             if problems:
                 report.refuse(problems)
             else:
@@ -406,7 +408,7 @@ def _import_row(
     number: int,
     cells: dict[str, Any],
     finder: OrganisationFinder,
-    first_rows: dict[tuple[str, str], int],
+    imported: ImportedRows,
     *,
     actor: Actor,
     vault: IdVault,
@@ -425,38 +427,72 @@ def _import_row(
             number, "id_number", "Excel stored this ID number as a number and lost its last digits. Set the column to Text and type it again.",
             {}, _shown("id_number", cells["id_number"]),
         )
-    for name, key in _duplicate_keys(data, vault):
-        earlier = first_rows.setdefault((name, key), number)
-        if earlier != number:
-            message = "The same phone number is in row %(row)d." if name == "phone" else "The same ID number is in row %(row)d."
-            problems[name] = RowProblem(number, name, message, {"row": earlier}, _shown(name, cells.get(name)))
+    known = set(session.identity_map.keys())
     try:
         with session.begin_nested():
-            register(session, data, actor=actor, vault=vault, now=now)
+            person = register(session, data, actor=actor, vault=vault, now=now)
+        imported.add(person.id, number)
+        # The row is written; letting go of its objects keeps memory flat in file size.
+        for key in set(session.identity_map.keys()) - known:
+            session.expunge(session.identity_map[key])
     except DomainError as exc:
         found = exc.errors or {"_row": [exc.template]}
         for name, messages in found.items():
             name = "organisation" if name == "home_organisation_id" else name
-            if name not in problems:
-                params = {} if exc.errors else exc.params
-                problems[name] = RowProblem(number, name, messages[0], params, _shown(name, cells.get(name)))
+            if name in problems:
+                continue
+            message, params = messages[0], {} if exc.errors else exc.params
+            earlier = imported.row_of(_registered_with(session, name, data, vault)) if isinstance(exc, Conflict) else None
+            if earlier is not None:
+                message = SAME_IN_FILE[name]
+                params = {"row": earlier}
+            problems[name] = RowProblem(number, name, message, params, _shown(name, cells.get(name)))
     if not problems:
         return []
     order = [c.field for c in COLUMNS]
     return sorted(problems.values(), key=lambda p: order.index(p.field) if p.field in order else len(order))
 
 
-def _duplicate_keys(data: dict[str, Any], vault: IdVault) -> Iterator[tuple[str, str]]:
-    """What must be unique within one file: the phone number and the ID number (as its keyed hash)."""
-    phone = re.sub(r"[\s-]", "", data.get("phone") or "")
-    if PHONE.match(phone):
-        yield "phone", phone
-    if data.get("id_number"):
+SAME_IN_FILE = {
+    "phone": "The same phone number is in row %(row)d.",
+    "id_number": "The same ID number is in row %(row)d.",
+}
+
+
+class ImportedRows:
+    """Which file row each person registered by this import came from, in two compact arrays.
+
+    Duplicates within the file are then found by the database's own unique
+    checks, and named by row without keeping every key of the file in memory.
+    """
+
+    def __init__(self) -> None:
+        self.person_ids = array("q")  # increasing: ids are handed out in row order
+        self.rows = array("l")
+
+    def add(self, person_id: int, row: int) -> None:
+        self.person_ids.append(person_id)
+        self.rows.append(row)
+
+    def row_of(self, person_id: int | None) -> int | None:
+        """The row that registered this person in this import, if any."""
+        if person_id is None:
+            return None
+        at = bisect_left(self.person_ids, person_id)
+        return self.rows[at] if at < len(self.person_ids) and self.person_ids[at] == person_id else None
+
+
+def _registered_with(session: Session, field: str, data: dict[str, Any], vault: IdVault) -> int | None:
+    """The id of the person already holding this row's phone or ID number."""
+    if field == "phone":
+        return session.scalar(select(Person.id).where(Person.phone == re.sub(r"[\s-]", "", data.get("phone") or "")))
+    if field == "id_number" and data.get("id_number"):
         try:
             number = normalise(data["id_type"], data["id_number"])
         except IdNumberError:
-            return
-        yield "id_number", vault.lookup_hash(data["id_type"], number)
+            return None
+        return session.scalar(select(Person.id).where(Person.id_number_hash == vault.lookup_hash(data["id_type"], number)))
+    return None
 
 
 def template_csv() -> str:
