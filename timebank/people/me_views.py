@@ -17,7 +17,7 @@ from timebank.auth.login import current_actor, current_person, now, requires, va
 from timebank.ledger.models import Commodity
 from timebank.orgs.services import effective_policy, get_organisation
 from timebank.people import balances as balance_service, services
-from timebank.people.models import FamilyLink, Person
+from timebank.people.models import INVERSE_RELATION, FamilyLink, Person
 from timebank.people.labels import RELATION_NAMES, ROLE_NAMES
 from timebank.people.schemas import FamilyLinkSchema
 from timebank.web import db_session, form_data, submit
@@ -26,9 +26,6 @@ bp = Blueprint("me", __name__, url_prefix="/me")
 
 #: The phone page fetches a fresh code this long after the last one (codes live 120 s).
 CODE_REFRESH_SECONDS = 100
-
-#: What the other person is to me, by the link's relation and which side I am on.
-INVERSE_RELATION = {"spouse": "spouse", "parent": "child", "child": "parent"}
 
 
 @dataclass(frozen=True)

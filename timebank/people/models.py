@@ -33,6 +33,8 @@ class Status(enum.StrEnum):
 SOCIAL_WORKER_LEVELS = ("助理社会工作师", "社会工作师", "高级社会工作师")
 ID_TYPES = ("resident_id", "passport", "hk_macao_permit", "taiwan_permit", "foreign_permanent")
 RELATIONS = ("spouse", "parent", "child")
+#: What the person is to their relative, for each relation the relative is to the person.
+INVERSE_RELATION = {"spouse": "spouse", "parent": "child", "child": "parent"}
 
 
 class Person(Base):

@@ -16,7 +16,7 @@ from timebank.domain import InvalidInput
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import get_organisation, tree
 from timebank.people.access import MANAGERS, Actor
-from timebank.people.models import FamilyLink, Person, RoleGrant
+from timebank.people.models import INVERSE_RELATION, FamilyLink, Person, RoleGrant
 from timebank.people.services import approve, family_links, visible_person
 from timebank.redeem.models import Station
 from timebank.redeem.services import stations_within
@@ -61,8 +61,6 @@ def organisations_by_id(session: Session, ids: Iterable[int]) -> dict[int, Organ
     return {o.id: o for o in session.scalars(select(Organisation).where(Organisation.id.in_(wanted)))}
 
 
-#: What the relative is to the person, seen from the relative's side.
-INVERSE_RELATION = {"spouse": "spouse", "parent": "child", "child": "parent"}
 
 
 @dataclass(frozen=True)
