@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from timebank.people.schemas import name_field
+
 
 def masked_name(name: str) -> str:
     """`王秀英` -> `王**`: enough for station staff to greet the volunteer, not to identify them."""
@@ -48,14 +50,7 @@ class DeviceTokenInSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    name = fields.String(
-        required=True,
-        validate=[
-            validate.Length(min=1, max=100, error="Enter a name of at most 100 characters."),
-            validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Line breaks and control characters are not allowed."),
-        ],
-        error_messages={"required": "Enter a name of at most 100 characters."},
-    )
+    name = name_field(100, missing="Enter a name of at most 100 characters.")
     scope_type = fields.String(
         load_default="station",
         validate=validate.OneOf(["station", "activity"], error="Choose a station or an activity."),

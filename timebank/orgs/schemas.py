@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
 
 from timebank.orgs.models import LEVELS, Organisation
+from timebank.people.schemas import name_field
 
 COUNT = validate.Range(min=0, error="Use a whole number, 0 or more.")
 
@@ -29,14 +30,7 @@ class OrganisationInSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    name = fields.String(
-        required=True,
-        validate=[
-            validate.Length(min=1, max=100, error="Enter a name of at most 100 characters."),
-            validate.Regexp(r"^[^\x00-\x1f\x7f<>]*$", error="Names cannot contain < > or control characters."),
-        ],
-        error_messages={"required": "Enter a name of at most 100 characters."},
-    )
+    name = name_field(100, missing="Enter a name of at most 100 characters.")
     level = fields.String(
         required=True,
         validate=validate.OneOf(LEVELS, error="Choose district, street, community or team."),

@@ -27,6 +27,18 @@ def _plain_text(max_length: int) -> fields.String:
     )
 
 
+def name_field(max_length: int, *, missing: str = "This field is required.") -> fields.String:
+    """A required one-line name: no control characters, no < or >."""
+    return fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=1, max=max_length, error=f"Enter a name of at most {max_length} characters."),
+            validate.Regexp(r"^[^\x00-\x1f\x7f<>]*$", error="Names cannot contain < > or control characters."),
+        ],
+        error_messages={"required": missing},
+    )
+
+
 class PhoneField(fields.String):
     """A mainland mobile number, 11 digits starting with 1."""
 
@@ -43,14 +55,7 @@ class ProfileSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    real_name = fields.String(
-        required=True,
-        validate=[
-            validate.Length(min=1, max=50, error="Enter a name of at most 50 characters."),
-            validate.Regexp(r"^[^\x00-\x1f\x7f<>]*$", error="Names cannot contain < > or control characters."),
-        ],
-        error_messages={"required": "This field is required."},
-    )
+    real_name = name_field(50)
     sex = fields.String(allow_none=True, validate=validate.OneOf(["M", "F"], error="Choose 男 or 女."))
     birth_date = fields.Date(allow_none=True, error_messages={"invalid": "Enter a date as YYYY-MM-DD."})
     id_type = fields.String(
