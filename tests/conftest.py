@@ -13,7 +13,8 @@ from click.testing import CliRunner, Result
 from flask import Flask
 from flask.cli import ScriptInfo
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
+from sqlalchemy import text as sql
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -44,7 +45,7 @@ def _postgres_admin():
     engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+            conn.execute(sql("SELECT 1"))
     except Exception as exc:  # any failure to reach it means: no PostgreSQL here
         engine.dispose()
         if REQUIRE_POSTGRES:
@@ -69,14 +70,14 @@ def postgres_template(worker_id: str) -> Iterator[tuple[object, str]]:
     admin = _postgres_admin()
     name = f"timebank_tmpl_{worker_id}_{os.getpid()}"
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sql(f'CREATE DATABASE "{name}"'))
     database = Database(make_url(POSTGRES_URL).set(database=name))
     upgrade(database.engine)
     database.dispose()
     yield admin, name
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
@@ -96,12 +97,12 @@ def postgres_db(postgres_template) -> Iterator[Database]:
     admin, template = postgres_template
     name = f"timebank_t_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        conn.execute(sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     database = Database(make_url(POSTGRES_URL).set(database=name), pool_size=20, max_overflow=20)
     yield database
     database.dispose()
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -275,9 +276,7 @@ def sign_in(client: FlaskClient) -> Callable[[Person], FlaskClient]:
     """Signs the client in as a person (through the real sign-in form)."""
 
     def as_person(person: Person, password: str = PASSWORD) -> FlaskClient:
-        answer = client.post("/sign-in", data={"phone": person.phone, "password": password, "csrf_token": csrf_token(client)})
-        assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
-        return client
+        return sign_in_through_form(client, person, password)
 
     return as_person
 
@@ -286,3 +285,25 @@ def csrf_token(client: FlaskClient) -> str:
     """A CSRF token for the client's session, read from the sign-in form."""
     page = client.get("/sign-in").get_data(as_text=True)
     return page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+
+def sign_in_through_form(client: FlaskClient, person: Person, password: str = PASSWORD) -> FlaskClient:
+    """Sign `client` in as `person` through the real sign-in form."""
+    answer = client.post("/sign-in", data={"phone": person.phone, "password": password, "csrf_token": csrf_token(client)})
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
+    return client
+
+
+def signed_in(app: Flask, person: Person, password: str = PASSWORD) -> FlaskClient:
+    """A client of its own, signed in as `person` through the real form."""
+    return sign_in_through_form(app.test_client(), person, password)
+
+
+def send(client: FlaskClient, url: str, **data: object):
+    """A form POST with the CSRF token, as the page sends it."""
+    return client.post(url, data={**data, "csrf_token": csrf_token(client)})
+
+
+def text(answer) -> str:
+    """The answer's body as text."""
+    return answer.get_data(as_text=True)

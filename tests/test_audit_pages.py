@@ -5,21 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import NOW, PASSWORD, SYSTEM, csrf_token
+from tests.conftest import NOW, SYSTEM, signed_in, text
 from timebank.audit.models import AuditEntry
 from timebank.audit.services import record
 from timebank.auth.services import reset_password
-
-
-def signed_in(app, person):
-    """A client of its own, signed in through the real form."""
-    client = app.test_client()
-    assert client.post("/sign-in", data={"phone": person.phone, "password": PASSWORD, "csrf_token": csrf_token(client)}).status_code == 302
-    return client
-
-
-def text(answer) -> str:
-    return answer.get_data(as_text=True)
 
 
 @pytest.fixture

@@ -7,26 +7,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import NOW, PASSWORD, SYSTEM, csrf_token
+from tests.conftest import NOW, SYSTEM, send, signed_in, text
 from timebank.auth.models import DeviceToken
 from timebank.auth.services import authenticate_device
 from timebank.redeem.services import create_station
-
-
-def signed_in(app, person):
-    """A client of its own, signed in through the real form."""
-    client = app.test_client()
-    assert client.post("/sign-in", data={"phone": person.phone, "password": PASSWORD, "csrf_token": csrf_token(client)}).status_code == 302
-    return client
-
-
-def send(client, url, **data):
-    """A form POST with the CSRF token, as the page sends it."""
-    return client.post(url, data={**data, "csrf_token": csrf_token(client)})
-
-
-def text(answer) -> str:
-    return answer.get_data(as_text=True)
 
 
 def device_for(session, plain):

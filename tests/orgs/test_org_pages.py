@@ -7,27 +7,11 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import send, signed_in, text
 from timebank.audit.models import AuditEntry
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import effective_policy
 from timebank.redeem.models import Station
-
-
-def signed_in(app, person):
-    """A client of its own, signed in through the real form."""
-    client = app.test_client()
-    assert client.post("/sign-in", data={"phone": person.phone, "password": PASSWORD, "csrf_token": csrf_token(client)}).status_code == 302
-    return client
-
-
-def send(client, url, **data):
-    """A form POST with the CSRF token, as the page sends it."""
-    return client.post(url, data={**data, "csrf_token": csrf_token(client)})
-
-
-def text(answer) -> str:
-    return answer.get_data(as_text=True)
 
 
 def overrides(session, organisation) -> dict:

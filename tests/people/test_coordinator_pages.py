@@ -8,7 +8,7 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import NOW, PASSWORD, RESIDENT_ID, SYSTEM, csrf_token
+from tests.conftest import NOW, PASSWORD, RESIDENT_ID, SYSTEM, csrf_token, send, signed_in, text
 from timebank.audit.models import AuditEntry
 from timebank.auth.codes import MemberCodeRevoked, card_code, resolve
 from timebank.people.idnumbers import mask, resident_id_birth_date
@@ -18,23 +18,6 @@ from timebank.redeem.services import create_station
 
 MASKED_ID = mask(RESIDENT_ID)
 WRONG_CHECK_DIGIT = RESIDENT_ID[:-1] + ("0" if RESIDENT_ID[-1] != "0" else "1")
-
-
-def signed_in(app, person, password=PASSWORD):
-    """A client of its own, signed in through the real form."""
-    client = app.test_client()
-    answer = client.post("/sign-in", data={"phone": person.phone, "password": password, "csrf_token": csrf_token(client)})
-    assert answer.status_code == 302, answer.get_data(as_text=True)[:300]
-    return client
-
-
-def send(client, url, **data):
-    """A form POST with the CSRF token, as the page sends it."""
-    return client.post(url, data={**data, "csrf_token": csrf_token(client)})
-
-
-def text(answer) -> str:
-    return answer.get_data(as_text=True)
 
 
 def looked_up(session, statement):

@@ -12,7 +12,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from tests.conftest import NOW, PASSWORD, RESIDENT_ID, csrf_token
+from tests.conftest import NOW, RESIDENT_ID, csrf_token, signed_in
 from timebank.auth.codes import MemberCodeExpired, MemberCodeRevoked, card_code, resolve
 from timebank.db import utcnow
 from timebank.ledger import post, rules
@@ -28,14 +28,6 @@ PAGES = {
     "/me/balances": "时间币",
     "/me/family": "我的家人",
 }
-
-
-def signed_in(app, person):
-    """A client of its own, signed in as `person` through the real form."""
-    client = app.test_client()
-    answer = client.post("/sign-in", data={"phone": person.phone, "password": PASSWORD, "csrf_token": csrf_token(client)})
-    assert answer.status_code == 302
-    return client
 
 
 def page_text(answer) -> str:

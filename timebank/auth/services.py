@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from typing import Any
@@ -20,9 +21,16 @@ from timebank.people.access import MANAGERS, Actor
 from timebank.people.models import Person, Status
 from timebank.redeem.models import Station
 
-# Checked against when the phone is unknown, so a miss costs as long as a hit.
-_DUMMY_HASH = hash_password("timebank-no-such-person")
 DEVICE_TOKEN_PREFIX = "tbd_"
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the phone is unknown, so a miss costs as long as a hit.
+
+    Made on first use, not at import, so no command pays scrypt's cost at start-up.
+    """
+    return hash_password("timebank-no-such-person")
 
 
 class SignInRefused(DomainError):
@@ -36,7 +44,7 @@ def authenticate(session: Session, phone: str, password: str, *, now: dt.datetim
     phone = "".join((phone or "").split())
     person = session.scalar(select(Person).where(Person.phone == phone))
     if person is None or not person.password_hash:
-        password_matches(_DUMMY_HASH, password or "")
+        password_matches(_dummy_hash(), password or "")
         raise SignInRefused()
     if not password_matches(person.password_hash, password or ""):
         raise SignInRefused()
