@@ -15,6 +15,8 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from timebank import domain, ledger
 from timebank.auth.codes import MemberCodeError
 from timebank.auth.services import SignInRefused
+from timebank.events import checkin
+from timebank.events.tokens import ActivityCodeError
 from timebank.web import translated_errors, wants_json
 
 #: Domain error -> (HTTP status, stable machine-readable code). Subclasses
@@ -37,6 +39,22 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     domain.Conflict: (409, "conflict"),
     SignInRefused: (401, "sign_in_refused"),
     MemberCodeError: (422, "invalid_member_code"),
+    ActivityCodeError: (422, "invalid_activity_code"),
+    checkin.CodeExpired: (422, "code_expired"),
+    checkin.CheckOutCodeAtCheckIn: (422, "check_out_code_at_check_in"),
+    checkin.CheckInCodeAtCheckOut: (422, "check_in_code_at_check_out"),
+    checkin.WrongActivity: (422, "wrong_activity"),
+    checkin.PosterNotAllowed: (422, "poster_not_allowed"),
+    checkin.NotOpen: (409, "activity_not_open"),
+    checkin.NotStarted: (409, "check_in_not_open_yet"),
+    checkin.Ended: (409, "activity_ended"),
+    checkin.CheckOutClosed: (409, "check_out_closed"),
+    checkin.AlreadyCheckedIn: (409, "already_checked_in"),
+    checkin.AlreadyCheckedOut: (409, "already_checked_out"),
+    checkin.NotCheckedIn: (409, "not_checked_in"),
+    checkin.NotSignedUp: (409, "not_signed_up"),
+    checkin.OnWaitingList: (409, "on_waiting_list"),
+    checkin.AccountPending: (409, "account_pending"),
     domain.DomainError: (422, "refused"),
 }
 

@@ -122,13 +122,18 @@ def create_device_token(
 
 
 def _scope_organisation(session: Session, scope_type: str, scope_id: int) -> int:
-    """The organisation a device's station (or activity) belongs to."""
+    """The organisation a device's station or activity belongs to."""
     if scope_type == "station":
         station = session.get(Station, scope_id)
         if station is None:
             raise InvalidInput(errors={"scope_id": ["Unknown station."]})
         return station.organisation_id
-    raise InvalidInput(errors={"scope_type": ["Activities arrive with check-in; choose a station for now."]})
+    from timebank.events.models import Activity
+
+    activity = session.get(Activity, scope_id)
+    if activity is None:
+        raise InvalidInput(errors={"scope_id": ["Unknown activity."]})
+    return activity.organisation_id
 
 
 def revoke_device_token(session: Session, token_id: int, *, actor: Actor, now: dt.datetime) -> DeviceToken:

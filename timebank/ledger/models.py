@@ -42,6 +42,7 @@ class Kind(enum.StrEnum):
     """What a transaction records (DESIGN.md "What each business event posts")."""
 
     SERVICE_CREDIT = "service_credit"
+    TRAINING_CREDIT = "training_credit"
     REDEMPTION = "redemption"
     TRANSFER = "transfer"
     DONATION = "donation"

@@ -15,6 +15,8 @@ from timebank.ledger.models import Account, Commodity, OwnerType
 from timebank.ledger.posting import Leg, open_account
 
 ISSUANCE = {commodity: f"sys:issuance:{commodity.value}" for commodity in Commodity}
+#: The CERT category of training hours (the national record's training section), kept apart from service.
+TRAINING = "training"
 CATEGORY_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 
@@ -102,6 +104,14 @@ def service_credit_legs(volunteer_id: int, *, minutes: int, category: str, point
             Leg(volunteer_code(volunteer_id, Commodity.PTS), points),
         ]
     return legs
+
+
+def training_credit_legs(volunteer_id: int, *, minutes: int) -> list[Leg]:
+    """Approved training: certified training minutes only, never spendable and earning no points."""
+    return [
+        Leg(ISSUANCE[Commodity.CERT], -minutes),
+        Leg(volunteer_code(volunteer_id, Commodity.CERT, TRAINING), minutes),
+    ]
 
 
 def redemption_legs(

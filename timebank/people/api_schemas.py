@@ -46,6 +46,7 @@ class BalancesSchema(Schema):
     points = fields.Nested(BalanceSchema)
     certified_minutes = fields.Integer()
     certified_by_category = fields.Dict(keys=fields.String(), values=fields.Integer())
+    training_minutes = fields.Integer(metadata={"description": "Approved training, in minutes; not service, so no star."})
     star_level = fields.Integer()
     minutes_to_next_star = fields.Integer(allow_none=True)
 

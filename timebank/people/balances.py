@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from timebank.ledger import Balance, StatementPage, UnknownAccount, balance, statement
 from timebank.ledger.models import Account, Commodity
-from timebank.ledger.rules import volunteer_code
+from timebank.ledger.rules import TRAINING, volunteer_code
 from timebank.orgs.policy import DEFAULTS
 
 NOTHING = Balance(posted=0, held=0)
@@ -32,6 +32,7 @@ class VolunteerBalances:
     star_level: int = 0
     star_minutes: int = 0  # certified minutes the current star needed (0 below one star)
     next_star_minutes: int | None = None  # certified minutes the next star needs; None at the top
+    training_minutes: int = 0  # approved training: certified, but not service, so no star
 
     @property
     def certified_minutes(self) -> int:
@@ -70,7 +71,7 @@ def _balance_or_nothing(session: Session, code: str) -> Balance:
 
 
 def certified_by_category(session: Session, person_id: int) -> dict[str, int]:
-    """Certified minutes per service category, from the accounts `vol:<id>:CERT:<category>`."""
+    """Certified minutes per category, from the accounts `vol:<id>:CERT:<category>` (training included)."""
     prefix = f"vol:{person_id}:CERT:"
     rows = session.execute(
         select(Account.code, Account.balance)
@@ -85,6 +86,7 @@ def summary(session: Session, person_id: int, policy: Mapping[str, Any]) -> Volu
     thresholds_hours = sorted(policy.get("star_thresholds_hours") or DEFAULTS["star_thresholds_hours"])
     thresholds = [int(hours * 60) for hours in thresholds_hours]
     certified = certified_by_category(session, person_id)
+    training = certified.pop(TRAINING, 0)
     level = star_level(sum(certified.values()), thresholds_hours)
     return VolunteerBalances(
         hours=_balance_or_nothing(session, volunteer_code(person_id, Commodity.HOUR)),
@@ -93,6 +95,7 @@ def summary(session: Session, person_id: int, policy: Mapping[str, Any]) -> Volu
         star_level=level,
         star_minutes=thresholds[level - 1] if level else 0,
         next_star_minutes=thresholds[level] if level < len(thresholds) else None,
+        training_minutes=training,
     )
 
 

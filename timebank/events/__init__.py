@@ -1,0 +1,1 @@
+"""Activities and QR check-in: sign-ups, attendances, review, and the service credit they post."""

@@ -1,0 +1,282 @@
+"""Reviewing attendances (审核) and posting what they earn; corrections; the overdue list.
+
+Approval is the only way hours, certified hours and points come into being:
+one ledger transaction per attendance, keyed on the attendance and its credit
+version, so a double click or two reviewers at once post once. A correction
+after approval reverses that transaction and posts the new figure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from timebank import ledger
+from timebank.audit.services import record
+from timebank.domain import Conflict, NotAllowed, NotFound
+from timebank.events.credit import Credit, add_working_days, points_for, work_out
+from timebank.events.models import (
+    Activity,
+    ActivityStatus,
+    Attendance,
+    AttendanceReview,
+    AttendanceStatus,
+    Phase,
+)
+from timebank.events.schemas import AdjustmentSchema, ReasonSchema
+from timebank.events.services import managed_activity
+from timebank.ledger import rules
+from timebank.localtime import local_day
+from timebank.orgs.models import Organisation
+from timebank.orgs.services import effective_policy
+from timebank.people.access import CARERS, MANAGERS, Actor
+from timebank.people.services import load
+
+UNDECIDED = (AttendanceStatus.CHECKED_IN.value, AttendanceStatus.CHECKED_OUT.value)
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """An attendance as the reviewer sees it: the record, its worked-out credit, who has approved so far."""
+
+    attendance: Attendance
+    credit: Credit
+    reviewers: tuple[int, ...]
+
+
+def _policy(session: Session, activity: Activity) -> dict[str, Any]:
+    return effective_policy(session, activity.organisation)
+
+
+def reviewed_attendance(session: Session, attendance_id: int, *, actor: Actor, lock: bool = True) -> Attendance:
+    """The attendance, row-locked, if the actor reviews its activity."""
+    attendance = session.get(Attendance, attendance_id, with_for_update={"of": Attendance} if lock else None) if attendance_id else None
+    if attendance is None:
+        raise NotFound("Unknown attendance.")
+    managed_activity(session, attendance.activity_id, actor=actor)
+    return attendance
+
+
+def review_list(session: Session, activity_id: int, *, actor: Actor) -> list[Reviewed]:
+    """Every attendance of the activity with its computed minutes, points and flags."""
+    activity = managed_activity(session, activity_id, actor=actor)
+    policy = _policy(session, activity)
+    stmt = select(Attendance).where(Attendance.activity_id == activity.id).order_by(Attendance.checked_in_at, Attendance.id)
+    return [
+        Reviewed(a, work_out(activity, a, policy), tuple(r.reviewer_id for r in a.reviews))
+        for a in session.scalars(stmt)
+    ]
+
+
+def _require_reviewable(attendance: Attendance, activity: Activity, *, actor: Actor, now: dt.datetime) -> None:
+    if attendance.volunteer_id == actor.id:
+        raise NotAllowed("You cannot review your own attendance.")
+    if activity.phase(now) is not Phase.FINISHED:
+        raise Conflict("Attendances are reviewed once the activity has finished.")
+    if attendance.status == AttendanceStatus.REJECTED.value:
+        raise Conflict("This attendance was rejected.")
+
+
+def approve_attendance(session: Session, attendance_id: int, *, actor: Actor, now: dt.datetime) -> Attendance:
+    """Approve an attendance; once the policy's number of reviewers have, its credit posts (exactly once)."""
+    attendance = reviewed_attendance(session, attendance_id, actor=actor)
+    if attendance.status == AttendanceStatus.APPROVED.value:
+        return attendance  # a second click, or a second reviewer a moment late
+    activity = attendance.activity
+    _require_reviewable(attendance, activity, actor=actor, now=now)
+    policy = _policy(session, activity)
+    credit = work_out(activity, attendance, policy)
+    if credit.minutes <= 0:
+        raise Conflict("Nothing to credit: adjust the minutes with a reason, or reject the attendance.")
+    reviewers = {r.reviewer_id for r in attendance.reviews}
+    if actor.id in reviewers:
+        raise Conflict("You have approved this attendance already; it needs another reviewer.")
+    session.add(AttendanceReview(attendance_id=attendance.id, reviewer_id=actor.id, reviewed_at=now))
+    session.flush()
+    session.expire(attendance, ["reviews"])
+    record(session, actor=actor.id, action="approve_attendance", target=("attendance", attendance.id), now=now)
+    if len(reviewers) + 1 >= int(policy["reviewers_required"]):
+        _post_credit(session, attendance, activity, credit.minutes, policy, actor=actor, now=now)
+        attendance.status, attendance.decided_by, attendance.decided_at = AttendanceStatus.APPROVED.value, actor.id, now
+        settle_if_done(session, activity, now=now)
+    return attendance
+
+
+def approve_unflagged(session: Session, activity_id: int, *, actor: Actor, now: dt.datetime) -> list[Attendance]:
+    """Approve every undecided attendance with no flag that the actor has not approved yet."""
+    approved = []
+    for item in review_list(session, activity_id, actor=actor):
+        attendance = item.attendance
+        if attendance.status in UNDECIDED and not item.credit.flagged and actor.id not in item.reviewers and attendance.volunteer_id != actor.id:
+            approved.append(approve_attendance(session, attendance.id, actor=actor, now=now))
+    return approved
+
+
+def reject_attendance(session: Session, attendance_id: int, reason: str, *, actor: Actor, now: dt.datetime) -> Attendance:
+    """Refuse an attendance any credit, saying why; an approved one is corrected instead."""
+    attendance = reviewed_attendance(session, attendance_id, actor=actor)
+    reason = load(ReasonSchema(), {"reason": reason})["reason"]
+    if attendance.status == AttendanceStatus.APPROVED.value:
+        raise Conflict("This attendance is approved already; correct its minutes instead.")
+    if attendance.status == AttendanceStatus.REJECTED.value:
+        return attendance
+    _require_reviewable(attendance, attendance.activity, actor=actor, now=now)
+    attendance.status, attendance.reject_reason = AttendanceStatus.REJECTED.value, reason
+    attendance.decided_by, attendance.decided_at = actor.id, now
+    record(session, actor=actor.id, action="reject_attendance", target=("attendance", attendance.id), changes={"reason": [None, reason]}, now=now)
+    settle_if_done(session, attendance.activity, now=now)
+    return attendance
+
+
+def adjust_minutes(
+    session: Session, attendance_id: int, data: dict[str, Any], *, actor: Actor, now: dt.datetime
+) -> Attendance:
+    """Set the minutes to credit, with a reason: before approval the figure to approve, after it a correction."""
+    attendance = reviewed_attendance(session, attendance_id, actor=actor)
+    values = load(AdjustmentSchema(), data)
+    minutes, reason = values["minutes"], values["reason"]
+    if attendance.status == AttendanceStatus.APPROVED.value:
+        return correct_attendance(session, attendance, minutes, reason, actor=actor, now=now)
+    _require_reviewable(attendance, attendance.activity, actor=actor, now=now)
+    before = attendance.adjusted_minutes
+    attendance.adjusted_minutes, attendance.adjust_reason = minutes, reason
+    # Approvals given to the old figure no longer stand.
+    for review in list(attendance.reviews):
+        session.delete(review)
+    record(session, actor=actor.id, action="adjust_attendance", target=("attendance", attendance.id), changes={"minutes": [before, minutes], "reason": [None, reason]}, now=now)
+    return attendance
+
+
+def correct_attendance(
+    session: Session, attendance: Attendance, minutes: int, reason: str, *, actor: Actor, now: dt.datetime
+) -> Attendance:
+    """Reverse an approved attendance's posting and post the corrected figure, keeping the reason."""
+    if attendance.volunteer_id == actor.id:
+        raise NotAllowed("You cannot review your own attendance.")
+    if minutes == attendance.credited_minutes:
+        return attendance
+    activity = attendance.activity
+    policy = _policy(session, activity)
+    before = attendance.credited_minutes
+    if attendance.transaction_id is not None:
+        ledger.reverse(
+            session,
+            attendance.transaction_id,
+            actor=actor.id,
+            now=now,
+            memo=f"correction of attendance {attendance.id}: {reason}",
+        )
+    attendance.credit_version += 1
+    attendance.adjusted_minutes, attendance.adjust_reason = minutes, reason
+    attendance.transaction_id, attendance.credited_minutes, attendance.credited_points = None, 0, 0
+    if minutes > 0:
+        _post_credit(session, attendance, activity, minutes, policy, actor=actor, now=now)
+    record(session, actor=actor.id, action="correct_attendance", target=("attendance", attendance.id), changes={"minutes": [before, minutes], "reason": [None, reason]}, now=now)
+    return attendance
+
+
+def _post_credit(
+    session: Session,
+    attendance: Attendance,
+    activity: Activity,
+    minutes: int,
+    policy: dict[str, Any],
+    *,
+    actor: Actor,
+    now: dt.datetime,
+) -> None:
+    """One transaction: HOUR, CERT in the category and PTS from issuance (training: CERT in training only)."""
+    volunteer_id = attendance.volunteer_id
+    points = points_for(activity, minutes, policy)
+    if activity.is_training:
+        legs = rules.training_credit_legs(volunteer_id, minutes=minutes)
+        kind = ledger.Kind.TRAINING_CREDIT
+    else:
+        legs = rules.service_credit_legs(volunteer_id, minutes=minutes, category=activity.category, points=points)
+        kind = ledger.Kind.SERVICE_CREDIT
+    rules.open_system_accounts(session, now=now)  # opened on first use; a no-op after
+    rules.open_volunteer_accounts(
+        session, volunteer_id, categories=(activity.category,), max_hour_balance=policy["hour_cap_minutes"], now=now
+    )
+    transaction = ledger.post(
+        session,
+        legs,
+        kind=kind,
+        idempotency_key=f"attendance:{attendance.id}:v{attendance.credit_version}",
+        actor=actor.id,
+        memo=activity.title[:200],
+        ref=("attendance", attendance.id),
+        event_at=attendance.checked_out_at or activity.ends_at,
+        now=now,
+    )
+    attendance.transaction_id = transaction.id
+    attendance.credited_minutes, attendance.credited_points = minutes, points
+
+
+def settle_if_done(session: Session, activity: Activity, *, now: dt.datetime) -> None:
+    """A finished activity with every attendance decided is settled."""
+    if activity.status != ActivityStatus.PUBLISHED.value or activity.phase(now) is not Phase.FINISHED:
+        return
+    session.flush()
+    open_one = session.scalar(
+        select(Attendance.id).where(Attendance.activity_id == activity.id, Attendance.status.in_(UNDECIDED)).limit(1)
+    )
+    if open_one is None:
+        activity.status, activity.settled_at = ActivityStatus.SETTLED.value, now
+
+
+def deadline(activity: Activity, policy: dict[str, Any]) -> dt.date:
+    """The last day to record the activity's attendances (10 working days by default; art. 11)."""
+    return add_working_days(local_day(activity.ends_at), int(policy["record_deadline_working_days"]))
+
+
+def overdue(session: Session, *, actor: Actor, now: dt.datetime, limit: int = 500) -> list[tuple[Attendance, dt.date]]:
+    """Undecided attendances past their recording deadline, in the actor's subtrees, oldest first."""
+    paths = actor.paths(MANAGERS)
+    if not paths:
+        return []
+    # Working days are at least calendar days, so this bound never hides one that is overdue.
+    stmt = (
+        select(Attendance)
+        .join(Activity, Activity.id == Attendance.activity_id)
+        .join(Organisation, Organisation.id == Activity.organisation_id)
+        .where(
+            Attendance.status.in_(UNDECIDED),
+            Activity.ends_at < now - dt.timedelta(days=1),
+            or_(*[Organisation.path.startswith(path) for path in paths]),
+        )
+        .order_by(Activity.ends_at, Attendance.id)
+        .limit(limit * 4)
+    )
+    today = local_day(now)
+    policies: dict[int, dict[str, Any]] = {}
+    found = []
+    for attendance in session.scalars(stmt):
+        activity = attendance.activity
+        if activity.organisation_id not in policies:
+            policies[activity.organisation_id] = _policy(session, activity)
+        due = deadline(activity, policies[activity.organisation_id])
+        if today > due:
+            found.append((attendance, due))
+    return found[:limit]
+
+
+def attendances_of(session: Session, volunteer_id: int, *, limit: int = 100) -> list[Attendance]:
+    """A volunteer's own attendances, newest first."""
+    stmt = (
+        select(Attendance)
+        .where(Attendance.volunteer_id == volunteer_id)
+        .order_by(Attendance.checked_in_at.desc(), Attendance.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def decided(items: Iterable[Reviewed]) -> int:
+    """How many of the reviewed attendances are approved or rejected."""
+    return sum(1 for item in items if item.attendance.status not in UNDECIDED)

@@ -1,0 +1,85 @@
+"""Activity codes (DESIGN.md, "QR codes"): what the venue screen and the poster show.
+
+A screen code carries the activity's opaque key, the action (in or out) and
+its 30-second window; it is accepted in that window and the one after, so a
+code scanned as the screen turns over still works. A poster code carries no
+window and works only where the organiser allowed it. One salt serves both
+actions, so a check-out code read at check-in is recognised for what it is
+rather than taken for a forgery.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from timebank.domain import DomainError
+
+SALT = "timebank.activity-code"
+WINDOW_SECONDS = 30
+POSTER = "P"
+ACTIONS = ("in", "out")
+
+
+class ActivityCodeError(DomainError):
+    """A scanned activity code that cannot be used."""
+
+    template = "This is not a valid check-in code. Scan the code on the venue screen again."
+
+
+@dataclass(frozen=True)
+class ActivityCode:
+    """What a valid signature says: which activity, which action, and when it was shown."""
+
+    key: str
+    action: str
+    window: int | None  # None: the printed poster
+
+    @property
+    def is_poster(self) -> bool:
+        """True for the static code on a printed poster."""
+        return self.window is None
+
+
+def window_at(now: dt.datetime) -> int:
+    """The number of the 30-second window `now` falls in."""
+    return int(now.timestamp()) // WINDOW_SECONDS
+
+
+def seconds_left(now: dt.datetime) -> int:
+    """Seconds until the screen should show the next code."""
+    return WINDOW_SECONDS - int(now.timestamp()) % WINDOW_SECONDS
+
+
+def _serializer(secret_key: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key, salt=SALT)
+
+
+def screen_code(code_key: str, action: str, secret_key: str, *, now: dt.datetime) -> str:
+    """The code the venue screen shows now."""
+    assert action in ACTIONS
+    return _serializer(secret_key).dumps([code_key, action, window_at(now)])
+
+
+def poster_code(code_key: str, action: str, secret_key: str) -> str:
+    """The static code printed on the poster."""
+    assert action in ACTIONS
+    return _serializer(secret_key).dumps([code_key, action, POSTER])
+
+
+def read(token: str, secret_key: str) -> ActivityCode:
+    """The code's content if its signature holds (its age and use are the check-in's rules)."""
+    try:
+        key, action, window = _serializer(secret_key).loads((token or "").strip())
+    except (BadSignature, ValueError, TypeError):
+        raise ActivityCodeError() from None
+    if not isinstance(key, str) or action not in ACTIONS or not (window == POSTER or isinstance(window, int)):
+        raise ActivityCodeError()
+    return ActivityCode(key, action, None if window == POSTER else window)
+
+
+def is_fresh(code: ActivityCode, now: dt.datetime) -> bool:
+    """A screen code from this window or the one before (a poster code is always fresh)."""
+    return code.window is None or window_at(now) - 1 <= code.window <= window_at(now)
