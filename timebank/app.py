@@ -55,12 +55,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from timebank.audit import api as audit_api, views as audit
     from timebank.auth import api as auth_api, device_views as devices, views as auth
+    from timebank.events import api as events_api, review_views as review, views as events, volunteer_views as volunteering
     from timebank.orgs import api as orgs_api, views as orgs
     from timebank.people import api as people_api, import_views as imports, me_views as me, views as people
     from timebank.site import views as site
 
-    for blueprint in (site.bp, auth.bp, me.bp, people.bp, imports.bp, orgs.bp, devices.bp, audit.bp):
+    for blueprint in (site.bp, auth.bp, me.bp, people.bp, imports.bp, orgs.bp, devices.bp, audit.bp, events.bp, review.bp, volunteering.bp):
         app.register_blueprint(blueprint)
-    for blueprint in (people_api.bp, orgs_api.bp, auth_api.bp, audit_api.bp):
+    for blueprint in (people_api.bp, orgs_api.bp, auth_api.bp, audit_api.bp, events_api.bp):
         app.register_blueprint(blueprint)
     return app
