@@ -17,10 +17,15 @@ from timebank.ledger import Transaction, rules
 from tests.conftest import ACTOR, NOW
 
 
-def race(db: Database, attempts: int, work: Callable[[Session, int], object]) -> list[object]:
+def race(
+    db: Database,
+    attempts: int,
+    work: Callable[[Session, int], object],
+    refusals: tuple[type[Exception], ...] = (ledger.LedgerError,),
+) -> list[object]:
     """Run `work(session, i)` in `attempts` threads released at once; each commits or rolls back.
 
-    Returns each attempt's result, or the ledger error it raised.
+    Returns each attempt's result, or the refusal (by default a ledger error) it raised.
     """
     gate = threading.Barrier(attempts)
 
@@ -31,7 +36,7 @@ def race(db: Database, attempts: int, work: Callable[[Session, int], object]) ->
                 result = work(session, i)
                 session.commit()
                 return result
-            except ledger.LedgerError as refused:
+            except refusals as refused:
                 session.rollback()
                 return refused
 
