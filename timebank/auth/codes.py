@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from timebank.audit.services import record
 from timebank.domain import DomainError
+from timebank.signing import timed_serializer
 from timebank.people.models import Person, Status
 
 PHONE_CODE_SECONDS = 120
@@ -44,12 +45,7 @@ class MemberCodeRevoked(MemberCodeError):
 
 def _phone_serializer(secret_key: str, now: dt.datetime) -> URLSafeTimedSerializer:
     """The phone-code serializer, telling time by `now` rather than the clock."""
-
-    class SignerAt(TimestampSigner):
-        def get_timestamp(self) -> int:
-            return int(now.timestamp())
-
-    return URLSafeTimedSerializer(secret_key, salt=PHONE_SALT, signer=SignerAt)
+    return timed_serializer(secret_key, PHONE_SALT, now)
 
 
 def phone_code(person: Person, secret_key: str, *, now: dt.datetime) -> str:

@@ -124,8 +124,13 @@ def scan_activity_code(
     now: dt.datetime,
     activity_id: int | None = None,
     position: tuple[float, float] | None = None,
+    seen_at: dt.datetime | None = None,
 ) -> Scan:
-    """A volunteer's phone read the venue's code: check in or out, as the code and the page both say."""
+    """A volunteer's phone read the venue's code: check in or out, as the code and the page both say.
+
+    `seen_at` is when the code was scanned, from a genuine seen ticket (see tokens): a code
+    fresh then is accepted though the volunteer signed in since.
+    """
     code = tokens.read(token, secret_key)
     activity = activity_for_code(session, code)
     if activity_id is not None and activity.id != activity_id:
@@ -134,7 +139,7 @@ def scan_activity_code(
         raise CheckOutCodeAtCheckIn() if action == "in" else CheckInCodeAtCheckOut()
     if code.is_poster and not activity.poster_allowed:
         raise PosterNotAllowed()
-    if not tokens.is_fresh(code, now):
+    if not tokens.is_fresh(code, now) and not (seen_at is not None and tokens.is_fresh(code, seen_at)):
         raise CodeExpired()
     method = "poster" if code.is_poster else "screen"
     return record_scan(session, activity, volunteer, action, method=method, now=now, position=position)

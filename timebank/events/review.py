@@ -111,10 +111,21 @@ def approve_unflagged(session: Session, activity_id: int, *, actor: Actor, now: 
     """Approve every undecided attendance with no flag that the actor has not approved yet."""
     approved = []
     for item in review_list(session, activity_id, actor=actor):
-        attendance = item.attendance
-        if attendance.status in UNDECIDED and not item.credit.flagged and actor.id not in item.reviewers and attendance.volunteer_id != actor.id:
-            approved.append(approve_attendance(session, attendance.id, actor=actor, now=now))
+        if approvable_in_bulk(item, actor=actor):
+            approved.append(approve_attendance(session, item.attendance.id, actor=actor, now=now))
     return approved
+
+
+def approvable_in_bulk(item: Reviewed, *, actor: Actor) -> bool:
+    """True if `approve_unflagged` would approve it: undecided, unflagged, something to credit, not yet approved by the actor."""
+    attendance = item.attendance
+    return (
+        attendance.status in UNDECIDED
+        and not item.credit.flagged
+        and item.credit.minutes > 0  # a figure adjusted to nothing is rejected, not approved
+        and actor.id not in item.reviewers
+        and attendance.volunteer_id != actor.id
+    )
 
 
 def reject_attendance(session: Session, attendance_id: int, reason: str, *, actor: Actor, now: dt.datetime) -> Attendance:

@@ -2,6 +2,351 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext, lazy_gettext, ngettext
+
+from timebank.auth.login import current_actor, now, requires
+from timebank.domain import DomainError, NotAllowed, NotFound
+from timebank.errors import status_for
+from timebank.events import corrections, review
+from timebank.events.credit import work_out
+from timebank.events.models import Activity, Attendance, AttendanceStatus, CorrectionRequest, CorrectionStatus, Flag, Phase
+from timebank.events.services import managed_activity
+from timebank.ledger import LedgerError
+from timebank.localtime import hhmm, local_day
+from timebank.orgs.services import effective_policy
+from timebank.people.access import CARERS, MANAGERS
+from timebank.people.registers import names_of
+from timebank.web import db_session, form_data, translated_errors
 
 bp = Blueprint("review", __name__, url_prefix="/review")
+
+#: The overdue list shows at most this many attendances, oldest first.
+OVERDUE_LIMIT = 500
+
+FLAG_NAMES = {
+    Flag.LATE.value: lazy_gettext("Late"),
+    Flag.EARLY_LEAVE.value: lazy_gettext("Left early"),
+    Flag.FORGOTTEN_CHECKOUT.value: lazy_gettext("No check-out"),
+    Flag.OUTSIDE_DISTANCE.value: lazy_gettext("Outside the distance"),
+    Flag.SHORT.value: lazy_gettext("Too short"),
+}
+ATTENDANCE_STATUS_NAMES = {
+    AttendanceStatus.CHECKED_IN.value: lazy_gettext("Awaiting review"),
+    AttendanceStatus.CHECKED_OUT.value: lazy_gettext("Awaiting review"),
+    AttendanceStatus.APPROVED.value: lazy_gettext("Approved"),
+    AttendanceStatus.REJECTED.value: lazy_gettext("Rejected by the reviewer"),
+}
+
+
+@bp.context_processor
+def names() -> dict[str, Any]:
+    """Labels and links the review pages share."""
+    return {
+        "flag_name": lambda flag: FLAG_NAMES.get(str(flag), str(flag)),
+        "attendance_status_name": lambda status: ATTENDANCE_STATUS_NAMES.get(status, status),
+        "activity_link": activity_link,
+        "hhmm": hhmm,  # cheaper than Babel's formatter, which a long sheet calls hundreds of times
+    }
+
+
+def activity_link(activity_id: int) -> str | None:
+    """The organisers' page of the activity, where that blueprint is installed."""
+    if "events.detail" in current_app.view_functions:
+        return url_for("events.detail", activity_id=activity_id)
+    return None
+
+
+# -- what the pages show ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One attendance on the review page, with what this reviewer may do to it."""
+
+    item: review.Reviewed
+    volunteer: str
+    reviewers: tuple[str, ...]
+    can_decide: bool  # approve, reject or adjust before approval
+    can_approve: bool
+    can_correct: bool  # adjust after approval: reversal plus a new posting
+
+    @property
+    def attendance(self) -> Attendance:
+        """The attendance record."""
+        return self.item.attendance
+
+    @property
+    def undecided(self) -> bool:
+        """Neither approved nor rejected yet."""
+        return self.attendance.status in review.UNDECIDED
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """Everything the review page of one activity shows."""
+
+    activity: Activity
+    phase: Phase
+    rows: list[Row]
+    reviewers_required: int
+    deadline: dt.date
+    overdue: bool
+    in_bulk: int  # how many "approve all unflagged" would approve
+
+    def count(self, status: str) -> int:
+        """How many rows are "approved", "rejected", "undecided", or "flagged" (undecided with a flag)."""
+        if status == "undecided":
+            return sum(1 for row in self.rows if row.undecided)
+        if status == "flagged":
+            return sum(1 for row in self.rows if row.undecided and row.item.credit.flagged)
+        return sum(1 for row in self.rows if row.attendance.status == status)
+
+
+def _sheet(activity_id: int) -> Sheet:
+    """The review page's content for the actor, at the request's time."""
+    session, actor, moment = db_session(), current_actor(), now()
+    activity = managed_activity(session, activity_id, actor=actor)
+    items = review.review_list(session, activity.id, actor=actor)
+    policy = effective_policy(session, activity.organisation)
+    who = names_of(session, [i.attendance.volunteer_id for i in items] + [r for i in items for r in i.reviewers])
+    phase = activity.phase(moment)
+    rows = []
+    for item in items:
+        attendance = item.attendance
+        own = attendance.volunteer_id == actor.id
+        undecided = attendance.status in review.UNDECIDED
+        deciding = phase is Phase.FINISHED and undecided and not own
+        rows.append(
+            Row(
+                item,
+                who.get(attendance.volunteer_id, "—"),
+                tuple(who.get(r, "—") for r in item.reviewers),
+                can_decide=deciding,
+                can_approve=deciding and actor.id not in item.reviewers and item.credit.minutes > 0,
+                can_correct=attendance.status == AttendanceStatus.APPROVED.value and not own,
+            )
+        )
+    due = review.deadline(activity, policy)
+    return Sheet(
+        activity=activity,
+        phase=phase,
+        rows=rows,
+        reviewers_required=int(policy["reviewers_required"]),
+        deadline=due,
+        overdue=local_day(moment) > due and any(row.undecided for row in rows),
+        in_bulk=sum(1 for item in items if review.approvable_in_bulk(item, actor=actor)) if phase is Phase.FINISHED else 0,
+    )
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """A volunteer's report, with the attendance's figure as it stands."""
+
+    request: CorrectionRequest
+    volunteer: str
+    minutes: int  # credited if approved, else what approval would credit
+    points: int
+
+
+def _open_requests() -> list[OpenRequest]:
+    """The open correction requests the actor answers, each with its attendance's current figure."""
+    session = db_session()
+    found = corrections.open_requests(session, actor=current_actor())
+    who = names_of(session, [r.volunteer_id for r in found])
+    policies: dict[int, dict[str, Any]] = {}
+    rows = []
+    for request_ in found:
+        attendance = request_.attendance
+        if attendance.status == AttendanceStatus.APPROVED.value:
+            minutes, points = attendance.credited_minutes or 0, attendance.credited_points or 0
+        else:
+            activity = attendance.activity
+            if activity.organisation_id not in policies:
+                policies[activity.organisation_id] = effective_policy(session, activity.organisation)
+            credit = work_out(activity, attendance, policies[activity.organisation_id])
+            minutes, points = credit.minutes, credit.points
+        rows.append(OpenRequest(request_, who.get(request_.volunteer_id, "—"), minutes, points))
+    return rows
+
+
+def _refusable(action: Callable[[], ResponseReturnValue], page: Callable[[], tuple[str, dict[str, Any]]]) -> ResponseReturnValue:
+    """Run a POST; if the service or the ledger refuses, roll back and show the page again with the problem.
+
+    Unknown records and other people's activities are not pages to show again:
+    they go to the error page (404/403).
+    """
+    try:
+        return action()
+    except (DomainError, LedgerError) as exc:
+        if isinstance(exc, (NotFound, NotAllowed)):
+            raise
+        db_session().rollback()
+        status, _code = status_for(exc)
+        template, context = page()
+        message = gettext(exc.template, **exc.params)
+        errors = translated_errors(getattr(exc, "errors", {}))
+        return render_template(template, message=message, errors=errors, form=request.form, **context), status
+
+
+def _done(message: str, endpoint: str, **values: Any) -> ResponseReturnValue:
+    """Commit, say what happened, and go to the next page (POST/redirect/GET)."""
+    db_session().commit()
+    flash(message)
+    return redirect(url_for(endpoint, **values))
+
+
+def _back_to_row(message: str, attendance: Attendance) -> ResponseReturnValue:
+    """Commit and return to the attendance's row on its review page, where the reviewer was."""
+    return _done(message, "review.activity", activity_id=attendance.activity_id, _anchor=f"attendance-{attendance.id}")
+
+
+def _sheet_again(attendance_id: int, action: str) -> Callable[[], tuple[str, dict[str, Any]]]:
+    """The review page of the attendance's activity, with the refused row marked."""
+
+    def page() -> tuple[str, dict[str, Any]]:
+        attendance = review.reviewed_attendance(db_session(), attendance_id, actor=current_actor(), lock=False)
+        return "review/activity.html", {"sheet": _sheet(attendance.activity_id), "failed": attendance_id, "failed_action": action}
+
+    return page
+
+
+# -- the review page and its actions ---------------------------------------------------
+
+
+@bp.get("/activities/<int:activity_id>")
+@requires(*CARERS)
+def activity(activity_id: int) -> ResponseReturnValue:
+    """An activity's attendances with their minutes, points and flags, to approve, reject or adjust."""
+    return render_template("review/activity.html", sheet=_sheet(activity_id))
+
+
+@bp.post("/attendances/<int:attendance_id>/approve")
+@requires(*CARERS)
+def approve(attendance_id: int) -> ResponseReturnValue:
+    """Approve one attendance; it is credited once the policy's number of reviewers have approved."""
+
+    def approve_and_commit() -> ResponseReturnValue:
+        attendance = review.approve_attendance(db_session(), attendance_id, actor=current_actor(), now=now())
+        name = attendance.volunteer.real_name
+        if attendance.status == AttendanceStatus.APPROVED.value:
+            message = gettext(
+                "Approved: %(name)s, %(minutes)d minutes, %(points)d points.",
+                name=name, minutes=attendance.credited_minutes or 0, points=attendance.credited_points or 0,
+            )
+        else:
+            message = gettext("Your approval of %(name)s is recorded; another reviewer must approve before it is credited.", name=name)
+        return _back_to_row(message, attendance)
+
+    return _refusable(approve_and_commit, _sheet_again(attendance_id, "approve"))
+
+
+@bp.post("/attendances/<int:attendance_id>/reject")
+@requires(*CARERS)
+def reject(attendance_id: int) -> ResponseReturnValue:
+    """Refuse an attendance any credit, with the reason the volunteer will see."""
+    reason = form_data().get("reason") or ""
+
+    def reject_and_commit() -> ResponseReturnValue:
+        attendance = review.reject_attendance(db_session(), attendance_id, reason, actor=current_actor(), now=now())
+        message = gettext("Rejected: %(name)s (%(reason)s).", name=attendance.volunteer.real_name, reason=attendance.reject_reason)
+        return _back_to_row(message, attendance)
+
+    return _refusable(reject_and_commit, _sheet_again(attendance_id, "reject"))
+
+
+@bp.post("/attendances/<int:attendance_id>/adjust")
+@requires(*CARERS)
+def adjust(attendance_id: int) -> ResponseReturnValue:
+    """Set the minutes to credit with a reason; after approval this reverses the credit and posts the new figure."""
+    data = form_data()
+
+    def adjust_and_commit() -> ResponseReturnValue:
+        attendance = review.adjust_minutes(db_session(), attendance_id, data, actor=current_actor(), now=now())
+        name = attendance.volunteer.real_name
+        if attendance.status == AttendanceStatus.APPROVED.value:
+            message = gettext(
+                "Corrected: %(name)s now has %(minutes)d minutes, %(points)d points; the earlier credit was reversed.",
+                name=name, minutes=attendance.credited_minutes or 0, points=attendance.credited_points or 0,
+            )
+        else:
+            message = gettext("%(name)s: %(minutes)d minutes to credit. Approve to credit them.", name=name, minutes=attendance.adjusted_minutes)
+        return _back_to_row(message, attendance)
+
+    return _refusable(adjust_and_commit, _sheet_again(attendance_id, "adjust"))
+
+
+@bp.post("/activities/<int:activity_id>/approve-unflagged")
+@requires(*CARERS)
+def approve_unflagged(activity_id: int) -> ResponseReturnValue:
+    """Approve every undecided attendance without a flag; the flagged ones stay for a closer look."""
+
+    def approve_and_commit() -> ResponseReturnValue:
+        approved = review.approve_unflagged(db_session(), activity_id, actor=current_actor(), now=now())
+        credited = sum(1 for a in approved if a.status == AttendanceStatus.APPROVED.value)
+        waiting = len(approved) - credited
+        parts = []
+        if credited:
+            parts.append(ngettext("Approved and credited %(num)d attendance.", "Approved and credited %(num)d attendances.", credited))
+        if waiting:
+            parts.append(ngettext("%(num)d attendance now needs another reviewer.", "%(num)d attendances now need another reviewer.", waiting))
+        message = " ".join(parts) or gettext("No unflagged attendance was waiting for your approval.")
+        return _done(message, "review.activity", activity_id=activity_id, _anchor="summary")
+
+    def page() -> tuple[str, dict[str, Any]]:
+        return "review/activity.html", {"sheet": _sheet(activity_id)}
+
+    return _refusable(approve_and_commit, page)
+
+
+# -- overdue reviews and correction requests ----------------------------------------------
+
+
+@bp.get("/overdue")
+@requires(*MANAGERS)
+def overdue() -> ResponseReturnValue:
+    """Activities whose attendances are still undecided after the recording deadline, oldest first."""
+    session = db_session()
+    found = review.overdue(session, actor=current_actor(), now=now(), limit=OVERDUE_LIMIT)
+    groups: dict[int, dict[str, Any]] = {}
+    for attendance, due in found:
+        group = groups.setdefault(attendance.activity_id, {"activity": attendance.activity, "due": due, "undecided": 0})
+        group["undecided"] += 1
+    leaders = names_of(session, [g["activity"].person_in_charge_id for g in groups.values()])
+    return render_template("review/overdue.html", groups=list(groups.values()), leaders=leaders, capped=len(found) >= OVERDUE_LIMIT)
+
+
+@bp.get("/corrections", endpoint="corrections")
+@requires(*CARERS)
+def open_corrections() -> ResponseReturnValue:
+    """Volunteers' open reports of errors in their attendances, each with a form to answer it."""
+    return render_template("review/corrections.html", requests=_open_requests())
+
+
+@bp.post("/corrections/<int:request_id>/answer")
+@requires(*CARERS)
+def answer(request_id: int) -> ResponseReturnValue:
+    """Accept a report (the attendance is corrected to the minutes given) or decline it, with the answer."""
+    data = form_data()
+
+    def answer_and_commit() -> ResponseReturnValue:
+        answered = corrections.answer_correction(db_session(), request_id, data, actor=current_actor(), now=now())
+        attendance = answered.attendance
+        name = attendance.volunteer.real_name
+        if answered.status == CorrectionStatus.ACCEPTED.value:
+            minutes = attendance.credited_minutes if attendance.status == AttendanceStatus.APPROVED.value else attendance.adjusted_minutes
+            message = gettext("Accepted the report of %(name)s: the attendance now credits %(minutes)d minutes.", name=name, minutes=minutes or 0)
+        else:
+            message = gettext("Declined the report of %(name)s; they will see your answer.", name=name)
+        return _done(message, "review.corrections")
+
+    def page() -> tuple[str, dict[str, Any]]:
+        return "review/corrections.html", {"requests": _open_requests(), "failed": request_id}
+
+    return _refusable(answer_and_commit, page)

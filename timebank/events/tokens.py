@@ -6,18 +6,27 @@ code scanned as the screen turns over still works. A poster code carries no
 window and works only where the organiser allowed it. One salt serves both
 actions, so a check-out code read at check-in is recognised for what it is
 rather than taken for a forgery.
+
+A volunteer who scans before signing in would lose the code while typing a
+password, so the page they are sent to sign in from carries a "seen" ticket:
+proof, signed and bound to that code, that it was fresh when scanned. The
+ticket lasts ten minutes; the check-in is still recorded at the server's time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from timebank.domain import DomainError
+from timebank.signing import timed_serializer
 
 SALT = "timebank.activity-code"
+SEEN_SALT = "timebank.activity-code.seen"
+SEEN_SECONDS = 600
 WINDOW_SECONDS = 30
 POSTER = "P"
 ACTIONS = ("in", "out")
@@ -83,3 +92,25 @@ def read(token: str, secret_key: str) -> ActivityCode:
 def is_fresh(code: ActivityCode, now: dt.datetime) -> bool:
     """A screen code from this window or the one before (a poster code is always fresh)."""
     return code.window is None or window_at(now) - 1 <= code.window <= window_at(now)
+
+
+def _fingerprint(token: str) -> str:
+    return hashlib.sha256(token.strip().encode()).hexdigest()[:32]
+
+
+def seen_ticket(token: str, secret_key: str, *, now: dt.datetime) -> str:
+    """A ticket saying this code was scanned at `now` (issued only while the code is fresh)."""
+    return timed_serializer(secret_key, SEEN_SALT, now).dumps(_fingerprint(token))
+
+
+def seen_at(ticket: str | None, token: str, secret_key: str, *, now: dt.datetime) -> dt.datetime | None:
+    """When the code was scanned, if the ticket is genuine, for this code, and under ten minutes old."""
+    if not ticket:
+        return None
+    try:
+        fingerprint, signed_at = timed_serializer(secret_key, SEEN_SALT, now).loads(
+            ticket, max_age=SEEN_SECONDS, return_timestamp=True
+        )
+    except (BadSignature, ValueError, TypeError):
+        return None
+    return signed_at if fingerprint == _fingerprint(token) else None
