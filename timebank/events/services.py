@@ -17,7 +17,7 @@ from timebank.events.schemas import ActivitySchema
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import get_organisation, lineage
 from timebank.people.access import CARERS, Actor
-from timebank.people.models import Person, Status
+from timebank.people.models import Person, RoleGrant, Status
 from timebank.people.services import load
 
 #: Fields of an activity its organisers may change until it starts.
@@ -250,3 +250,21 @@ def participants(session: Session, activity_id: int) -> list[tuple[SignUp, Perso
         .order_by(case((SignUp.status == SignUpStatus.SIGNED_UP.value, 0), else_=1), SignUp.created_at, SignUp.id)
     )
     return [(s, p) for s, p in session.execute(stmt)]
+
+
+def possible_leaders(session: Session, *, actor: Actor) -> list[Person]:
+    """Who may be put in charge of the actor's activities: active social workers, coordinators and admins in the actor's subtrees."""
+    paths = actor.paths(CARERS)
+    if not paths:
+        return []
+    carers = (
+        select(RoleGrant.person_id)
+        .join(Organisation, Organisation.id == RoleGrant.organisation_id)
+        .where(
+            RoleGrant.role.in_([str(role) for role in CARERS]),
+            RoleGrant.revoked_at.is_(None),
+            or_(*[Organisation.path.startswith(path) for path in paths]),
+        )
+    )
+    stmt = select(Person).where(Person.id.in_(carers), Person.status == Status.ACTIVE.value).order_by(Person.real_name, Person.id)
+    return list(session.scalars(stmt))

@@ -1,0 +1,113 @@
+"""The volunteer's main moment, in Chromium: the venue screen's QR, read by a real decoder, opened on a
+phone checks in; later the check-out code checks out; the social worker approves; the volunteer's
+balances show the hours, points and certified hours; the ledger verifies clean.
+
+The app's clock is moved by hand (the server runs in this process), so a two-hour activity takes seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from timebank import ledger
+from timebank.events.models import Attendance
+from timebank.people.access import actor_for
+from timebank.events import services
+from tests.browser.conftest import PHONE, TABLET
+from tests.browser.test_registration_flow import decode_qr
+from tests.conftest import PASSWORD
+
+START = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.timezone.utc)  # 09:00 in Shanghai
+
+
+class Clock:
+    """The server's time, moved by the test."""
+
+    def __init__(self, at: dt.datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> dt.datetime:
+        return self.at
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Every view's `now()` reads this clock."""
+    clock = Clock(START - dt.timedelta(minutes=10))
+    monkeypatch.setattr("timebank.auth.login.utcnow", clock)
+    return clock
+
+
+def sign_in(context, base: str, phone: str):
+    """A page of `context`, signed in as the person with this phone."""
+    page = context.new_page()
+    page.goto(f"{base}/sign-in")
+    page.fill("input[name=phone]", phone)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/me")
+    return page
+
+
+def scanned_code(screen, base: str, activity_id: int, which: str) -> str:
+    """Open the venue screen and read one of its two QR codes off a screenshot of that code alone."""
+    screen.goto(f"{base}/activities/{activity_id}/screen")
+    url = decode_qr(screen.locator(f"[data-code={which}]").screenshot())
+    assert url.startswith(base), url
+    return url
+
+
+def test_scan_the_venue_code_check_in_and_out_get_approved_and_see_the_credit(browser, live_server, db, session, org_tree, make_person, clock):
+    worker = make_person("social_worker", name="王社工")
+    volunteer = make_person(name="张秀兰")
+    activity = services.create_activity(
+        session,
+        {"title": "敬老院探访", "category": "elderly", "organisation_id": org_tree["east"].id, "address": "东城社区敬老院",
+         "starts_at": START.isoformat(), "ends_at": (START + dt.timedelta(hours=2)).isoformat()},
+        actor=actor_for(session, worker),
+        now=START - dt.timedelta(days=2),
+    )
+    services.publish_activity(session, activity.id, actor=actor_for(session, worker), now=START - dt.timedelta(days=2))
+    session.commit()
+    activity_id = activity.id
+    session.close()
+
+    tablet = browser.new_context(**TABLET)
+    screen = sign_in(tablet, live_server, worker.phone)
+    phone = browser.new_context(**PHONE)
+    hand = sign_in(phone, live_server, volunteer.phone)
+
+    # 08:50: the screen shows the check-in code; the phone opens it and is checked in, no further tap.
+    hand.goto(scanned_code(screen, live_server, activity_id, "in"))
+    hand.wait_for_selector("text=签到成功")
+    assert "08:50" in hand.content()
+
+    # 11:00: the check-out code.
+    clock.at = START + dt.timedelta(hours=2)
+    hand.goto(scanned_code(screen, live_server, activity_id, "out"))
+    hand.wait_for_selector("text=签退成功")
+
+    # 14:00: the social worker reviews the finished activity and approves.
+    clock.at = START + dt.timedelta(hours=5)
+    screen.goto(f"{live_server}/review/activities/{activity_id}")
+    assert "张秀兰" in screen.content()
+    screen.locator('form[action$="/approve"] button[type=submit]').first.click()
+    screen.wait_for_load_state()
+    with db.session(write=False) as reader:
+        attendance = reader.scalar(select(Attendance).where(Attendance.activity_id == activity_id))
+        assert (attendance.status, attendance.credited_minutes, attendance.credited_points) == ("approved", 120, 20)
+
+    # The volunteer's balances: 2 hours of time credit, 20 points, 2 certified hours in 助老服务.
+    hand.goto(f"{live_server}/me/balances")
+    balances = hand.content()
+    assert "助老服务" in balances
+    assert hand.locator("#certified-total").inner_text().startswith("2")
+    with db.session(write=False) as reader:
+        assert ledger.balance(reader, f"vol:{volunteer.id}:HOUR").posted == 120
+        assert ledger.balance(reader, f"vol:{volunteer.id}:PTS").posted == 20
+        assert list(ledger.verify(reader)) == []
+    tablet.close()
+    phone.close()

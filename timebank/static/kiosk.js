@@ -1,0 +1,119 @@
+/* The kiosk (events.kiosk): a barcode scanner types a member code and Enter; each scan is posted to the API
+ * at once and its answer shown at the top of the list ("签到成功 09:02 张*明", or the server's reason in red).
+ * The field clears and takes the focus again, ready for the next volunteer. Where the browser has
+ * BarcodeDetector, the tablet's camera can read the codes too. */
+(function () {
+  "use strict";
+  var root = document.getElementById("kiosk");
+  if (!root || !window.fetch) { return; }
+
+  var KEEP = 50;            // results kept on the page
+  var SAME_CODE_MS = 3000;  // the camera sees the same code many times a second: send it once
+
+  var form = document.getElementById("kiosk-form");
+  var field = document.getElementById("kiosk-code");
+  var results = document.getElementById("kiosk-results");
+  var count = root.querySelector("[data-count]");
+
+  function action() {
+    var checked = form.querySelector('input[name="action"]:checked');
+    return checked ? checked.value : "in";
+  }
+
+  function line(text, kind, item) {
+    item = item || document.createElement("li");
+    item.className = kind;
+    item.textContent = text;
+    if (!item.parentNode) {
+      results.insertBefore(item, results.firstChild);
+      while (results.children.length > KEEP) { results.removeChild(results.lastChild); }
+    }
+    return item;
+  }
+
+  function answered(item, scan) {
+    var done = root.getAttribute(scan.action === "out" ? "data-done-out" : "data-done-in");
+    var who = scan.volunteer && scan.volunteer.name ? " " + scan.volunteer.name : "";
+    line(done + " " + scan.local_time + who, "ok", item);
+    if (scan.presence && count) {
+      count.textContent = root.getAttribute("data-count-template")
+        .replace("{total}", scan.presence.total).replace("{present}", scan.presence["in"]);
+    }
+  }
+
+  function send(code) {
+    code = (code || "").trim();
+    if (!code) { return; }
+    var item = line("…", "pending");
+    fetch(root.getAttribute("data-scan-url"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "Accept": "application/json"},
+      body: JSON.stringify({member_code: code, action: action()})
+    }).then(function (answer) {
+      return answer.json().then(function (body) { return {ok: answer.ok, body: body}; });
+    }).then(function (reply) {
+      if (reply.ok) { answered(item, reply.body); return; }
+      line(reply.body.message || root.getAttribute("data-failed"), "refused", item);
+    }).catch(function () {
+      line(root.getAttribute("data-failed"), "refused", item);
+    });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var code = field.value;
+    field.value = "";
+    field.focus();
+    send(code);
+  });
+  // Whatever was tapped, the next scan must land in the field.
+  form.addEventListener("change", function () { field.focus(); });
+  window.addEventListener("focus", function () { field.focus(); });
+  field.focus();
+
+  // The camera, only where the browser can read QR codes itself.
+  var button = document.getElementById("kiosk-camera");
+  var video = document.getElementById("kiosk-video");
+  if (!("BarcodeDetector" in window) || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { return; }
+  window.BarcodeDetector.getSupportedFormats().then(function (formats) {
+    if (formats.indexOf("qr_code") < 0) { return; }
+    var detector = new window.BarcodeDetector({formats: ["qr_code"]});
+    var stream = null, last = "", lastAt = 0;
+
+    function look() {
+      if (!stream) { return; }
+      detector.detect(video).then(function (found) {
+        var now = Date.now();
+        if (found.length && (found[0].rawValue !== last || now - lastAt > SAME_CODE_MS)) {
+          last = found[0].rawValue;
+          lastAt = now;
+          send(last);
+        }
+      }).catch(function () { /* a frame not ready yet */ }).then(function () { setTimeout(look, 250); });
+    }
+
+    function stop() {
+      if (stream) { stream.getTracks().forEach(function (track) { track.stop(); }); }
+      stream = null;
+      video.hidden = true;
+      button.textContent = button.getAttribute("data-start");
+      field.focus();
+    }
+
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      if (stream) { stop(); return; }
+      navigator.mediaDevices.getUserMedia({video: {facingMode: "environment"}}).then(function (media) {
+        stream = media;
+        video.srcObject = media;
+        video.hidden = false;
+        button.textContent = button.getAttribute("data-stop");
+        return video.play().then(look);
+      }).catch(function () {
+        line(button.getAttribute("data-denied"), "refused");
+        stop();
+      });
+    });
+  }).catch(function () { /* no camera reading here: the scanner still works */ });
+})();
