@@ -210,21 +210,30 @@ def _post_credit(
     else:
         legs = rules.service_credit_legs(volunteer_id, minutes=minutes, category=activity.category, points=points)
         kind = ledger.Kind.SERVICE_CREDIT
-    rules.open_system_accounts(session, now=now)  # opened on first use; a no-op after
-    rules.open_volunteer_accounts(
-        session, volunteer_id, categories=(activity.category,), max_hour_balance=policy["hour_cap_minutes"], now=now
-    )
-    transaction = ledger.post(
-        session,
-        legs,
-        kind=kind,
-        idempotency_key=f"attendance:{attendance.id}:v{attendance.credit_version}",
-        actor=actor.id,
-        memo=activity.title[:200],
-        ref=("attendance", attendance.id),
-        event_at=attendance.checked_out_at or activity.ends_at,
-        now=now,
-    )
+    def post() -> ledger.Transaction:
+        return ledger.post(
+            session,
+            legs,
+            kind=kind,
+            idempotency_key=f"attendance:{attendance.id}:v{attendance.credit_version}",
+            actor=actor.id,
+            memo=activity.title[:200],
+            ref=("attendance", attendance.id),
+            event_at=attendance.checked_out_at or activity.ends_at,
+            now=now,
+        )
+
+    try:
+        transaction = post()
+    except ledger.UnknownAccount:
+        # A first credit in this category (or the programme's first credit of all):
+        # open what is missing and post again. The ledger resolves accounts before it
+        # writes anything, so the refused attempt left nothing behind.
+        rules.open_system_accounts(session, now=now)
+        rules.open_volunteer_accounts(
+            session, volunteer_id, categories=(activity.category,), max_hour_balance=policy["hour_cap_minutes"], now=now
+        )
+        transaction = post()
     attendance.transaction_id = transaction.id
     attendance.credited_minutes, attendance.credited_points = minutes, points
 
