@@ -8,6 +8,7 @@ and each of its URL arguments must have a sample below.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,10 @@ from flask.testing import FlaskClient
 from timebank.app import create_app
 from timebank.auth.services import create_device_token
 from timebank.db import Database
+from timebank.events import tokens
+from timebank.events.checkin import record_scan
+from timebank.events.corrections import report_error
+from timebank.events.services import create_activity, publish_activity
 from timebank.orgs.services import create_organisation
 from timebank.people.models import Role
 from timebank.people.services import approve, grant_role, register, request_family_link
@@ -95,6 +100,23 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         grant = grant_role(session, target.id, {"role": "social_worker", "organisation_id": orgs["east"].id, "certificate_level": "社会工作师"}, actor=SYSTEM, now=NOW)
         link = request_family_link(session, target.id, phones["relative"], "child", actor=SYSTEM, now=NOW)
         token, _ = create_device_token(session, {"name": "东城平板", "scope_type": "station", "scope_id": station.id}, actor=SYSTEM, now=NOW)
+        # The matrix runs on the real clock, so the activity has just finished: reviews and corrections work on it.
+        real_now = dt.datetime.now(dt.timezone.utc)
+        starts, ends = real_now - dt.timedelta(hours=3), real_now - dt.timedelta(hours=1)
+        details = {
+            "title": "敬老院探访",
+            "category": "elderly",
+            "organisation_id": orgs["east"].id,
+            "address": "东城社区敬老院",
+            "starts_at": starts.isoformat(),
+            "ends_at": ends.isoformat(),
+            "person_in_charge_id": people["social_worker"].id,
+        }
+        activity = create_activity(session, details, actor=SYSTEM, now=starts - dt.timedelta(days=1))
+        publish_activity(session, activity.id, actor=SYSTEM, now=starts - dt.timedelta(days=1))
+        attendance = record_scan(session, activity, target, "in", method="screen", now=starts).attendance
+        record_scan(session, activity, target, "out", method="screen", now=ends)
+        correction = report_error(session, attendance.id, {"message": "我待到了最后"}, volunteer=target, now=ends)
         session.commit()
         samples = {
             "id": target.id,
@@ -105,6 +127,10 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             "organisation_id": orgs["east"].id,
             "org_id": orgs["east"].id,
             "station_id": station.id,
+            "activity_id": activity.id,
+            "attendance_id": attendance.id,
+            "request_id": correction.id,
+            "token": tokens.screen_code(activity.code_key, "in", "matrix", now=real_now),
             "code": "en",
             "filename": "timebank.css",
         }

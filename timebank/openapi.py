@@ -110,7 +110,7 @@ def build_spec(app: Flask) -> APISpec:
         version=__version__,
         openapi_version="3.0.3",
         plugins=[MarshmallowPlugin()],
-        info={"description": "Volunteers, organisations, device tokens, member codes and the audit log of 时间银行."},
+        info={"description": "Volunteers, organisations, activities and check-in, review of attendances, device tokens, member codes and the audit log of 时间银行."},
     )
     spec.components.security_scheme(
         "cookie", {"type": "apiKey", "in": "cookie", "name": app.config.get("SESSION_COOKIE_NAME", "session")}

@@ -1,4 +1,4 @@
-"""Device tokens for station tablets and check-in kiosks."""
+"""Device tokens for station tablets and for check-in kiosks at activities."""
 
 from __future__ import annotations
 
@@ -8,22 +8,39 @@ from flask_babel import gettext
 
 from timebank.auth import services
 from timebank.auth.login import current_actor, now, requires
+from timebank.events.models import ActivityStatus
+from timebank.events.services import get_activity, managed_activities
 from timebank.people.access import MANAGERS
 from timebank.redeem.services import stations_within
 from timebank.web import db_session, form_data, submit
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
 
+#: Activities a kiosk can no longer serve.
+CLOSED = (ActivityStatus.SETTLED.value, ActivityStatus.CANCELLED.value)
+
 
 def _page_context() -> dict[str, object]:
-    """The actor's tokens and the stations a new one may be for."""
+    """The actor's tokens, what each is for, and the stations and activities a new one may be for."""
     session, actor = db_session(), current_actor()
     stations = stations_within(session, actor.paths(MANAGERS))
+    tokens = services.device_tokens(session, actor=actor)
+    # Tokens are made by managers of the organisation, so only activities they manage there are offered.
+    open_activities = [
+        a for a in managed_activities(session, actor=actor) if a.status not in CLOSED and actor.may(MANAGERS, a.organisation)
+    ]
     return {
-        "tokens": services.device_tokens(session, actor=actor),
+        "tokens": tokens,
         "stations": {s.id: s for s in stations},
-        "station_options": [(s.id, s.name) for s in stations],
+        "activities": {t.scope_id: get_activity(session, t.scope_id) for t in tokens if t.scope_type == "activity"},
+        "open_activities": open_activities,
     }
+
+
+def _scope(value: str | None) -> dict[str, str | None]:
+    """"station:12" or "activity:34" (the form's one select) as the service's scope type and id."""
+    scope_type, _, scope_id = (value or "").partition(":")
+    return {"scope_type": scope_type or None, "scope_id": scope_id or None}
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -35,10 +52,12 @@ def index() -> ResponseReturnValue:
         return render_template("devices/index.html", **context)
 
     def create_and_commit() -> ResponseReturnValue:
-        data = {**form_data(), "scope_type": "station"}  # activity tokens come with check-in
-        token, plain = services.create_device_token(db_session(), data, actor=current_actor(), now=now())
+        data = form_data()
+        token, plain = services.create_device_token(db_session(), {**data, **_scope(data.get("scope"))}, actor=current_actor(), now=now())
         db_session().commit()
-        page = render_template("devices/created.html", token=token, plain=plain, station=context["stations"].get(token.scope_id))
+        station = context["stations"].get(token.scope_id) if token.scope_type == "station" else None
+        activity = get_activity(db_session(), token.scope_id) if token.scope_type == "activity" else None
+        page = render_template("devices/created.html", token=token, plain=plain, station=station, activity=activity)
         return page, 201, {"Cache-Control": "no-store"}
 
     return submit(create_and_commit, template="devices/index.html", **context)
