@@ -13,8 +13,7 @@ from timebank.events import tokens
 from timebank.events.models import Activity, Attendance, CorrectionRequest
 from timebank.ledger.models import Transaction
 from tests.api.conftest import ZH
-from tests.conftest import NOW, SYSTEM, signed_in
-from tests.events.conftest import END, START, make_activity  # noqa: F401 (a fixture)
+from tests.conftest import END, NOW, START, SYSTEM, signed_in
 
 SECRET = "test-only-secret"  # the app fixture's SECRET_KEY
 SECOND = dt.timedelta(seconds=1)

@@ -13,7 +13,7 @@ from timebank.events.checkin import scan_activity_code, scan_member_code
 from timebank.events.models import Attendance, AttendanceStatus
 from timebank.events.services import sign_up
 from timebank.people.access import actor_for
-from tests.events.conftest import END, NOW, SECRET, START
+from tests.conftest import END, NOW, SECRET, START
 
 MINUTE = dt.timedelta(minutes=1)
 

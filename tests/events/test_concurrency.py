@@ -15,8 +15,7 @@ from timebank.ledger.models import Transaction
 from timebank.orgs.services import set_policies
 from timebank.people.access import actor_for
 from timebank.people.models import Person
-from tests.conftest import SYSTEM
-from tests.events.conftest import END, NOW, START
+from tests.conftest import END, NOW, START, SYSTEM
 from tests.ledger.test_concurrency import kinds, race
 
 AFTER = END + dt.timedelta(hours=3)

@@ -17,8 +17,7 @@ from timebank.events import checkin, services, tokens
 from timebank.events.models import Activity, ActivityStatus
 from timebank.people.access import CARERS, actor_for
 from timebank.people.models import Person
-from tests.conftest import NOW, send, signed_in, text
-from tests.events.conftest import END, START
+from tests.conftest import END, NOW, START, send, signed_in, text
 
 SECRET = "test-only-secret"  # the app fixture's SECRET_KEY
 TOMORROW = dt.timedelta(days=1)

@@ -17,7 +17,7 @@ from timebank.orgs.services import set_policies
 from timebank.people.access import actor_for
 from timebank.people.balances import summary
 from timebank.orgs.policy import DEFAULTS
-from tests.events.conftest import END, NOW, START, SYSTEM
+from tests.conftest import END, NOW, START, SYSTEM
 
 AFTER = END + dt.timedelta(hours=3)
 MINUTE = dt.timedelta(minutes=1)

@@ -15,8 +15,7 @@ from timebank.ledger.models import Transaction
 from timebank.orgs.policy import DEFAULTS
 from timebank.orgs.services import set_policies
 from timebank.people.balances import summary
-from tests.conftest import send, signed_in, text
-from tests.events.conftest import END, NOW, START, SYSTEM
+from tests.conftest import END, NOW, START, SYSTEM, send, signed_in, text
 
 AFTER = END + dt.timedelta(hours=3)
 MINUTE = dt.timedelta(minutes=1)

@@ -15,8 +15,7 @@ from sqlalchemy import select
 from timebank.events import checkin, review, tokens
 from timebank.events.models import Attendance, CorrectionRequest, SignUp
 from timebank.orgs.services import create_organisation
-from tests.conftest import PASSWORD, SYSTEM, csrf_token, send, signed_in, text
-from tests.events.conftest import END, NOW, START
+from tests.conftest import END, NOW, PASSWORD, START, SYSTEM, csrf_token, send, signed_in, text
 
 MINUTE = dt.timedelta(minutes=1)
 TOMORROW = dt.timedelta(days=1)

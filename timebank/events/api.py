@@ -29,11 +29,10 @@ from timebank.events.api_schemas import (
     ScanOutSchema,
     SignUpOutSchema,
 )
-from timebank.events.credit import expected_credit
+from timebank.events.listings import listings
 from timebank.events.models import Activity
 from timebank.events.schemas import ActivitySchema, AdjustmentSchema, CorrectionAnswerSchema, CorrectionRequestSchema, ReasonSchema
 from timebank.openapi import api_blueprint, documented, json_body
-from timebank.orgs.services import effective_policy
 from timebank.people.access import CARERS
 from timebank.people.models import Person
 from timebank.people.services import load
@@ -47,26 +46,16 @@ bp = api_blueprint("events_api", __name__)
 
 def _details(session: Session, activities: list[Activity], *, person: Person | None, at: dt.datetime) -> list[dict[str, Any]]:
     """Each activity with its phase, expected credit (under its organisation's policy), sign-ups and the person's own."""
-    ids = [a.id for a in activities]
-    counts = services.signup_counts(session, ids)
-    mine = services.signups_of(session, person.id, ids) if person is not None else {}
-    policies: dict[int, dict[str, Any]] = {}
-    found = []
-    for activity in activities:
-        if activity.organisation_id not in policies:
-            policies[activity.organisation_id] = effective_policy(session, activity.organisation)
-        minutes, points = expected_credit(activity, policies[activity.organisation_id])
-        signup = mine.get(activity.id)
-        found.append(
-            {
-                "activity": activity,
-                "phase": activity.phase(at),
-                "expected_credit": {"minutes": minutes, "points": points},
-                "signups": counts[activity.id],
-                "my_signup": signup.status if signup is not None else None,
-            }
-        )
-    return found
+    return [
+        {
+            "activity": item.activity,
+            "phase": item.phase,
+            "expected_credit": {"minutes": item.minutes, "points": item.points},
+            "signups": {"signed_up": item.signed_up, "waiting": item.waiting},
+            "my_signup": item.mine.status if item.mine is not None else None,
+        }
+        for item in listings(session, activities, person=person, now=at)
+    ]
 
 
 def _detail(activity: Activity) -> dict[str, Any]:

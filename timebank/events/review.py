@@ -34,7 +34,7 @@ from timebank.ledger import rules
 from timebank.localtime import local_day
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import effective_policy
-from timebank.people.access import CARERS, MANAGERS, Actor
+from timebank.people.access import MANAGERS, Actor
 from timebank.people.services import load
 
 UNDECIDED = (AttendanceStatus.CHECKED_IN.value, AttendanceStatus.CHECKED_OUT.value)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from babel.dates import format_skeleton
@@ -18,11 +17,10 @@ from timebank.auth.login import current_person, now, requires
 from timebank.domain import Conflict, DomainError, InvalidInput, NotFound
 from timebank.errors import status_for
 from timebank.events import checkin, corrections, review, services, tokens
-from timebank.events.credit import expected_credit
-from timebank.events.models import Activity, Attendance, CorrectionStatus, SignUp, SignUpStatus
+from timebank.events.listings import Listing, listings, waiting_place
+from timebank.events.models import Activity, Attendance, CorrectionStatus, SignUpStatus
 from timebank.events.schemas import PositionSchema
 from timebank.localtime import hhmm, local
-from timebank.orgs.services import effective_policy
 from timebank.people.models import Person
 from timebank.web import db_session, form_data, translated_errors
 
@@ -56,70 +54,14 @@ def time_helpers() -> dict[str, Any]:
 # -- browsing and signing up ---------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Listing:
-    """One activity as the volunteer browsing sees it."""
-
-    activity: Activity
-    minutes: int  # what full attendance credits
-    points: int
-    signed_up: int
-    waiting: int
-    mine: SignUp | None
-    place: int | None  # the volunteer's number on the waiting list
-    under_way: bool
-    cancellable: bool  # a sign-up can be given up until the start
-
-    @property
-    def full(self) -> bool:
-        """No place left: a new sign-up joins the waiting list."""
-        return self.activity.capacity is not None and self.signed_up >= self.activity.capacity
-
-    @property
-    def places_left(self) -> int | None:
-        """Free places, or None when there is no limit."""
-        return None if self.activity.capacity is None else max(0, self.activity.capacity - self.signed_up)
-
-
-def waiting_place(session: Session, signup: SignUp) -> int:
-    """The sign-up's number on its activity's waiting list, from 1."""
-    waiting = [s.id for s, _ in services.participants(session, signup.activity_id) if s.status == SignUpStatus.WAITING.value]
-    return waiting.index(signup.id) + 1
-
-
-def listings(session: Session, person: Person, moment: dt.datetime) -> list[Listing]:
+def nearby(session: Session, person: Person, moment: dt.datetime) -> list[Listing]:
     """The activities near the person, soonest first, with credit, places and the person's own sign-up."""
-    activities = services.browse(session, person, now=moment)
-    ids = [a.id for a in activities]
-    counts = services.signup_counts(session, ids)
-    mine = services.signups_of(session, person.id, ids)
-    policies: dict[int, dict[str, Any]] = {}
-    found = []
-    for activity in activities:
-        if activity.organisation_id not in policies:
-            policies[activity.organisation_id] = effective_policy(session, activity.organisation)
-        minutes, points = expected_credit(activity, policies[activity.organisation_id])
-        signup = mine.get(activity.id)
-        waiting = signup is not None and signup.status == SignUpStatus.WAITING.value
-        found.append(
-            Listing(
-                activity=activity,
-                minutes=minutes,
-                points=points,
-                signed_up=counts[activity.id]["signed_up"],
-                waiting=counts[activity.id]["waiting"],
-                mine=signup,
-                place=waiting_place(session, signup) if waiting else None,
-                under_way=activity.starts_at <= moment,
-                cancellable=signup is not None and moment < activity.starts_at,
-            )
-        )
-    return found
+    return listings(session, services.browse(session, person, now=moment), person=person, now=moment)
 
 
 def browse_page(*, message: str | None = None, status: int = 200) -> ResponseReturnValue:
     """The list of activities, with a refusal's message when there is one."""
-    page = render_template("volunteering/browse.html", listings=listings(db_session(), current_person(), now()), message=message)
+    page = render_template("volunteering/browse.html", listings=nearby(db_session(), current_person(), now()), message=message)
     return page, status
 
 
