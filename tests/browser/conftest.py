@@ -7,6 +7,7 @@ turns its absence into a failure.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 from collections.abc import Iterator
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
+
+from tests.conftest import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -52,3 +55,36 @@ def browser() -> Iterator[object]:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+#: The start of the activities the browser tests use: 09:00 in Shanghai on NOW's day.
+START = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.timezone.utc)
+
+
+class Clock:
+    """The server's time, moved by the test."""
+
+    def __init__(self, at: dt.datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> dt.datetime:
+        return self.at
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Every view's `now()` reads this clock."""
+    clock = Clock(START - dt.timedelta(minutes=10))
+    monkeypatch.setattr("timebank.auth.login.utcnow", clock)
+    return clock
+
+
+def sign_in(context, base: str, phone: str):
+    """A page of `context`, signed in as the person with this phone."""
+    page = context.new_page()
+    page.goto(f"{base}/sign-in")
+    page.fill("input[name=phone]", phone)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/me")
+    return page

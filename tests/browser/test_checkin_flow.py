@@ -9,48 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import select
 
 from timebank import ledger
 from timebank.events.models import Attendance
 from timebank.people.access import actor_for
 from timebank.events import services
-from tests.browser.conftest import PHONE, TABLET
+from tests.browser.conftest import PHONE, START, TABLET, sign_in
 from tests.browser.test_registration_flow import decode_qr
-from tests.conftest import PASSWORD
-
-START = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.timezone.utc)  # 09:00 in Shanghai
-
-
-class Clock:
-    """The server's time, moved by the test."""
-
-    def __init__(self, at: dt.datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> dt.datetime:
-        return self.at
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """Every view's `now()` reads this clock."""
-    clock = Clock(START - dt.timedelta(minutes=10))
-    monkeypatch.setattr("timebank.auth.login.utcnow", clock)
-    return clock
-
-
-def sign_in(context, base: str, phone: str):
-    """A page of `context`, signed in as the person with this phone."""
-    page = context.new_page()
-    page.goto(f"{base}/sign-in")
-    page.fill("input[name=phone]", phone)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/me")
-    return page
-
 
 def scanned_code(screen, base: str, activity_id: int, which: str) -> str:
     """Open the venue screen and read one of its two QR codes off a screenshot of that code alone."""

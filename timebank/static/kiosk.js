@@ -33,8 +33,9 @@
 
   function answered(item, scan) {
     var done = root.getAttribute(scan.action === "out" ? "data-done-out" : "data-done-in");
-    var who = scan.volunteer && scan.volunteer.name ? " " + scan.volunteer.name : "";
-    line(done + " " + scan.local_time + who, "ok", item);
+    // The server's sentence names the volunteer (masked) in the page's language.
+    var who = scan.volunteer && scan.volunteer.masked_name ? " " + scan.volunteer.masked_name : "";
+    line(scan.message || done + " " + scan.local_time + who, "ok", item);
     if (scan.presence && count) {
       count.textContent = root.getAttribute("data-count-template")
         .replace("{total}", scan.presence.total).replace("{present}", scan.presence["in"]);
