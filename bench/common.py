@@ -8,10 +8,16 @@ yardsticks").
 from __future__ import annotations
 
 import argparse
+import ctypes
+import http.client
 import json
+import math
 import os
 import re
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +32,7 @@ from sqlalchemy.engine import make_url
 from timebank.db import Database
 from timebank.migrate import upgrade
 
+ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get(
     "TIMEBANK_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -41,6 +48,20 @@ def parse_args(
     parser.add_argument("--db", choices=DATABASES, default="sqlite", help="storage to measure")
     parser.add_argument("--quick", action="store_true", help="a smaller run, under a minute")
     return parser.parse_args(argv)
+
+
+def clean_up_when_stopped() -> None:
+    """Make SIGTERM (and SIGINT, even where the shell ignored it) end the run through its `finally` blocks.
+
+    Python's default for SIGTERM is to die on the spot, which would leave a
+    benchmark's server running and its database behind.
+    """
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
 
 
 # -- databases ----------------------------------------------------------------
@@ -161,6 +182,101 @@ def median_seconds(actions: Mapping[K, Callable[[], object]], repetitions: int) 
             action()
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(samples) for name, samples in times.items()}
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """The nearest-rank percentile of `values`: `share` 0.5 is the median, 0.99 the p99."""
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(share * len(ordered))) - 1]
+
+
+# -- serving --------------------------------------------------------------------
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+SERVER_START_TIMEOUT = 60  # seconds for gunicorn and its workers to answer the first request
+SERVER_STOP_TIMEOUT = 15
+
+
+@contextmanager
+def gunicorn(
+    app: str, *, env: Mapping[str, str], workers: int, log: Path, ready_path: str = "/healthz"
+) -> Iterator[int]:
+    """gunicorn serving `app` (sync workers, as `timebank serve` runs it) on a free loopback port.
+
+    Yields the port once `ready_path` answers 200. The listening socket is made
+    here and handed over (`fd://`), so no other process can take the port in
+    between. On exit, even on failure, the server and its workers are stopped.
+    """
+    listener = socket.create_server(("127.0.0.1", 0), backlog=2048)
+    port = listener.getsockname()[1]
+    args = [
+        sys.executable, "-m", "gunicorn", "--chdir", str(ROOT), "--bind", f"fd://{listener.fileno()}",
+        "--workers", str(workers), "--no-control-socket", "--log-level", "warning", app,
+    ]
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            args, env={**os.environ, **env}, pass_fds=(listener.fileno(),), stdout=output,
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent,
+        )
+    listener.close()  # the server holds its own copy
+    try:
+        _wait_until_ready(server, port, ready_path, log)
+        yield port
+    finally:
+        _stop(server)
+
+
+def _prctl() -> Callable[..., int] | None:
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None  # not Linux: the `finally` blocks are all there is
+
+
+# Looked up here, not in the child: between fork and exec the child should do as little as it can.
+PRCTL = _prctl()
+
+
+def die_with_parent() -> None:
+    """`preexec_fn` for a benchmark's child process: on Linux, SIGTERM it if the benchmark dies, even by SIGKILL."""
+    if PRCTL is not None:
+        PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _wait_until_ready(server: subprocess.Popen, port: int, path: str, log: Path) -> None:
+    """Return once `path` answers 200; RuntimeError, with the server's log, if it dies or never does."""
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            break
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            connection.request("GET", path)
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        finally:
+            connection.close()
+        time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not come up; its log:\n{log.read_text()[-3000:]}")
+
+
+def _stop(server: subprocess.Popen) -> None:
+    """Stop gunicorn, which stops its workers before it exits; kill its process group if it lingers."""
+    if server.poll() is None:
+        server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
+        try:
+            server.wait(SERVER_STOP_TIMEOUT)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+    # The master is not reaped yet, so its id still names the group it started: itself and its workers.
+    try:
+        os.killpg(server.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    server.wait()
 
 
 # -- output -------------------------------------------------------------------

@@ -4,13 +4,18 @@ Nothing here times anything; the figures themselves go in README.md.
 """
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import POSTGRES_URL, _postgres_admin
+
 ROOT = Path(__file__).resolve().parent.parent
+CHECKIN_FIGURES = ("per_s", "ratio", "p50_ms", "p99_ms", "p99_ms_at_200", "healthz_per_s")
 
 
 @pytest.mark.slow
@@ -28,3 +33,27 @@ def test_quick_ledger_benchmark_prints_its_figures_and_leaves_a_clean_ledger():
         assert figures[key] > 0, key
     assert figures["bench"] == "ledger" and figures["db"] == "sqlite"
     assert figures["breaches"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian package wrk) drives the check-in benchmark")
+@pytest.mark.parametrize("storage", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_quick_checkin_benchmark_records_every_check_in_exactly_once(storage):
+    env = dict(os.environ)
+    if storage == "postgres":
+        _postgres_admin().dispose()  # skips, or fails where PostgreSQL is required, when it is not there
+        env["TIMEBANK_BENCH_POSTGRES_URL"] = POSTGRES_URL
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.checkin", "--quick", "--db", storage],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["bench"] == "checkin" and figures["db"] == storage and figures["n"] == 200
+    for key in CHECKIN_FIGURES:
+        assert figures[key] > 0, key
+    assert figures["lost"] == figures["doubled"] == figures["errors"] == 0

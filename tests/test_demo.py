@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session
 from timebank import ledger
 from timebank.auth.services import SignInRefused, authenticate
 from timebank.demo import DEMO_PASSWORD, DemoRefused, build_demo, make_resident_id, reset_demo_database
+from timebank.events import review
+from timebank.events.checkin import presence
+from timebank.events.models import Activity, Attendance, CorrectionRequest, Flag, Phase, SignUp
 from timebank.ledger import Account, Kind, OwnerType, Transaction
 from timebank.orgs.models import Organisation
 from timebank.people.access import actor_for
@@ -119,6 +122,53 @@ def test_the_same_seed_builds_the_same_people(db, vault):
             session.commit()
             people.append(session.execute(select(Person.id, Person.real_name, Person.phone).order_by(Person.id)).all())
     assert summaries[0] == summaries[1] and people[0] == people[1]
+
+
+def activity(session: Session, title: str) -> Activity:
+    return session.scalar(select(Activity).where(Activity.title == title))
+
+
+def test_the_demo_has_activities_in_every_phase_an_upcoming_one_full_with_a_waiting_list_one_with_volunteers_in(session, demo):
+    phases = {a.phase(NOW) for a in session.scalars(select(Activity))}
+    assert phases == set(Phase)
+    assert "activities: 1 draft, 1 published, 1 under way, 3 finished, 2 settled, 1 cancelled;" in demo
+    upcoming = activity(session, "教老年人用智能手机")
+    statuses = sorted(session.scalars(select(SignUp.status).where(SignUp.activity_id == upcoming.id)))
+    assert statuses.count("signed_up") == upcoming.capacity == 5
+    assert statuses.count("waiting") == 2 and statuses.count("cancelled") == 1
+    under_way = activity(session, "楼院环境整治志愿行动")
+    assert under_way.phase(NOW) is Phase.UNDER_WAY and presence(session, under_way.id)["in"] == 6
+
+
+def test_approved_attendances_were_credited_by_review_and_corrected_by_reversal_and_reposting(session, demo):
+    approved = session.scalars(select(Attendance).where(Attendance.status == "approved")).all()
+    assert approved and activity(session, "志愿者应急救护知识培训").status == "settled"
+    for attendance in approved:
+        posted = session.get(Transaction, attendance.transaction_id)
+        assert (posted.ref_type, posted.ref_id) == ("attendance", attendance.id)
+        assert posted.idempotency_key == f"attendance:{attendance.id}:v{attendance.credit_version}"
+        assert posted.kind == (Kind.TRAINING_CREDIT if attendance.activity.is_training else Kind.SERVICE_CREDIT)
+        assert attendance.credited_minutes > 0
+    rejected = session.scalars(select(Attendance).where(Attendance.status == "rejected")).one()
+    assert rejected.transaction_id is None and rejected.reject_reason
+    requests = {r.status: r for r in session.scalars(select(CorrectionRequest))}
+    assert set(requests) == {"open", "accepted"}
+    corrected = requests["accepted"].attendance
+    assert corrected.credit_version == 1 and corrected.credited_minutes == 150
+    memo = f"correction of attendance {corrected.id}:%"
+    assert session.scalar(select(Transaction).where(Transaction.kind == Kind.REVERSAL.value, Transaction.memo.like(memo)))
+
+
+def test_finished_activities_wait_for_review_flagged_for_a_second_reviewer_or_overdue(session, demo):
+    west_worker = session.scalar(select(Person).where(Person.phone == "13900000023"))
+    items = review.review_list(session, activity(session, "垃圾分类入户宣传").id, actor=actor_for(session, west_worker))
+    assert {Flag.LATE, Flag.FORGOTTEN_CHECKOUT, Flag.OUTSIDE_DISTANCE} <= {flag for item in items for flag in item.credit.flags}
+    assert all(item.attendance.status in ("checked_in", "checked_out") for item in items)
+    drill = session.scalars(select(Attendance).where(Attendance.activity_id == activity(session, "汛期应急物资清点演练").id))
+    assert sorted((len(a.reviews), a.status) for a in drill) == [(0, "checked_out"), (1, "checked_out"), (2, "approved"), (2, "approved")]
+    coordinator = session.scalar(select(Person).where(Person.phone == "13900000011"))
+    overdue = review.overdue(session, actor=actor_for(session, coordinator), now=NOW)
+    assert {a.activity.title for a, _ in overdue} == {"“四点半课堂”作业辅导"}
 
 
 def test_the_demo_refuses_a_database_holding_real_people(db, org_tree, make_person):

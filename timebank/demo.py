@@ -8,7 +8,9 @@ resident ID numbers), pending registrations and family links; then their
 history: service credits from activities, redemptions at stations, hours
 given to family and donated to the community pool, service bought with held
 hours (captured, released, expired, open), corrections (a reversal and a new
-credit) and voided redemptions. Every demo account signs in with DEMO_PASSWORD.
+credit) and voided redemptions; last, activities at every step of their life
+cycle (timebank/events/demo.py), whose credits are posted by approving the
+attendances. Every demo account signs in with DEMO_PASSWORD.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from timebank import ledger, migrate
 from timebank.auth.passwords import hash_password
 from timebank.categories import SERVICE_CATEGORIES
 from timebank.db import Database
+from timebank.events.demo import build_activities
 from timebank.ledger import Account, Commodity, Hold, Kind, Leg, OwnerType, Transaction
 from timebank.ledger import rules
 from timebank.ledger.reports import totals
@@ -134,6 +137,8 @@ class Cast:
     coordinator: int = 0
     social_workers: tuple[int, ...] = ()
     station_staff: dict[int, int] = field(default_factory=dict)
+    carers: dict[str, Person] = field(default_factory=dict)  # organisation key -> its social worker
+    managers: dict[str, Person] = field(default_factory=dict)  # organisation key -> its coordinator
 
 
 @dataclass
@@ -204,11 +209,16 @@ def build_demo(session: Session, *, volunteers: int, days: int, seed: int, now: 
         if day % 11 == 5:
             _correction(world, morning + dt.timedelta(hours=7))
     ledger.expire_holds(session, actor=cast.coordinator, now=now)
+    # Then the activities, in every phase; their credits go through review, not `world.post`.
+    activities = build_activities(
+        session, rng=rng, now=now, organisations=cast.organisations, carers=cast.carers,
+        managers=cast.managers, volunteers=cast.volunteers,
+    )
     set_meta(session, DEMO_FLAG, now.isoformat())
-    return _summary(world)
+    return _summary(world, activities)
 
 
-def _summary(world: DemoWorld) -> str:
+def _summary(world: DemoWorld, activities: str) -> str:
     """What was built, and whom to sign in as."""
     cast, figures = world.cast, totals(world.session)
     lines = [
@@ -217,6 +227,7 @@ def _summary(world: DemoWorld) -> str:
         f"{figures.issued['HOUR'] // 60} hours credited, {figures.open_holds} open holds",
         f"people: {len(cast.staff)} staff, {len(cast.volunteers)} volunteers, {len(cast.pending)} pending registrations, "
         f"{len(cast.families)} family links; {len(cast.organisations)} organisations, {len(cast.stations)} stations",
+        activities,
         f"every demo account's password: {DEMO_PASSWORD}",
         "sign in as (phone number):",
     ]
@@ -327,6 +338,7 @@ def _cast(session: Session, rng: random.Random, *, volunteers: int, vault: IdVau
             grant |= {"certificate_level": detail, "certificate_number": f"SW41122{len(workers) + 1:06d}"}
             where = f"{organisation.name}, {detail}"
             workers.append(person.id)
+            cast.carers[org] = person
         if role == Role.STATION_STAFF:
             grant["station_id"] = stations[detail].id
             where = stations[detail].name
@@ -334,6 +346,7 @@ def _cast(session: Session, rng: random.Random, *, volunteers: int, vault: IdVau
         grant_role(session, person.id, grant, actor=admin_actor, now=founded)
         if role == Role.COORDINATOR:
             coordinators[org] = person.id
+            cast.managers[org] = person
         cast.staff.append((ROLE_LABELS[role], person, where))
     cast.coordinator, cast.social_workers = coordinators["street"], tuple(workers)
 

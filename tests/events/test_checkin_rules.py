@@ -162,3 +162,26 @@ def test_a_forgotten_check_out_cannot_be_made_hours_later(session, make_activity
     scan(session, activity, volunteer)
     with pytest.raises(checkin.CheckOutClosed):
         scan(session, activity, volunteer, action="out", at=END + dt.timedelta(hours=3))
+
+
+def test_a_second_scan_says_already_checked_in_before_any_other_reason(session, make_activity, make_person):
+    """The first refusal a volunteer hears again is "already", even once the activity has ended."""
+    activity = make_activity(signup_required=True)
+    volunteer = make_person()
+    sign_up(session, activity.id, volunteer=volunteer, now=NOW - dt.timedelta(days=1))
+    scan(session, activity, volunteer, at=START)
+    with pytest.raises(checkin.AlreadyCheckedIn, match="09:00"):
+        scan(session, activity, volunteer, at=NOW)
+    with pytest.raises(checkin.AlreadyCheckedIn, match="09:00"):
+        scan(session, activity, volunteer, at=END + MINUTE)
+    assert attendances(session) == 1
+
+
+def test_a_kiosk_check_in_records_the_organiser_in_the_same_row(session, make_activity, make_person):
+    activity, volunteer, organiser = make_activity(), make_person(), make_person("social_worker")
+    actor = actor_for(session, organiser)
+    code = card_code(volunteer, SECRET)
+    recorded = scan_member_code(session, activity.id, code, action="in", actor=actor, secret_key=SECRET, now=NOW)
+    session.commit()
+    session.expire_all()
+    assert session.get(Attendance, recorded.attendance.id).recorded_by == organiser.id

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, literal, select
+from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from timebank.auth import codes
 from timebank.domain import Conflict
@@ -17,6 +18,7 @@ from timebank.events import tokens
 from timebank.events.credit import distance_m
 from timebank.events.models import Activity, ActivityStatus, Attendance, AttendanceStatus, SignUp, SignUpStatus
 from timebank.events.services import get_activity, managed_activity
+from timebank.ledger.posting import dialect_insert
 from timebank.localtime import hhmm
 from timebank.orgs.services import effective_policy
 from timebank.people.access import Actor
@@ -167,9 +169,8 @@ def scan_member_code(
     else:
         activity = managed_activity(session, activity_id, actor=actor)
     volunteer = codes.resolve(session, member_code, secret_key, now=now)
-    scan = record_scan(session, activity, volunteer, action, method="kiosk", now=now)
-    scan.attendance.recorded_by = actor.id if actor is not None else None
-    return scan
+    recorded_by = actor.id if actor is not None else None
+    return record_scan(session, activity, volunteer, action, method="kiosk", now=now, recorded_by=recorded_by)
 
 
 def record_scan(
@@ -181,76 +182,124 @@ def record_scan(
     method: str,
     now: dt.datetime,
     position: tuple[float, float] | None = None,
+    recorded_by: int | None = None,
 ) -> Scan:
     """Check the volunteer in or out of the activity at `now`, under the activity's rules and policy."""
     if volunteer.status != Status.ACTIVE.value:
         raise AccountPending()
     if activity.status != ActivityStatus.PUBLISHED.value:
         raise NotOpen()
-    attendance = session.scalar(
+    if action == "in":
+        return _check_in(session, activity, volunteer, method=method, now=now, position=position, recorded_by=recorded_by)
+    return _check_out(activity, _attendance(session, activity, volunteer), method=method, now=now)
+
+
+def _attendance(session: Session, activity: Activity, volunteer: Person) -> Attendance | None:
+    return session.scalar(
         select(Attendance).where(Attendance.activity_id == activity.id, Attendance.volunteer_id == volunteer.id)
     )
-    if action == "in":
-        return _check_in(session, activity, volunteer, attendance, method=method, now=now, position=position)
-    return _check_out(activity, attendance, method=method, now=now)
+
+
+def _already(attendance: Attendance) -> CheckInRefused:
+    if attendance.checked_out_at is not None:
+        return AlreadyCheckedOut(at=hhmm(attendance.checked_out_at))
+    return AlreadyCheckedIn(at=hhmm(attendance.checked_in_at))
 
 
 def _check_in(
     session: Session,
     activity: Activity,
     volunteer: Person,
-    attendance: Attendance | None,
     *,
     method: str,
     now: dt.datetime,
     position: tuple[float, float] | None,
+    recorded_by: int | None,
 ) -> Scan:
-    if attendance is not None:
-        if attendance.checked_out_at is not None:
-            raise AlreadyCheckedOut(at=hhmm(attendance.checked_out_at))
-        raise AlreadyCheckedIn(at=hhmm(attendance.checked_in_at))
+    # The crowd at the door is the busy path: one statement inserts the attendance unless the volunteer
+    # has one already or (where a sign-up is required) holds no place. Only a refused scan asks why, in
+    # the order the reasons have always come: "you already checked in", then the time, then the sign-up.
+    try:
+        _check_window(session, activity, now=now)
+    except CheckInRefused:
+        earlier = _attendance(session, activity, volunteer)
+        if earlier is not None:
+            raise _already(earlier) from None
+        raise
+    distance = None
+    if position is not None and activity.latitude is not None and activity.longitude is not None:
+        distance = distance_m(activity.latitude, activity.longitude, *position)
+    row = {
+        "activity_id": activity.id,
+        "volunteer_id": volunteer.id,
+        "status": AttendanceStatus.CHECKED_IN.value,
+        "checked_in_at": now,
+        "check_in_method": method,
+        "recorded_by": recorded_by,
+        "distance_m": distance,
+        "credit_version": 0,
+    }
+    # A new attendance has no reviews: no need to ask for them.
+    insert = _insert_unless_present(session, activity, volunteer, row).options(lazyload(Attendance.reviews))
+    attendance = session.scalars(insert).one_or_none()
+    if attendance is None:
+        raise _refusal(session, activity, volunteer, now=now)
+    # What the answer shows comes from the records in hand, not from another query.
+    set_committed_value(attendance, "activity", activity)
+    set_committed_value(attendance, "volunteer", volunteer)
+    return Scan(attendance, "in", now)
+
+
+def _check_window(session: Session, activity: Activity, *, now: dt.datetime) -> None:
+    """Refuse a check-in before check-in opens (the policy says how early) or once the activity has ended."""
     policy = effective_policy(session, activity.organisation)
     opens = activity.starts_at - dt.timedelta(minutes=int(policy["checkin_opens_minutes"]))
     if now < opens:
         raise NotStarted(opens=hhmm(opens))
     if now >= activity.ends_at:
         raise Ended(ends=hhmm(activity.ends_at))
+
+
+def _insert_unless_present(session: Session, activity: Activity, volunteer: Person, row: dict[str, object]) -> Any:
+    """INSERT the attendance row, unless one is there (or, where a sign-up is required, no place is held).
+
+    The unique (activity, volunteer) pair settles two scans at once: exactly one inserts.
+    """
     if activity.signup_required:
-        status = session.scalar(
-            select(SignUp.status).where(SignUp.activity_id == activity.id, SignUp.volunteer_id == volunteer.id)
+        columns = Attendance.__table__.c
+        placed = exists().where(
+            SignUp.activity_id == activity.id,
+            SignUp.volunteer_id == volunteer.id,
+            SignUp.status == SignUpStatus.SIGNED_UP.value,
         )
-        if status == SignUpStatus.WAITING.value:
-            raise OnWaitingList()
-        if status != SignUpStatus.SIGNED_UP.value:
-            raise NotSignedUp()
-    distance = None
-    if position is not None and activity.latitude is not None and activity.longitude is not None:
-        distance = distance_m(activity.latitude, activity.longitude, *position)
-    attendance = Attendance(
-        activity_id=activity.id,
-        volunteer_id=volunteer.id,
-        status=AttendanceStatus.CHECKED_IN.value,
-        checked_in_at=now,
-        check_in_method=method,
-        distance_m=distance,
-        credit_version=0,
+        values = select(*(literal(value, columns[name].type) for name, value in row.items())).where(placed)
+        insert = dialect_insert(session, Attendance).from_select(list(row), values)
+    else:
+        insert = dialect_insert(session, Attendance).values(**row)
+    return insert.on_conflict_do_nothing().returning(Attendance)
+
+
+def _refusal(session: Session, activity: Activity, volunteer: Person, *, now: dt.datetime) -> CheckInRefused:
+    """Why nothing was inserted: an attendance is there already, or the volunteer holds no place."""
+    earlier = _attendance(session, activity, volunteer)
+    if earlier is not None:
+        return _already(earlier)
+    status = session.scalar(
+        select(SignUp.status).where(SignUp.activity_id == activity.id, SignUp.volunteer_id == volunteer.id)
     )
-    try:
-        with session.begin_nested():  # two scans at once: the unique pair lets one through
-            session.add(attendance)
-    except IntegrityError:
-        earlier = session.scalar(
-            select(Attendance).where(Attendance.activity_id == activity.id, Attendance.volunteer_id == volunteer.id)
-        )
-        raise AlreadyCheckedIn(at=hhmm(earlier.checked_in_at if earlier else now)) from None
-    return Scan(attendance, "in", now)
+    if status == SignUpStatus.WAITING.value:
+        return OnWaitingList()
+    if status != SignUpStatus.SIGNED_UP.value:
+        return NotSignedUp()
+    # Only if the row that stopped the insert cannot be seen from here (a scan at the same moment).
+    return AlreadyCheckedIn(at=hhmm(now))
 
 
 def _check_out(activity: Activity, attendance: Attendance | None, *, method: str, now: dt.datetime) -> Scan:
     if attendance is None:
         raise NotCheckedIn()
     if attendance.checked_out_at is not None:
-        raise AlreadyCheckedOut(at=hhmm(attendance.checked_out_at))
+        raise _already(attendance)
     if attendance.status != AttendanceStatus.CHECKED_IN.value:
         raise NotOpen()
     if now > activity.ends_at + CHECKOUT_GRACE:
