@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from babel import Locale
 from flask import Flask, current_app, g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
@@ -47,14 +49,20 @@ def wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
     """The chosen language: ?lang=, then the language cookie, then the browser's; Chinese first."""
     languages = current_app.config["LANGUAGES"]
     default = current_app.config["BABEL_DEFAULT_LOCALE"]
     for choice in (request.args.get("lang"), request.cookies.get(LOCALE_COOKIE)):
         if choice in languages:
-            return choice
-    return request.accept_languages.best_match(languages, default=default) or default
+            return parsed_locale(choice)
+    return parsed_locale(request.accept_languages.best_match(languages, default=default) or default)
+
+
+@functools.cache
+def parsed_locale(identifier: str) -> Locale:
+    """A Babel locale, parsed once per language rather than on every request."""
+    return Locale.parse(identifier)
 
 
 def form_data(*, lists: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from flask import Flask, current_app, g, redirect, request, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
+from sqlalchemy.orm import lazyload
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from timebank.auth.models import DeviceToken
@@ -52,7 +53,8 @@ def load_user(user_id: str) -> SignedInPerson | None:
         person_id, version = (int(part) for part in user_id.split(":"))
     except ValueError:
         return None
-    person = db_session().get(Person, person_id)
+    # Roles are read when a page needs them (current_actor), not on every request.
+    person = db_session().get(Person, person_id, options=[lazyload(Person.roles)])
     if person is None or person.session_version != version or person.status != Status.ACTIVE.value:
         return None
     return SignedInPerson(person)
