@@ -37,10 +37,8 @@ PHASE_NAMES = {
 EDITABLE_PHASES = (Phase.DRAFT, Phase.PUBLISHED)
 #: A check box left unticked sends nothing, which must read as "no" rather than "unchanged".
 BOXES = ("signup_required", "poster_allowed")
-#: Where the phone goes for each action. The volunteering blueprint serves these paths (endpoints
-#: volunteering.check_in and volunteering.check_out); they are spelled out in this one place so
-#: the venue screen and the poster do not depend on that blueprint to be drawn.
-CODE_PATHS = {"in": "checkin", "out": "checkout"}
+#: Where the phone goes for each action: the volunteers' check-in pages.
+CODE_ENDPOINTS = {"in": "volunteering.check_in", "out": "volunteering.check_out"}
 
 
 def time_span(activity: Activity) -> str:
@@ -58,7 +56,7 @@ def labels() -> dict[str, Any]:
 
 def code_url(action: str, token: str) -> str:
     """The absolute address a phone opens when it scans an activity code."""
-    return f"{request.url_root}{CODE_PATHS[action]}/{token}"
+    return url_for(CODE_ENDPOINTS[action], token=token, _external=True)
 
 
 def _done(message: str, activity_id: int) -> ResponseReturnValue:
