@@ -228,3 +228,12 @@ def test_a_volunteer_cannot_report_someone_elses_attendance(session, make_activi
     attendance = attend(session, activity, make_person())
     with pytest.raises(NotFound):
         corrections.report_error(session, attendance.id, {"message": "x"}, volunteer=make_person(), now=AFTER)
+
+
+def test_being_in_charge_without_a_carers_role_here_does_not_let_one_approve(session, make_activity, make_person, org_tree):
+    outsider = make_person("social_worker", org="west")
+    activity = make_activity(person_in_charge_id=outsider.id)
+    attendance = attend(session, activity, make_person())
+    with pytest.raises(NotAllowed):
+        review.approve_attendance(session, attendance.id, actor=actor_for(session, outsider), now=AFTER)
+    assert credits_posted(session) == 0

@@ -80,7 +80,8 @@ def answer_correction(
 def open_requests(session: Session, *, actor: Actor, limit: int = 200) -> list[CorrectionRequest]:
     """Unanswered reports about activities the actor reviews, oldest first."""
     conditions = [Organisation.path.startswith(path) for path in actor.paths(CARERS)]
-    conditions.append(Activity.person_in_charge_id == actor.id)
+    if not conditions:
+        return []
     stmt = (
         select(CorrectionRequest)
         .join(Attendance, Attendance.id == CorrectionRequest.attendance_id)

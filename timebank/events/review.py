@@ -29,12 +29,12 @@ from timebank.events.models import (
     Phase,
 )
 from timebank.events.schemas import AdjustmentSchema, ReasonSchema
-from timebank.events.services import managed_activity
+from timebank.events.services import get_activity
 from timebank.ledger import rules
 from timebank.localtime import local_day
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import effective_policy
-from timebank.people.access import MANAGERS, Actor
+from timebank.people.access import CARERS, MANAGERS, Actor
 from timebank.people.services import load
 
 UNDECIDED = (AttendanceStatus.CHECKED_IN.value, AttendanceStatus.CHECKED_OUT.value)
@@ -53,18 +53,28 @@ def _policy(session: Session, activity: Activity) -> dict[str, Any]:
     return effective_policy(session, activity.organisation)
 
 
+def reviewed_activity(session: Session, activity_id: int, *, actor: Actor) -> Activity:
+    """The activity, if the actor is a social worker or coordinator where it is organised.
+
+    Being in charge of an activity lets one run its screen and kiosk, not approve its hours (审核).
+    """
+    activity = get_activity(session, activity_id)
+    actor.require(CARERS, activity.organisation)
+    return activity
+
+
 def reviewed_attendance(session: Session, attendance_id: int, *, actor: Actor, lock: bool = True) -> Attendance:
     """The attendance, row-locked, if the actor reviews its activity."""
     attendance = session.get(Attendance, attendance_id, with_for_update={"of": Attendance} if lock else None) if attendance_id else None
     if attendance is None:
         raise NotFound("Unknown attendance.")
-    managed_activity(session, attendance.activity_id, actor=actor)
+    reviewed_activity(session, attendance.activity_id, actor=actor)
     return attendance
 
 
 def review_list(session: Session, activity_id: int, *, actor: Actor) -> list[Reviewed]:
     """Every attendance of the activity with its computed minutes, points and flags."""
-    activity = managed_activity(session, activity_id, actor=actor)
+    activity = reviewed_activity(session, activity_id, actor=actor)
     policy = _policy(session, activity)
     stmt = select(Attendance).where(Attendance.activity_id == activity.id).order_by(Attendance.checked_in_at, Attendance.id)
     return [

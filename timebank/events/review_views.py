@@ -17,7 +17,6 @@ from timebank.errors import status_for
 from timebank.events import corrections, review
 from timebank.events.credit import work_out
 from timebank.events.models import Activity, Attendance, AttendanceStatus, CorrectionRequest, CorrectionStatus, Flag, Phase
-from timebank.events.services import managed_activity
 from timebank.ledger import LedgerError
 from timebank.localtime import hhmm, local_day
 from timebank.orgs.services import effective_policy
@@ -112,7 +111,7 @@ class Sheet:
 def _sheet(activity_id: int) -> Sheet:
     """The review page's content for the actor, at the request's time."""
     session, actor, moment = db_session(), current_actor(), now()
-    activity = managed_activity(session, activity_id, actor=actor)
+    activity = review.reviewed_activity(session, activity_id, actor=actor)
     items = review.review_list(session, activity.id, actor=actor)
     policy = effective_policy(session, activity.organisation)
     who = names_of(session, [i.attendance.volunteer_id for i in items] + [r for i in items for r in i.reviewers])
