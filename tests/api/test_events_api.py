@@ -296,6 +296,15 @@ def test_an_organiser_signed_in_scans_member_codes_and_is_recorded_as_the_scanne
     assert session.scalar(select(Attendance.recorded_by)) == organiser.id
 
 
+def test_the_person_in_charge_runs_the_kiosk_but_a_volunteer_elsewhere_cannot(app, session, make_activity, make_person, count):
+    leader = make_person(name="刘队长")  # a volunteer who leads this activity, no carer's role
+    activity = make_activity(person_in_charge_id=leader.id)
+    url = f"/api/v1/activities/{activity.id}/scans"
+    assert signed_in(app, make_person()).post(url, json={"member_code": card_code(make_person(), SECRET)}).status_code == 403
+    assert signed_in(app, leader).post(url, json={"member_code": card_code(make_person(), SECRET)}).status_code == 200
+    assert count(Attendance) == 1
+
+
 # -- review -------------------------------------------------------------------
 
 
