@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from timebank.app import create_app
 from timebank.events import services as events
+from timebank.events.checkin import record_scan
 from timebank.events.models import Activity
 from timebank.cli import main
 from timebank.db import Database
@@ -350,3 +351,12 @@ def make_activity(session: Session, org_tree, make_person) -> Callable[..., Acti
 def reviewer(session: Session, make_person):
     """A social worker of `east`, as an actor."""
     return actor_for(session, make_person("social_worker", name="李社工"))
+
+
+def attend(session: Session, activity: Activity, volunteer: Person, *, at: dt.datetime = START, out: dt.datetime | None = END):
+    """Check a volunteer in (and out, unless `out` is None) as the venue screen would, and commit."""
+    scan = record_scan(session, activity, volunteer, "in", method="screen", now=at)
+    if out is not None:
+        record_scan(session, activity, volunteer, "out", method="screen", now=out)
+    session.commit()
+    return scan.attendance

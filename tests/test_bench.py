@@ -35,10 +35,18 @@ def test_quick_ledger_benchmark_prints_its_figures_and_leaves_a_clean_ledger():
     assert figures["breaches"] == 0
 
 
+def require_wrk() -> None:
+    """wrk drives the check-in benchmark: skip without it, except where CI requires it (TIMEBANK_REQUIRE_WRK=1)."""
+    if shutil.which("wrk") is None:
+        if os.environ.get("TIMEBANK_REQUIRE_WRK") == "1":
+            pytest.fail("wrk is required (TIMEBANK_REQUIRE_WRK=1) but not installed")
+        pytest.skip("wrk (Debian package wrk) drives the check-in benchmark")
+
+
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian package wrk) drives the check-in benchmark")
 @pytest.mark.parametrize("storage", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_quick_checkin_benchmark_records_every_check_in_exactly_once(storage):
+    require_wrk()
     env = dict(os.environ)
     if storage == "postgres":
         _postgres_admin().dispose()  # skips, or fails where PostgreSQL is required, when it is not there

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from babel import Locale
-from flask import Flask, current_app, g, render_template, request, url_for
+from flask import Flask, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from sqlalchemy.orm import Session
@@ -79,6 +79,13 @@ def form_data(*, lists: tuple[str, ...] = ()) -> dict[str, Any]:
     for key in lists:
         data.setdefault(key, [])
     return data
+
+
+def done(message: str, endpoint: str, **values: Any) -> ResponseReturnValue:
+    """Commit, say what happened, and go to the next page (POST/redirect/GET)."""
+    db_session().commit()
+    flash(message)
+    return redirect(url_for(endpoint, **values))
 
 
 def translated_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -8,12 +8,15 @@ turns its absence into a failure.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import zxingcpp
+from PIL import Image
 from werkzeug.serving import make_server
 
 from tests.conftest import PASSWORD
@@ -88,3 +91,10 @@ def sign_in(context, base: str, phone: str):
     page.click("button[type=submit]")
     page.wait_for_url("**/me")
     return page
+
+
+def decode_qr(png: bytes) -> str:
+    """The text of the one QR code in a screenshot, read by a real decoder."""
+    codes = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert codes, "no QR code found on the screen"
+    return codes[0].text

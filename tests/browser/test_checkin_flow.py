@@ -15,8 +15,7 @@ from timebank import ledger
 from timebank.events.models import Attendance
 from timebank.people.access import actor_for
 from timebank.events import services
-from tests.browser.conftest import PHONE, START, TABLET, sign_in
-from tests.browser.test_registration_flow import decode_qr
+from tests.browser.conftest import PHONE, START, TABLET, decode_qr, sign_in
 
 def scanned_code(screen, base: str, activity_id: int, which: str) -> str:
     """Open the venue screen and read one of its two QR codes off a screenshot of that code alone."""

@@ -3,26 +3,15 @@ and shows 我的码: the QR on the screen decodes to a code the station service 
 
 from __future__ import annotations
 
-import io
-
-import zxingcpp
-from PIL import Image
 from sqlalchemy import select
 
 from timebank.auth.codes import resolve
 from timebank.db import utcnow
 from timebank.people.models import Person
-from tests.browser.conftest import PHONE, TABLET
+from tests.browser.conftest import PHONE, TABLET, decode_qr, sign_in
 from tests.conftest import PASSWORD, RESIDENT_ID
 
 VOLUNTEER_PHONE = "13912345678"
-
-
-def decode_qr(png: bytes) -> str:
-    """The text of the one QR code in a screenshot, read by a real decoder."""
-    codes = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    assert codes, "no QR code found on the screen"
-    return codes[0].text
 
 
 def person_with_phone(db, phone: str) -> tuple[int, str]:
@@ -61,12 +50,7 @@ def test_register_approve_sign_in_and_show_a_member_code_that_the_station_accept
 
     # On a tablet: the coordinator approves.
     tablet = browser.new_context(**TABLET)
-    desk = tablet.new_page()
-    desk.goto(f"{live_server}/sign-in")
-    desk.fill("input[name=phone]", coordinator_phone)
-    desk.fill("input[name=password]", PASSWORD)
-    desk.click("button[type=submit]")
-    desk.wait_for_url("**/me")
+    desk = sign_in(tablet, live_server, coordinator_phone)
     desk.goto(f"{live_server}/people/registrations")
     assert "张秀兰" in desk.content()
     desk.locator(f'form[action$="/people/{volunteer_id}/approve"] button[type=submit]').click()
@@ -74,11 +58,7 @@ def test_register_approve_sign_in_and_show_a_member_code_that_the_station_accept
     assert person_with_phone(db, VOLUNTEER_PHONE) == (volunteer_id, "active")
 
     # Back on the phone: sign in and open 我的码.
-    page.goto(f"{live_server}/sign-in")
-    page.fill("input[name=phone]", VOLUNTEER_PHONE)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/me")
+    page = sign_in(phone, live_server, VOLUNTEER_PHONE)
     page.goto(f"{live_server}/me/code")
     code = decode_qr(page.screenshot(full_page=True))
     with db.session(write=False) as reader:

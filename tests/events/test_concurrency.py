@@ -15,7 +15,7 @@ from timebank.ledger.models import Transaction
 from timebank.orgs.services import set_policies
 from timebank.people.access import actor_for
 from timebank.people.models import Person
-from tests.conftest import END, NOW, START, SYSTEM
+from tests.conftest import END, NOW, SYSTEM, attend
 from tests.ledger.test_concurrency import kinds, race
 
 AFTER = END + dt.timedelta(hours=3)
@@ -26,11 +26,8 @@ def credits(session) -> int:
 
 
 def finished_attendance(session, make_activity, make_person):
-    activity, volunteer = make_activity(), make_person()
-    record_scan(session, activity, volunteer, "in", method="screen", now=START)
-    record_scan(session, activity, volunteer, "out", method="screen", now=END)
-    session.commit()
-    return session.scalar(select(Attendance.id)), volunteer
+    volunteer = make_person()
+    return attend(session, make_activity(), volunteer).id, volunteer
 
 
 def test_ten_reviewers_approving_one_attendance_at_once_post_it_once(db, session, make_activity, make_person):

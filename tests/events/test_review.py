@@ -10,25 +10,16 @@ from sqlalchemy import func, select
 from timebank import ledger
 from timebank.domain import Conflict, InvalidInput, NotAllowed
 from timebank.events import corrections, review
-from timebank.events.checkin import record_scan
 from timebank.events.models import AttendanceStatus, Flag
 from timebank.ledger.models import Transaction
 from timebank.orgs.services import set_policies
 from timebank.people.access import actor_for
 from timebank.people.balances import summary
 from timebank.orgs.policy import DEFAULTS
-from tests.conftest import END, NOW, START, SYSTEM
+from tests.conftest import END, NOW, START, SYSTEM, attend
 
 AFTER = END + dt.timedelta(hours=3)
 MINUTE = dt.timedelta(minutes=1)
-
-
-def attend(session, activity, volunteer, *, at=START, out=END):
-    scan = record_scan(session, activity, volunteer, "in", method="screen", now=at)
-    if out is not None:
-        record_scan(session, activity, volunteer, "out", method="screen", now=out)
-    session.commit()
-    return scan.attendance
 
 
 def balances(session, volunteer):

@@ -9,25 +9,15 @@ from sqlalchemy import func, select
 
 from timebank import ledger
 from timebank.events import corrections
-from timebank.events.checkin import record_scan
 from timebank.events.models import Attendance, CorrectionRequest
 from timebank.ledger.models import Transaction
 from timebank.orgs.policy import DEFAULTS
 from timebank.orgs.services import set_policies
 from timebank.people.balances import summary
-from tests.conftest import END, NOW, START, SYSTEM, send, signed_in, text
+from tests.conftest import END, NOW, START, SYSTEM, attend, send, signed_in, text
 
 AFTER = END + dt.timedelta(hours=3)
 MINUTE = dt.timedelta(minutes=1)
-
-
-def attend(session, activity, volunteer, *, at=START, out=END):
-    """Check a volunteer in (and out) as the venue screen would, and commit."""
-    scan = record_scan(session, activity, volunteer, "in", method="screen", now=at)
-    if out is not None:
-        record_scan(session, activity, volunteer, "out", method="screen", now=out)
-    session.commit()
-    return scan.attendance
 
 
 def fresh(session, statement):

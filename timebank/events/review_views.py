@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext, ngettext
 
@@ -22,7 +22,7 @@ from timebank.localtime import hhmm, local_day
 from timebank.orgs.services import effective_policy
 from timebank.people.access import CARERS, MANAGERS
 from timebank.people.registers import names_of
-from timebank.web import db_session, form_data, translated_errors
+from timebank.web import db_session, done, form_data, translated_errors
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -194,16 +194,9 @@ def _refusable(action: Callable[[], ResponseReturnValue], page: Callable[[], tup
         return render_template(template, message=message, errors=errors, form=request.form, **context), status
 
 
-def _done(message: str, endpoint: str, **values: Any) -> ResponseReturnValue:
-    """Commit, say what happened, and go to the next page (POST/redirect/GET)."""
-    db_session().commit()
-    flash(message)
-    return redirect(url_for(endpoint, **values))
-
-
 def _back_to_row(message: str, attendance: Attendance) -> ResponseReturnValue:
     """Commit and return to the attendance's row on its review page, where the reviewer was."""
-    return _done(message, "review.activity", activity_id=attendance.activity_id, _anchor=f"attendance-{attendance.id}")
+    return done(message, "review.activity", activity_id=attendance.activity_id, _anchor=f"attendance-{attendance.id}")
 
 
 def _sheet_again(attendance_id: int, action: str) -> Callable[[], tuple[str, dict[str, Any]]]:
@@ -296,7 +289,7 @@ def approve_unflagged(activity_id: int) -> ResponseReturnValue:
         if waiting:
             parts.append(ngettext("%(num)d attendance now needs another reviewer.", "%(num)d attendances now need another reviewer.", waiting))
         message = " ".join(parts) or gettext("No unflagged attendance was waiting for your approval.")
-        return _done(message, "review.activity", activity_id=activity_id, _anchor="summary")
+        return done(message, "review.activity", activity_id=activity_id, _anchor="summary")
 
     def page() -> tuple[str, dict[str, Any]]:
         return "review/activity.html", {"sheet": _sheet(activity_id)}
@@ -343,7 +336,7 @@ def answer(request_id: int) -> ResponseReturnValue:
             message = gettext("Accepted the report of %(name)s: the attendance now credits %(minutes)d minutes.", name=name, minutes=minutes or 0)
         else:
             message = gettext("Declined the report of %(name)s; they will see your answer.", name=name)
-        return _done(message, "review.corrections")
+        return done(message, "review.corrections")
 
     def page() -> tuple[str, dict[str, Any]]:
         return "review/corrections.html", {"requests": _open_requests(), "failed": request_id}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_date, gettext, lazy_gettext
 
@@ -17,7 +17,7 @@ from timebank.localtime import local
 from timebank.openapi import API_PREFIX
 from timebank.orgs.services import effective_policy, tree
 from timebank.people.access import CARERS
-from timebank.web import db_session, form_data, submit
+from timebank.web import db_session, done, form_data, submit
 
 bp = Blueprint("events", __name__, url_prefix="/activities")
 
@@ -57,13 +57,6 @@ def labels() -> dict[str, Any]:
 def code_url(action: str, token: str) -> str:
     """The absolute address a phone opens when it scans an activity code."""
     return url_for(CODE_ENDPOINTS[action], token=token, _external=True)
-
-
-def _done(message: str, activity_id: int) -> ResponseReturnValue:
-    """Commit, say what happened, and show the activity (POST/redirect/GET)."""
-    db_session().commit()
-    flash(message)
-    return redirect(url_for("events.detail", activity_id=activity_id))
 
 
 # -- the organiser's list -------------------------------------------------------------
@@ -147,7 +140,7 @@ def new() -> ResponseReturnValue:
 
     def create() -> ResponseReturnValue:
         activity = services.create_activity(db_session(), _submitted(), actor=current_actor(), now=now())
-        return _done(gettext("Saved as a draft. Volunteers see the activity once you publish it."), activity.id)
+        return done(gettext("Saved as a draft. Volunteers see the activity once you publish it."), "events.detail", activity_id=activity.id)
 
     return submit(create, template="events/form.html", values={}, **context)
 
@@ -163,7 +156,7 @@ def edit(activity_id: int) -> ResponseReturnValue:
 
     def save() -> ResponseReturnValue:
         services.update_activity(db_session(), activity_id, _submitted(), actor=current_actor(), now=now())
-        return _done(gettext("The activity has been saved."), activity_id)
+        return done(gettext("The activity has been saved."), "events.detail", activity_id=activity_id)
 
     return submit(save, template="events/form.html", values={}, **context)
 
@@ -201,7 +194,7 @@ def detail(activity_id: int) -> ResponseReturnValue:
 def publish(activity_id: int) -> ResponseReturnValue:
     """Make a draft visible to volunteers and open for sign-up and check-in."""
     services.publish_activity(db_session(), activity_id, actor=current_actor(), now=now())
-    return _done(gettext("Published: volunteers can now find the activity and sign up."), activity_id)
+    return done(gettext("Published: volunteers can now find the activity and sign up."), "events.detail", activity_id=activity_id)
 
 
 @bp.post("/<int:activity_id>/cancel")
@@ -213,7 +206,7 @@ def cancel(activity_id: int) -> ResponseReturnValue:
 
     def cancel_and_commit() -> ResponseReturnValue:
         services.cancel_activity(db_session(), activity_id, reason, actor=current_actor(), now=now())
-        return _done(gettext("The activity has been cancelled."), activity_id)
+        return done(gettext("The activity has been cancelled."), "events.detail", activity_id=activity_id)
 
     return submit(cancel_and_commit, template="events/detail.html", **context)
 

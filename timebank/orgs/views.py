@@ -16,7 +16,7 @@ from timebank.orgs.management import managed_tree, organisation_page, policies_f
 from timebank.orgs.models import LEVELS
 from timebank.people.access import MANAGERS
 from timebank.redeem.services import create_station
-from timebank.web import db_session, form_data, submit
+from timebank.web import db_session, done, form_data, submit
 
 bp = Blueprint("orgs", __name__, url_prefix="/organisations")
 
@@ -50,13 +50,6 @@ def _on_detail(org_id: int, prefix: str, action: Callable[[], ResponseReturnValu
             raise
 
     return submit(run, template="orgs/detail.html", page=organisation_page(db_session(), org_id, actor=current_actor()), failed=prefix)
-
-
-def _done(message: str, org_id: int) -> ResponseReturnValue:
-    """Commit, say so, and show the node again."""
-    db_session().commit()
-    flash(message)
-    return redirect(url_for("orgs.detail", org_id=org_id))
 
 
 @bp.get("")
@@ -95,7 +88,7 @@ def policies(org_id: int) -> ResponseReturnValue:
 
     def save() -> ResponseReturnValue:
         services.set_policies(db_session(), org_id, policies_from_form(form_data()), actor=current_actor(), now=now())
-        return _done(gettext("The policies have been saved."), org_id)
+        return done(gettext("The policies have been saved."), "orgs.detail", org_id=org_id)
 
     return _on_detail(org_id, "", save)
 
@@ -107,6 +100,6 @@ def add_station(org_id: int) -> ResponseReturnValue:
 
     def create_and_commit() -> ResponseReturnValue:
         station = create_station(db_session(), org_id, _fields("station_"), actor=current_actor(), now=now())
-        return _done(gettext("Station opened: %(name)s.", name=station.name), org_id)
+        return done(gettext("Station opened: %(name)s.", name=station.name), "orgs.detail", org_id=org_id)
 
     return _on_detail(org_id, "station_", create_and_commit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, ngettext
 
@@ -17,7 +17,7 @@ from timebank.people.labels import RELATION_NAMES, ROLE_NAMES, STATUS_NAMES
 from timebank.people import registers, services
 from timebank.people.access import CARERS, MANAGERS
 from timebank.people.models import SOCIAL_WORKER_LEVELS, FamilyLink, RoleGrant, Status
-from timebank.web import db_session, form_data, submit
+from timebank.web import db_session, done, form_data, submit
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -58,13 +58,6 @@ def _listing(status: str | None, query: str = "") -> dict[str, Any]:
     }
 
 
-def _done(message: str, endpoint: str, **values: Any) -> ResponseReturnValue:
-    """Commit, say what happened, and go to the next page (POST/redirect/GET)."""
-    db_session().commit()
-    flash(message)
-    return redirect(url_for(endpoint, **values))
-
-
 # -- registrations ----------------------------------------------------------
 
 
@@ -85,7 +78,7 @@ def _on_registrations(action: Callable[[], ResponseReturnValue], **context: Any)
 def approve(person_id: int) -> ResponseReturnValue:
     """Approve one registration; the volunteer can sign in at once."""
     person = services.approve(db_session(), person_id, actor=current_actor(), now=now())
-    return _done(gettext("Approved: %(name)s.", name=person.real_name), "people.registrations")
+    return done(gettext("Approved: %(name)s.", name=person.real_name), "people.registrations")
 
 
 @bp.post("/registrations/approve")
@@ -99,7 +92,7 @@ def approve_many() -> ResponseReturnValue:
     def approve_and_commit() -> ResponseReturnValue:
         approved = registers.approve_all(db_session(), ids, actor=current_actor(), now=now())
         count = len(approved)
-        return _done(ngettext("Approved %(num)d registration.", "Approved %(num)d registrations.", count), "people.registrations")
+        return done(ngettext("Approved %(num)d registration.", "Approved %(num)d registrations.", count), "people.registrations")
 
     return _on_registrations(approve_and_commit)
 
@@ -112,7 +105,7 @@ def reject(person_id: int) -> ResponseReturnValue:
 
     def reject_and_commit() -> ResponseReturnValue:
         person = services.reject(db_session(), person_id, actor=current_actor(), reason=reason, now=now())
-        return _done(gettext("Rejected: %(name)s.", name=person.real_name), "people.registrations")
+        return done(gettext("Rejected: %(name)s.", name=person.real_name), "people.registrations")
 
     return _on_registrations(reject_and_commit, rejecting=person_id)
 
@@ -140,7 +133,7 @@ def register_in_person() -> ResponseReturnValue:
 
     def register_and_commit() -> ResponseReturnValue:
         person = services.register(db_session(), form_data(lists=("service_categories",)), actor=current_actor(), vault=vault(), now=now())
-        return _done(gettext("Registered and approved: %(name)s.", name=person.real_name), "people.detail", person_id=person.id)
+        return done(gettext("Registered and approved: %(name)s.", name=person.real_name), "people.detail", person_id=person.id)
 
     return submit(register_and_commit, template="people/people_new.html", organisations=organisations)
 
@@ -165,7 +158,7 @@ def edit(person_id: int) -> ResponseReturnValue:
 
     def save() -> ResponseReturnValue:
         services.update_profile(db_session(), person_id, form_data(lists=("service_categories",)), actor=current_actor(), vault=vault(), now=now())
-        return _done(gettext("The record has been saved."), "people.detail", person_id=person_id)
+        return done(gettext("The record has been saved."), "people.detail", person_id=person_id)
 
     return submit(save, template="people/people_edit.html", person=person)
 
@@ -205,7 +198,7 @@ def card(person_id: int) -> ResponseReturnValue:
 def new_card(person_id: int) -> ResponseReturnValue:
     """Issue a new card (the old one stops working) and go to its print page."""
     registers.replace_card(db_session(), person_id, actor=current_actor(), now=now())
-    return _done(gettext("A new card has been issued; earlier cards no longer work. Print this one."), "people.card", person_id=person_id)
+    return done(gettext("A new card has been issued; earlier cards no longer work. Print this one."), "people.card", person_id=person_id)
 
 
 @bp.post("/links/<int:link_id>/confirm")
@@ -213,7 +206,7 @@ def new_card(person_id: int) -> ResponseReturnValue:
 def confirm_link(link_id: int) -> ResponseReturnValue:
     """Confirm a family link on the family's behalf."""
     link: FamilyLink = services.confirm_family_link(db_session(), link_id, actor=current_actor(), now=now())
-    return _done(gettext("The family link is confirmed."), "people.detail", person_id=link.person_id)
+    return done(gettext("The family link is confirmed."), "people.detail", person_id=link.person_id)
 
 
 # -- roles --------------------------------------------------------------------------
@@ -227,7 +220,7 @@ def grant_role(person_id: int) -> ResponseReturnValue:
 
     def grant_and_commit() -> ResponseReturnValue:
         grant: RoleGrant = services.grant_role(db_session(), person_id, form_data(), actor=current_actor(), now=now())
-        return _done(gettext("Role granted: %(role)s.", role=ROLE_NAMES.get(grant.role, grant.role)), "people.detail", person_id=person_id)
+        return done(gettext("Role granted: %(role)s.", role=ROLE_NAMES.get(grant.role, grant.role)), "people.detail", person_id=person_id)
 
     return submit(grant_and_commit, template="people/people_detail.html", record=record)
 
@@ -237,4 +230,4 @@ def grant_role(person_id: int) -> ResponseReturnValue:
 def revoke_role(grant_id: int) -> ResponseReturnValue:
     """End a role grant."""
     grant = services.revoke_role(db_session(), grant_id, actor=current_actor(), now=now())
-    return _done(gettext("Role revoked: %(role)s.", role=ROLE_NAMES.get(grant.role, grant.role)), "people.detail", person_id=grant.person_id)
+    return done(gettext("Role revoked: %(role)s.", role=ROLE_NAMES.get(grant.role, grant.role)), "people.detail", person_id=grant.person_id)
