@@ -1,0 +1,285 @@
+"""The catalogue (what a station offers, at what price) and each station's stock, changed only with a reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from timebank.audit.services import record
+from timebank.domain import InvalidInput, NotFound
+from timebank.ledger.posting import dialect_insert
+from timebank.localtime import local_day
+from timebank.orgs.models import Organisation
+from timebank.orgs.services import get_organisation
+from timebank.people.access import MANAGERS, Actor
+from timebank.people.services import load
+from timebank.redeem.models import CatalogueItem, ItemKind, MovementReason, Station, StationStock, StockMovement
+from timebank.redeem.schemas import ItemSchema, StationHoursSchema, StockChangeSchema
+
+PICTURE_MAX_BYTES = 5 * 1024 * 1024
+PICTURE_SIDE = 480
+
+
+@dataclass(frozen=True)
+class Offer:
+    """An item as one station offers it: with that station's stock (None for services)."""
+
+    item: CatalogueItem
+    stock: int | None
+
+    @property
+    def in_stock(self) -> bool:
+        """True for services and for goods with at least one left."""
+        return self.stock is None or self.stock > 0
+
+
+def get_station(session: Session, station_id: int, *, lock: bool = False) -> Station:
+    """The station, or NotFound."""
+    station = session.get(Station, station_id, with_for_update=lock or None)
+    if station is None:
+        raise NotFound("No such station.")
+    return station
+
+
+def station_organisation(session: Session, station: Station) -> Organisation:
+    """The organisation a station belongs to."""
+    return get_organisation(session, station.organisation_id)
+
+
+def may_keep_stock(actor: Actor, station: Station, organisation: Organisation) -> bool:
+    """Its own staff and the coordinators above it look after a station's stock."""
+    return station.id in actor.stations() or actor.may(MANAGERS, organisation)
+
+
+def set_station_hours(session: Session, station_id: int, data: Mapping[str, Any], *, actor: Actor, now: dt.datetime) -> Station:
+    """Set when the counter is open (weekdays, from, until); empty means no fixed hours."""
+    station = get_station(session, station_id)
+    actor.require(MANAGERS, station_organisation(session, station))
+    values = load(StationHoursSchema(), data)
+    before = {field: getattr(station, field) for field in values}
+    for field, value in values.items():
+        setattr(station, field, value or None)
+    record(session, actor=actor.id, action="set_station_hours", target=("station", station.id),
+           changes={field: [before[field], getattr(station, field)] for field in values if before[field] != getattr(station, field)}, now=now)
+    return station
+
+
+# -- the catalogue -----------------------------------------------------------------
+
+
+def _owner(session: Session, values: dict[str, Any], *, actor: Actor) -> tuple[Organisation, Station | None]:
+    """Where an item is offered: one station (of an organisation the actor manages), or a whole subtree."""
+    station = None
+    if values.get("station_id"):
+        try:
+            station = get_station(session, values["station_id"])
+        except NotFound:
+            raise InvalidInput(errors={"station_id": ["Choose a station."]}) from None
+        organisation = station_organisation(session, station)
+    elif values.get("organisation_id"):
+        try:
+            organisation = get_organisation(session, values["organisation_id"])
+        except NotFound:
+            raise InvalidInput(errors={"organisation_id": ["Choose an organisation."]}) from None
+    else:
+        raise InvalidInput(errors={"station_id": ["Choose a station, or an organisation whose stations all offer the item."]})
+    actor.require(MANAGERS, organisation)
+    return organisation, station
+
+
+def create_item(session: Session, data: Mapping[str, Any], *, actor: Actor, now: dt.datetime) -> CatalogueItem:
+    """Add an item to one station's catalogue or to every station of an organisation subtree."""
+    values = load(ItemSchema(), data)
+    organisation, station = _owner(session, values, actor=actor)
+    values.update(organisation_id=organisation.id, station_id=station.id if station else None)
+    item = CatalogueItem(**values, tracks_stock=values["kind"] != ItemKind.SERVICE, created_by=actor.id, created_at=now)
+    session.add(item)
+    session.flush()
+    record(session, actor=actor.id, action="create_item", target=("catalogue_item", item.id),
+           changes={k: [None, str(v) if isinstance(v, dt.date) else v] for k, v in values.items() if v is not None}, now=now)
+    return item
+
+
+def get_item(session: Session, item_id: int) -> CatalogueItem:
+    """The item, or NotFound."""
+    item = session.get(CatalogueItem, item_id)
+    if item is None:
+        raise NotFound("No such item.")
+    return item
+
+
+def managed_item(session: Session, item_id: int, *, actor: Actor) -> CatalogueItem:
+    """The item, if the actor manages where it is offered."""
+    item = get_item(session, item_id)
+    actor.require(MANAGERS, get_organisation(session, item.organisation_id))
+    return item
+
+
+def update_item(session: Session, item_id: int, data: Mapping[str, Any], *, actor: Actor, now: dt.datetime) -> CatalogueItem:
+    """Change an item's name, price, limits or dates; where it is offered and what kind it is stay."""
+    item = managed_item(session, item_id, actor=actor)
+    values = load(ItemSchema(), {**data, "kind": item.kind}, partial=False)
+    changes = {}
+    for field in ("name", "description", "commodity", "price", "limit_per_day", "limit_per_month", "active_from", "active_to"):
+        old, new = getattr(item, field), values.get(field)
+        if old != new:
+            changes[field] = [str(old) if isinstance(old, dt.date) else old, str(new) if isinstance(new, dt.date) else new]
+            setattr(item, field, new)
+    if changes:
+        record(session, actor=actor.id, action="update_item", target=("catalogue_item", item.id), changes=changes, now=now)
+    return item
+
+
+def retire_item(session: Session, item_id: int, *, actor: Actor, now: dt.datetime) -> CatalogueItem:
+    """Stop offering an item; past redemptions keep its name and price."""
+    item = managed_item(session, item_id, actor=actor)
+    if item.retired_at is None:
+        item.retired_at = now
+        record(session, actor=actor.id, action="retire_item", target=("catalogue_item", item.id), changes={"retired_at": [None, now.isoformat()]}, now=now)
+    return item
+
+
+def set_picture(session: Session, item_id: int, raw: bytes, *, actor: Actor, now: dt.datetime) -> CatalogueItem:
+    """Store a picture of the item, re-encoded as a small JPEG (which also drops whatever else the file carried)."""
+    item = managed_item(session, item_id, actor=actor)
+    if not raw:
+        raise InvalidInput(errors={"picture": ["Choose a picture."]})
+    if len(raw) > PICTURE_MAX_BYTES:
+        raise InvalidInput(errors={"picture": ["The picture is too large: at most 5 MB."]})
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            image.thumbnail((PICTURE_SIDE, PICTURE_SIDE))
+            out = io.BytesIO()
+            image.convert("RGB").save(out, "JPEG", quality=82)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise InvalidInput(errors={"picture": ["This file is not a picture we can read: use JPEG or PNG."]}) from None
+    item.picture = out.getvalue()
+    record(session, actor=actor.id, action="set_item_picture", target=("catalogue_item", item.id), changes={"picture": ["changed", "changed"]}, now=now)
+    return item
+
+
+def _offered_at(station: Station, station_path: str, *, on: dt.date | None):
+    """The condition for an item to be offered at the station (on a day, if given)."""
+    conditions = [
+        CatalogueItem.retired_at.is_(None),
+        or_(
+            CatalogueItem.station_id == station.id,
+            CatalogueItem.station_id.is_(None) & literal(station_path).startswith(Organisation.path),
+        ),
+    ]
+    if on is not None:
+        conditions += [
+            or_(CatalogueItem.active_from.is_(None), CatalogueItem.active_from <= on),
+            or_(CatalogueItem.active_to.is_(None), CatalogueItem.active_to >= on),
+        ]
+    return conditions
+
+
+def catalogue(session: Session, station: Station, *, now: dt.datetime | None = None) -> list[Offer]:
+    """What the station offers, with its stock; only what is on offer today when `now` is given."""
+    path = station_organisation(session, station).path
+    rows = session.execute(
+        select(CatalogueItem, StationStock.quantity)
+        .join(Organisation, Organisation.id == CatalogueItem.organisation_id)
+        .outerjoin(StationStock, (StationStock.item_id == CatalogueItem.id) & (StationStock.station_id == station.id))
+        .where(*_offered_at(station, path, on=local_day(now) if now else None))
+        .order_by(CatalogueItem.commodity.desc(), CatalogueItem.price, CatalogueItem.name, CatalogueItem.id)
+    ).all()
+    return [Offer(item, (quantity or 0) if item.tracks_stock else None) for item, quantity in rows]
+
+
+def offered_item(session: Session, station: Station, item_id: int) -> CatalogueItem:
+    """The item if this station offers it at all (whatever the date), else NotFound."""
+    path = station_organisation(session, station).path
+    item = session.scalar(
+        select(CatalogueItem).join(Organisation, Organisation.id == CatalogueItem.organisation_id)
+        .where(CatalogueItem.id == item_id, *_offered_at(station, path, on=None))
+    )
+    if item is None:
+        raise NotFound("This station does not offer that item.")
+    return item
+
+
+# -- stock ---------------------------------------------------------------------------
+
+
+def move_stock(
+    session: Session, station_id: int, item: CatalogueItem, change: int, *, reason: MovementReason,
+    actor_id: int, now: dt.datetime, note: str | None = None, redemption_id: int | None = None,
+) -> StockMovement | None:
+    """Change a station's stock of an item in one guarded statement and log it; None if it would go below zero."""
+    session.execute(
+        dialect_insert(session, StationStock)
+        .values(station_id=station_id, item_id=item.id, quantity=0)
+        .on_conflict_do_nothing(index_elements=["station_id", "item_id"])
+    )
+    after = session.execute(
+        update(StationStock)
+        .where(StationStock.station_id == station_id, StationStock.item_id == item.id, StationStock.quantity + change >= 0)
+        .values(quantity=StationStock.quantity + change)
+        .returning(StationStock.quantity)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if after is None:
+        return None
+    movement = StockMovement(
+        station_id=station_id, item_id=item.id, change=change, quantity_after=after, reason=reason.value,
+        note=note, redemption_id=redemption_id, actor_id=actor_id, created_at=now,
+    )
+    session.add(movement)
+    return movement
+
+
+def stock_level(session: Session, station_id: int, item_id: int) -> int:
+    """How many of the item the station has now."""
+    return session.scalar(
+        select(StationStock.quantity).where(StationStock.station_id == station_id, StationStock.item_id == item_id)
+    ) or 0
+
+
+def change_stock(session: Session, station_id: int, data: Mapping[str, Any], *, actor: Actor, now: dt.datetime) -> StockMovement:
+    """Record stock received, or a counted adjustment with its reason; never below zero."""
+    station = get_station(session, station_id)
+    if not may_keep_stock(actor, station, station_organisation(session, station)):
+        raise NotFound("No such station.")
+    values = load(StockChangeSchema(), data)
+    try:
+        item = offered_item(session, station, values["item_id"])
+    except NotFound:
+        raise InvalidInput(errors={"item_id": ["Choose an item this station offers."]}) from None
+    if not item.tracks_stock:
+        raise InvalidInput(errors={"item_id": ["Services have no stock."]})
+    movement = move_stock(session, station.id, item, values["change"], reason=MovementReason(values["reason"]),
+                          actor_id=actor.id, now=now, note=(values.get("note") or "").strip() or None)
+    if movement is None:
+        raise InvalidInput(errors={"change": ["There is not that much in stock: the count cannot go below zero."]})
+    session.flush()
+    return movement
+
+
+def movements(session: Session, station_id: int, *, limit: int = 100) -> list[tuple[StockMovement, str]]:
+    """The station's latest stock movements with each item's name, newest first."""
+    return list(session.execute(
+        select(StockMovement, CatalogueItem.name).join(CatalogueItem, CatalogueItem.id == StockMovement.item_id)
+        .where(StockMovement.station_id == station_id).order_by(StockMovement.id.desc()).limit(limit)
+    ).tuples())
+
+
+def stations_staffed(session: Session, actor: Actor) -> list[Station]:
+    """The open stations the actor works at, or manages."""
+    paths = actor.paths(MANAGERS)
+    conditions = [Station.id.in_(actor.stations())]
+    if paths:
+        conditions.append(or_(*[Organisation.path.startswith(path) for path in paths]))
+    return list(session.scalars(
+        select(Station).join(Organisation, Organisation.id == Station.organisation_id)
+        .where(Station.closed_at.is_(None), or_(*conditions)).order_by(Organisation.path, Station.name)
+    ))
+

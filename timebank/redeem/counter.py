@@ -1,0 +1,380 @@
+"""The counter (兑换): a scanned member code opens a visit, a basket is redeemed once, a redemption can be voided.
+
+A redemption is one database transaction: the basket key is claimed first (a
+retry or a double tap finds the first redemption and gets its receipt), the
+volunteer's row is locked (so their daily limits hold under concurrency), stock
+moves by guarded UPDATEs, and one ledger transaction moves the points or hours
+to the station. Any refusal rolls all of it back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from timebank.audit.services import record
+from timebank.auth import codes
+from timebank.auth.models import DeviceToken
+from timebank.domain import Conflict, DomainError, NotAllowed, NotFound
+from timebank.ledger import InsufficientBalance, Kind, UnknownAccount, open_account, post, reverse, rules
+from timebank.ledger.models import Commodity, OwnerType
+from timebank.ledger.posting import dialect_insert
+from timebank.localtime import LOCAL_TZ, local, local_day
+from timebank.orgs.services import effective_policy
+from timebank.people.access import MANAGERS, Actor
+from timebank.people.balances import VolunteerBalances, summary
+from timebank.people.models import Person, Status
+from timebank.people.services import load
+from timebank.redeem.catalogue import get_station, move_stock, offered_item, station_organisation, stock_level
+from timebank.redeem.models import CatalogueItem, MovementReason, Redemption, RedemptionLine, RedemptionStatus, Station
+from timebank.redeem.schemas import RedemptionRequestSchema, VoidSchema
+from timebank.signing import timed_serializer
+
+VISIT_SALT = "timebank.counter-visit"
+#: A visit outlives the phone code that opened it, so the clerk has time to fill the basket.
+VISIT_SECONDS = 20 * 60
+WEEKDAY_NAMES = "一二三四五六日"
+
+
+class RedemptionRefused(Conflict):
+    """A basket that cannot be redeemed, with the reason the clerk can tell the volunteer."""
+
+    template = "This redemption was refused."
+
+
+class NotEnoughPoints(RedemptionRefused):
+    template = "Not enough points: %(available)d available, %(required)d needed, %(missing)d missing."
+
+
+class NotEnoughHours(RedemptionRefused):
+    template = "Not enough hours: %(available)s h available, %(required)s h needed, %(missing)s h missing."
+
+
+class OutOfStock(RedemptionRefused):
+    template = "%(item)s is out of stock: %(left)d left, %(wanted)d wanted."
+
+
+class OverDailyLimit(RedemptionRefused):
+    template = "%(item)s: at most %(limit)d a day for each volunteer; %(used)d already redeemed today."
+
+
+class OverMonthlyLimit(RedemptionRefused):
+    template = "%(item)s: at most %(limit)d a month for each volunteer; %(used)d already redeemed this month."
+
+
+class NotEligible(RedemptionRefused):
+    template = "This volunteer may not spend hours yet."
+
+
+class ItemUnavailable(RedemptionRefused):
+    template = "%(item)s is not offered at this station today."
+
+
+class StationClosed(RedemptionRefused):
+    template = "The station is closed now. Opening hours: %(hours)s."
+
+
+class VisitExpired(DomainError):
+    template = "This visit has expired. Scan the volunteer's code again."
+
+
+class SelfRedemption(NotAllowed):
+    template = "You cannot redeem for yourself; another clerk must serve you."
+
+
+class AlreadyVoided(Conflict):
+    template = "Redemption %(number)s was already voided."
+
+
+class VoidTooLate(NotAllowed):
+    template = "Only a coordinator can void a redemption after the day it was made."
+
+
+class BasketKeyReused(Conflict):
+    template = "This basket was already redeemed with other items. Start a new basket."
+
+
+@dataclass(frozen=True)
+class Counter:
+    """Who serves at a station's counter: a person (its staff or a coordinator above it), or its own device."""
+
+    station: Station
+    actor_id: int  # recorded on each redemption and ledger transaction; a device's issuer answers for it
+    device_id: int | None = None
+    actor: Actor | None = None
+
+    def manages(self, session: Session) -> bool:
+        """True if a coordinator above the station is serving (they may void on later days)."""
+        return self.actor is not None and self.actor.may(MANAGERS, station_organisation(session, self.station))
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A volunteer at the counter: who, what they hold, and the signed ticket the basket carries."""
+
+    volunteer: Person
+    ticket: str
+    balances: VolunteerBalances
+
+
+def open_counter(session: Session, station_id: int, *, actor: Actor | None = None, device: DeviceToken | None = None) -> Counter:
+    """The counter of a station, if the actor works there (or manages it), or the device belongs to it."""
+    station = get_station(session, station_id)
+    if device is not None:
+        if device.scope_type != "station" or device.scope_id != station.id:
+            raise NotAllowed("This device is not set up for this station.")
+        return Counter(station, device.created_by, device.id)
+    if actor is not None and (station.id in actor.stations() or actor.may(MANAGERS, station_organisation(session, station))):
+        return Counter(station, actor.id, None, actor)
+    raise NotAllowed("You do not work at this station.")
+
+
+def opening_hours(station: Station) -> str:
+    """"周一至周六 09:00–17:00", or the station's own words."""
+    if station.opening_hours:
+        return station.opening_hours
+    days = station.open_days or "1234567"
+    named = "每天" if days == "1234567" else "、".join("周" + WEEKDAY_NAMES[int(d) - 1] for d in days)
+    return f"{named} {station.opens_at or '00:00'}–{station.closes_at or '24:00'}"
+
+
+def check_open(station: Station, now: dt.datetime) -> None:
+    """StationClosed unless the station is open at this local time."""
+    if station.closed_at is not None:
+        raise StationClosed("This station has closed.")
+    wall = local(now)
+    if station.open_days and str(wall.isoweekday()) not in station.open_days:
+        raise StationClosed(hours=opening_hours(station))
+    if station.opens_at and station.closes_at and not station.opens_at <= f"{wall:%H:%M}" < station.closes_at:
+        raise StationClosed(hours=opening_hours(station))
+
+
+def _policy(session: Session, station: Station) -> dict[str, Any]:
+    return effective_policy(session, station_organisation(session, station))
+
+
+def start_visit(session: Session, counter: Counter, member_code: str, secret_key: str, *, now: dt.datetime) -> Visit:
+    """Resolve a scanned member code to the volunteer, with their balances and a ticket for the basket."""
+    check_open(counter.station, now)
+    volunteer = codes.resolve(session, member_code, secret_key, now=now)
+    if counter.device_id is None and volunteer.id == counter.actor_id:
+        raise SelfRedemption()
+    ticket = timed_serializer(secret_key, VISIT_SALT, now).dumps([volunteer.member_key, counter.station.id])
+    return Visit(volunteer, ticket, summary(session, volunteer.id, _policy(session, counter.station)))
+
+
+def resume_visit(session: Session, counter: Counter, ticket: str, secret_key: str, *, now: dt.datetime) -> Visit:
+    """The visit a basket's ticket names, at this station, while it lasts."""
+    try:
+        member_key, station_id = timed_serializer(secret_key, VISIT_SALT, now).loads(ticket or "", max_age=VISIT_SECONDS)
+    except SignatureExpired:
+        raise VisitExpired() from None
+    except (BadSignature, ValueError, TypeError):
+        raise VisitExpired("This visit is not valid here. Scan the volunteer's code again.") from None
+    volunteer = session.scalar(select(Person).where(Person.member_key == member_key))
+    if station_id != counter.station.id or volunteer is None:
+        raise VisitExpired("This visit is not valid here. Scan the volunteer's code again.")
+    if volunteer.status != Status.ACTIVE.value:
+        raise codes.MemberCodeError("This volunteer's account is not active.")
+    if counter.device_id is None and volunteer.id == counter.actor_id:
+        raise SelfRedemption()
+    return Visit(volunteer, ticket, summary(session, volunteer.id, _policy(session, counter.station)))
+
+
+# -- redeeming ---------------------------------------------------------------------
+
+
+def _fingerprint(station_id: int, volunteer_id: int, lines: Mapping[int, int]) -> str:
+    content = {"station": station_id, "volunteer": volunteer_id, "lines": sorted(lines.items())}
+    return hashlib.sha256(json.dumps(content).encode()).hexdigest()
+
+
+def _claim(session: Session, key: str, fingerprint: str, counter: Counter, volunteer_id: int, now: dt.datetime) -> tuple[Redemption, bool]:
+    """The redemption for this basket key: a new one, or the one a first request already made."""
+    new_id = session.execute(
+        dialect_insert(session, Redemption)
+        .values(idempotency_key=key, fingerprint=fingerprint, station_id=counter.station.id, volunteer_id=volunteer_id,
+                clerk_id=counter.actor_id, device_id=counter.device_id, points=0, minutes=0,
+                status=RedemptionStatus.COMPLETED.value, created_at=now)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(Redemption.id)
+    ).scalar()
+    if new_id is None:
+        existing = session.scalar(select(Redemption).where(Redemption.idempotency_key == key))
+        if existing is None or existing.fingerprint != fingerprint or existing.station_id != counter.station.id:
+            raise BasketKeyReused()
+        return existing, False
+    return session.get(Redemption, new_id), True
+
+
+def _month_start(now: dt.datetime) -> dt.datetime:
+    wall = local(now)
+    return dt.datetime(wall.year, wall.month, 1, tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc)
+
+
+def _day_start(now: dt.datetime) -> dt.datetime:
+    day = local_day(now)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc)
+
+
+def redeemed_since(session: Session, volunteer_id: int, item_ids: list[int], since: dt.datetime) -> dict[int, int]:
+    """How many of each item the volunteer has redeemed (and not had voided) since a moment."""
+    rows = session.execute(
+        select(RedemptionLine.item_id, func.sum(RedemptionLine.quantity))
+        .join(Redemption, Redemption.id == RedemptionLine.redemption_id)
+        .where(Redemption.volunteer_id == volunteer_id, Redemption.status == RedemptionStatus.COMPLETED.value,
+               Redemption.created_at >= since, RedemptionLine.item_id.in_(item_ids))
+        .group_by(RedemptionLine.item_id)
+    ).all()
+    return {item_id: int(total) for item_id, total in rows}
+
+
+def _check_rules(session: Session, counter: Counter, visit: Visit, items: dict[int, CatalogueItem], lines: Mapping[int, int], now: dt.datetime) -> None:
+    """Refuse what this volunteer may not take today: dates, eligibility to spend hours, limits."""
+    today = local_day(now)
+    for item in items.values():
+        if (item.active_from and item.active_from > today) or (item.active_to and item.active_to < today):
+            raise ItemUnavailable(item=item.name)
+    if any(item.commodity == Commodity.HOUR for item in items.values()):
+        policy = _policy(session, counter.station)
+        stars, age = policy.get("min_star_to_spend_hours") or 0, policy.get("min_age_to_spend_hours") or 0
+        if visit.balances.star_level < stars:
+            raise NotEligible("Hours can be spent from %(stars)d stars; this volunteer has %(level)d.", stars=stars, level=visit.balances.star_level)
+        born = visit.volunteer.birth_date
+        if age and (born is None or (today.year - born.year - ((today.month, today.day) < (born.month, born.day))) < age):
+            raise NotEligible("Hours can be spent from the age of %(age)d.", age=age)
+    for limit_field, since, error in (("limit_per_day", _day_start(now), OverDailyLimit), ("limit_per_month", _month_start(now), OverMonthlyLimit)):
+        limited = [item for item in items.values() if getattr(item, limit_field)]
+        if not limited:
+            continue
+        used = redeemed_since(session, visit.volunteer.id, [item.id for item in limited], since)
+        for item in limited:
+            limit, already = getattr(item, limit_field), used.get(item.id, 0)
+            if already + lines[item.id] > limit:
+                raise error(item=item.name, limit=limit, used=already)
+
+
+def _post_to_ledger(session: Session, counter: Counter, redemption: Redemption, totals: Mapping[str, int], *, now: dt.datetime):
+    """One transaction: the volunteer's points and hours to the station's accounts."""
+    legs = [leg for commodity, amount in totals.items() if amount
+            for leg in rules.redemption_legs(redemption.volunteer_id, counter.station.id, amount, Commodity(commodity))]
+    arguments = dict(kind=Kind.REDEMPTION, idempotency_key=f"redemption:{redemption.id}", actor=counter.actor_id,
+                     memo=f"{counter.station.name} 兑换 {redemption.number}", ref=("redemption", redemption.id), now=now)
+    try:
+        try:
+            return post(session, legs, **arguments)
+        except UnknownAccount as exc:
+            if not exc.params.get("account", "").startswith("station:"):
+                raise
+            open_station_accounts(session, counter.station.id, now=now)
+            return post(session, legs, **arguments)
+    except UnknownAccount:
+        # A volunteer whose accounts were never opened has nothing to spend.
+        commodity = next(c for c in (Commodity.PTS, Commodity.HOUR) if totals.get(c.value))
+        _refuse_short(commodity, available=0, required=totals[commodity.value])
+    except InsufficientBalance as exc:
+        commodity = Commodity.HOUR if exc.params["account"].endswith(":HOUR") else Commodity.PTS
+        _refuse_short(commodity, available=exc.params["available"], required=exc.params["required"])
+
+
+def _refuse_short(commodity: Commodity, *, available: int, required: int) -> None:
+    if commodity is Commodity.HOUR:
+        raise NotEnoughHours(available=f"{available / 60:g}", required=f"{required / 60:g}", missing=f"{(required - available) / 60:g}") from None
+    raise NotEnoughPoints(available=available, required=required, missing=required - available) from None
+
+
+def open_station_accounts(session: Session, station_id: int, *, now: dt.datetime) -> None:
+    """The station's points and hours accounts, opened if they are not yet."""
+    for commodity in (Commodity.PTS, Commodity.HOUR):
+        open_account(session, rules.station_code(station_id, commodity), commodity=commodity,
+                     owner_type=OwnerType.STATION, owner_id=station_id, now=now)
+
+
+def redeem(session: Session, counter: Counter, data: Mapping[str, Any], secret_key: str, *, now: dt.datetime) -> tuple[Redemption, bool]:
+    """Redeem a basket for the visiting volunteer; a retry with the same key returns the first redemption (and False)."""
+    values = load(RedemptionRequestSchema(), data)
+    visit = resume_visit(session, counter, values["visit"], secret_key, now=now)
+    lines: dict[int, int] = defaultdict(int)
+    for line in values["lines"]:
+        lines[line["item_id"]] += line["quantity"]
+    redemption, new = _claim(session, values["idempotency_key"], _fingerprint(counter.station.id, visit.volunteer.id, lines),
+                             counter, visit.volunteer.id, now)
+    if not new:
+        return redemption, False
+    check_open(counter.station, now)
+    # One volunteer's baskets go one at a time, so two counters cannot both pass a daily limit.
+    session.execute(select(Person.id).where(Person.id == visit.volunteer.id).with_for_update())
+    items: dict[int, CatalogueItem] = {}
+    for item_id in sorted(lines):
+        try:
+            items[item_id] = offered_item(session, counter.station, item_id)
+        except NotFound:
+            raise ItemUnavailable("One of the items is not offered at this station.") from None
+    _check_rules(session, counter, visit, items, lines, now)
+    redemption.number = f"DH{local(now):%Y%m%d}-{redemption.id:06d}"
+    totals: dict[str, int] = defaultdict(int)
+    for item_id in sorted(lines):  # stock rows locked in item order, so baskets cannot deadlock
+        item, quantity = items[item_id], lines[item_id]
+        if item.tracks_stock and move_stock(session, counter.station.id, item, -quantity, reason=MovementReason.REDEEMED,
+                                            actor_id=counter.actor_id, now=now, redemption_id=redemption.id) is None:
+            raise OutOfStock(item=item.name, left=stock_level(session, counter.station.id, item.id), wanted=quantity)
+        totals[item.commodity] += quantity * item.price
+        session.add(RedemptionLine(redemption_id=redemption.id, item_id=item.id, item_name=item.name,
+                                   commodity=item.commodity, quantity=quantity, unit_price=item.price))
+    transaction = _post_to_ledger(session, counter, redemption, totals, now=now)
+    redemption.points, redemption.minutes = totals[Commodity.PTS.value], totals[Commodity.HOUR.value]
+    redemption.transaction_id = transaction.id
+    session.flush()
+    session.expire(redemption, ["lines"])
+    return redemption, True
+
+
+# -- reading and voiding ------------------------------------------------------------
+
+
+def get_redemption(session: Session, redemption_id: int, counter_for: Any, *, lock: bool = False) -> tuple[Redemption, Counter]:
+    """The redemption and the counter of its station, if the caller serves there (`counter_for(station_id)`)."""
+    redemption = session.get(Redemption, redemption_id, with_for_update=lock or None)
+    if redemption is None:
+        raise NotFound("No such redemption.")
+    try:
+        counter = counter_for(redemption.station_id)
+    except NotAllowed:
+        raise NotFound("No such redemption.") from None
+    return redemption, counter
+
+
+def void_redemption(session: Session, redemption: Redemption, counter: Counter, data: Mapping[str, Any], *, now: dt.datetime) -> Redemption:
+    """Void a redemption: reverse its transaction, put the stock back, keep the reason.
+
+    Its station's clerk may do so on the same day; later, only a coordinator.
+    """
+    if counter.station.id != redemption.station_id:
+        raise NotFound("No such redemption.")
+    if redemption.status == RedemptionStatus.VOIDED:
+        raise AlreadyVoided(number=redemption.number)
+    if local_day(redemption.created_at) != local_day(now) and not counter.manages(session):
+        raise VoidTooLate()
+    reason = load(VoidSchema(), data)["reason"].strip()
+    reversal = reverse(session, redemption.transaction_id, actor=counter.actor_id, now=now,
+                       memo=f"作废 {redemption.number}：{reason}", idempotency_key=f"void:{redemption.id}")
+    for line in redemption.lines:
+        item = session.get(CatalogueItem, line.item_id)
+        if item.tracks_stock:
+            move_stock(session, redemption.station_id, item, line.quantity, reason=MovementReason.VOIDED,
+                       actor_id=counter.actor_id, now=now, note=reason, redemption_id=redemption.id)
+    redemption.status = RedemptionStatus.VOIDED.value
+    redemption.voided_at, redemption.voided_by, redemption.void_reason = now, counter.actor_id, reason
+    redemption.void_transaction_id = reversal.id
+    record(session, actor=counter.actor_id, action="void_redemption", target=("redemption", redemption.id),
+           changes={"status": ["completed", "voided"], "reason": [None, reason]}, now=now)
+    return redemption
