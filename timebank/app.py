@@ -58,10 +58,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from timebank.events import api as events_api, review_views as review, views as events, volunteer_views as volunteering
     from timebank.orgs import api as orgs_api, views as orgs
     from timebank.people import api as people_api, import_views as imports, me_views as me, views as people
+    from timebank.redeem import api as redeem_api, views as redeem
     from timebank.site import views as site
 
-    for blueprint in (site.bp, auth.bp, me.bp, people.bp, imports.bp, orgs.bp, devices.bp, audit.bp, events.bp, review.bp, volunteering.bp):
+    for blueprint in (site.bp, auth.bp, me.bp, people.bp, imports.bp, orgs.bp, devices.bp, audit.bp, events.bp, review.bp, volunteering.bp, redeem.bp):
         app.register_blueprint(blueprint)
-    for blueprint in (people_api.bp, orgs_api.bp, auth_api.bp, audit_api.bp, events_api.bp):
+    for blueprint in (people_api.bp, orgs_api.bp, auth_api.bp, audit_api.bp, events_api.bp, redeem_api.bp):
         app.register_blueprint(blueprint)
     return app

@@ -17,6 +17,7 @@ from timebank.auth.codes import MemberCodeError
 from timebank.auth.services import SignInRefused
 from timebank.events import checkin
 from timebank.events.tokens import ActivityCodeError
+from timebank.redeem import counter
 from timebank.web import translated_errors, wants_json
 
 #: Domain error -> (HTTP status, stable machine-readable code). Subclasses
@@ -55,6 +56,19 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     checkin.NotSignedUp: (409, "not_signed_up"),
     checkin.OnWaitingList: (409, "on_waiting_list"),
     checkin.AccountPending: (409, "account_pending"),
+    counter.NotEnoughPoints: (409, "not_enough_points"),
+    counter.NotEnoughHours: (409, "not_enough_hours"),
+    counter.OutOfStock: (409, "out_of_stock"),
+    counter.OverDailyLimit: (409, "over_daily_limit"),
+    counter.OverMonthlyLimit: (409, "over_monthly_limit"),
+    counter.NotEligible: (409, "not_eligible"),
+    counter.ItemUnavailable: (409, "item_unavailable"),
+    counter.StationClosed: (409, "station_closed"),
+    counter.BasketKeyReused: (409, "idempotency_conflict"),
+    counter.AlreadyVoided: (409, "already_voided"),
+    counter.VoidTooLate: (403, "void_too_late"),
+    counter.SelfRedemption: (403, "own_redemption"),
+    counter.VisitExpired: (422, "visit_expired"),
     domain.DomainError: (422, "refused"),
 }
 

@@ -13,7 +13,7 @@ from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from timebank.db import Database
-from timebank.domain import Conflict, DomainError
+from timebank.domain import Conflict, DomainError, NotAllowed, NotFound
 
 T = TypeVar("T")
 
@@ -109,6 +109,28 @@ def submit(action: Callable[[], T], *, template: str, **context: Any) -> T | Res
         return page, status
 
 
+def refusable(action: Callable[[], ResponseReturnValue], page: Callable[[], tuple[str, dict[str, Any]]]) -> ResponseReturnValue:
+    """Run a POST; if the service or the ledger refuses, roll back and show the page again with the problem.
+
+    Unknown records and other people's records are not pages to show again:
+    they go to the error page (404/403).
+    """
+    from timebank.errors import status_for
+    from timebank.ledger import LedgerError
+
+    try:
+        return action()
+    except (DomainError, LedgerError) as exc:
+        if isinstance(exc, (NotFound, NotAllowed)):
+            raise
+        db_session().rollback()
+        status, _code = status_for(exc)
+        template, context = page()
+        message = gettext(exc.template, **exc.params)
+        errors = translated_errors(getattr(exc, "errors", {}))
+        return render_template(template, message=message, errors=errors, form=request.form, **context), status
+
+
 #: (endpoint, label msgid, roles that see it; empty: every signed-in person)
 NAV = (
     ("me.profile", "Me", ()),
@@ -119,6 +141,7 @@ NAV = (
     ("events.manage", "Manage activities", ("social_worker", "coordinator", "admin")),
     ("review.corrections", "Correction requests", ("social_worker", "coordinator", "admin")),
     ("review.overdue", "Overdue reviews", ("coordinator", "admin")),
+    ("redeem.index", "Stations", ("station_staff", "coordinator", "admin")),
     ("people.registrations", "Registrations", ("coordinator", "admin")),
     ("people.search", "Volunteers", ("social_worker", "coordinator", "admin")),
     ("imports.upload", "Import volunteers", ("coordinator", "admin")),

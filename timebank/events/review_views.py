@@ -7,22 +7,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext, ngettext
 
 from timebank.auth.login import current_actor, now, requires
-from timebank.domain import DomainError, NotAllowed, NotFound
-from timebank.errors import status_for
 from timebank.events import corrections, review
 from timebank.events.credit import work_out
 from timebank.events.models import Activity, Attendance, AttendanceStatus, CorrectionRequest, CorrectionStatus, Flag, Phase
-from timebank.ledger import LedgerError
 from timebank.localtime import hhmm, local_day
 from timebank.orgs.services import effective_policy
 from timebank.people.access import CARERS, MANAGERS
 from timebank.people.registers import names_of
-from timebank.web import db_session, done, form_data, translated_errors
+from timebank.web import db_session, done, form_data, refusable
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -175,25 +172,6 @@ def _open_requests() -> list[OpenRequest]:
     return rows
 
 
-def _refusable(action: Callable[[], ResponseReturnValue], page: Callable[[], tuple[str, dict[str, Any]]]) -> ResponseReturnValue:
-    """Run a POST; if the service or the ledger refuses, roll back and show the page again with the problem.
-
-    Unknown records and other people's activities are not pages to show again:
-    they go to the error page (404/403).
-    """
-    try:
-        return action()
-    except (DomainError, LedgerError) as exc:
-        if isinstance(exc, (NotFound, NotAllowed)):
-            raise
-        db_session().rollback()
-        status, _code = status_for(exc)
-        template, context = page()
-        message = gettext(exc.template, **exc.params)
-        errors = translated_errors(getattr(exc, "errors", {}))
-        return render_template(template, message=message, errors=errors, form=request.form, **context), status
-
-
 def _back_to_row(message: str, attendance: Attendance) -> ResponseReturnValue:
     """Commit and return to the attendance's row on its review page, where the reviewer was."""
     return done(message, "review.activity", activity_id=attendance.activity_id, _anchor=f"attendance-{attendance.id}")
@@ -236,7 +214,7 @@ def approve(attendance_id: int) -> ResponseReturnValue:
             message = gettext("Your approval of %(name)s is recorded; another reviewer must approve before it is credited.", name=name)
         return _back_to_row(message, attendance)
 
-    return _refusable(approve_and_commit, _sheet_again(attendance_id, "approve"))
+    return refusable(approve_and_commit, _sheet_again(attendance_id, "approve"))
 
 
 @bp.post("/attendances/<int:attendance_id>/reject")
@@ -250,7 +228,7 @@ def reject(attendance_id: int) -> ResponseReturnValue:
         message = gettext("Rejected: %(name)s (%(reason)s).", name=attendance.volunteer.real_name, reason=attendance.reject_reason)
         return _back_to_row(message, attendance)
 
-    return _refusable(reject_and_commit, _sheet_again(attendance_id, "reject"))
+    return refusable(reject_and_commit, _sheet_again(attendance_id, "reject"))
 
 
 @bp.post("/attendances/<int:attendance_id>/adjust")
@@ -271,7 +249,7 @@ def adjust(attendance_id: int) -> ResponseReturnValue:
             message = gettext("%(name)s: %(minutes)d minutes to credit. Approve to credit them.", name=name, minutes=attendance.adjusted_minutes)
         return _back_to_row(message, attendance)
 
-    return _refusable(adjust_and_commit, _sheet_again(attendance_id, "adjust"))
+    return refusable(adjust_and_commit, _sheet_again(attendance_id, "adjust"))
 
 
 @bp.post("/activities/<int:activity_id>/approve-unflagged")
@@ -294,7 +272,7 @@ def approve_unflagged(activity_id: int) -> ResponseReturnValue:
     def page() -> tuple[str, dict[str, Any]]:
         return "review/activity.html", {"sheet": _sheet(activity_id)}
 
-    return _refusable(approve_and_commit, page)
+    return refusable(approve_and_commit, page)
 
 
 # -- overdue reviews and correction requests ----------------------------------------------
@@ -341,4 +319,4 @@ def answer(request_id: int) -> ResponseReturnValue:
     def page() -> tuple[str, dict[str, Any]]:
         return "review/corrections.html", {"requests": _open_requests(), "failed": request_id}
 
-    return _refusable(answer_and_commit, page)
+    return refusable(answer_and_commit, page)

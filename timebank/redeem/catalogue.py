@@ -33,6 +33,7 @@ class Offer:
 
     item: CatalogueItem
     stock: int | None
+    has_picture: bool = False
 
     @property
     def in_stock(self) -> bool:
@@ -186,13 +187,13 @@ def catalogue(session: Session, station: Station, *, now: dt.datetime | None = N
     """What the station offers, with its stock; only what is on offer today when `now` is given."""
     path = station_organisation(session, station).path
     rows = session.execute(
-        select(CatalogueItem, StationStock.quantity)
+        select(CatalogueItem, StationStock.quantity, CatalogueItem.picture.is_not(None))
         .join(Organisation, Organisation.id == CatalogueItem.organisation_id)
         .outerjoin(StationStock, (StationStock.item_id == CatalogueItem.id) & (StationStock.station_id == station.id))
         .where(*_offered_at(station, path, on=local_day(now) if now else None))
         .order_by(CatalogueItem.commodity.desc(), CatalogueItem.price, CatalogueItem.name, CatalogueItem.id)
     ).all()
-    return [Offer(item, (quantity or 0) if item.tracks_stock else None) for item, quantity in rows]
+    return [Offer(item, (quantity or 0) if item.tracks_stock else None, bool(pictured)) for item, quantity, pictured in rows]
 
 
 def offered_item(session: Session, station: Station, item_id: int) -> CatalogueItem:

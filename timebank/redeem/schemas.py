@@ -163,3 +163,109 @@ class MemberScanSchema(Schema):
 
     member_code = fields.String(required=True, validate=validate.Length(min=1, max=500, error="Scan a member code."),
                                 error_messages={"required": "Scan a member code."})
+
+
+# -- answers ---------------------------------------------------------------------------
+
+
+class OfferSchema(Schema):
+    """An item as a station offers it."""
+
+    id = fields.Integer(attribute="item.id")
+    name = fields.String(attribute="item.name")
+    kind = fields.String(attribute="item.kind")
+    unit = fields.String(attribute="item.commodity", metadata={"description": "PTS (points) or HOUR (minutes of time credit)."})
+    price = fields.Integer(attribute="item.price")
+    stock = fields.Integer(allow_none=True, metadata={"description": "How many are left here; null for services."})
+    limit_per_day = fields.Integer(attribute="item.limit_per_day", allow_none=True)
+    limit_per_month = fields.Integer(attribute="item.limit_per_month", allow_none=True)
+
+
+class VisitSchema(Schema):
+    """The volunteer at the counter (name masked), what they can spend, and the ticket a basket carries."""
+
+    visit = fields.String(attribute="ticket", metadata={"description": "Send it with the basket; valid 20 minutes at this station."})
+    masked_name = fields.String()
+    points_available = fields.Integer(attribute="balances.points.available")
+    minutes_available = fields.Integer(attribute="balances.hours.available")
+    star_level = fields.Integer(attribute="balances.star_level")
+
+
+class RedemptionLineOutSchema(Schema):
+    """One line of a receipt."""
+
+    item_id = fields.Integer()
+    item_name = fields.String()
+    unit = fields.String(attribute="commodity")
+    quantity = fields.Integer()
+    unit_price = fields.Integer()
+    amount = fields.Integer()
+
+
+class RedemptionOutSchema(Schema):
+    """A redemption as its receipt shows it."""
+
+    id = fields.Integer()
+    number = fields.String()
+    station_id = fields.Integer()
+    points = fields.Integer()
+    minutes = fields.Integer()
+    status = fields.String(metadata={"description": "completed or voided."})
+    created_at = fields.DateTime()
+    voided_at = fields.DateTime(allow_none=True)
+    void_reason = fields.String(allow_none=True)
+    transaction_id = fields.Integer()
+    lines = fields.List(fields.Nested(RedemptionLineOutSchema))
+
+
+class DifferenceSchema(Schema):
+    """Ledger against redemptions, for one unit."""
+
+    unit = fields.String()
+    ledger = fields.Integer()
+    redemptions = fields.Integer()
+    off_by = fields.Integer()
+
+
+class ItemTotalSchema(Schema):
+    """How many of an item went, for how much."""
+
+    name = fields.String()
+    unit = fields.String()
+    quantity = fields.Integer()
+    amount = fields.Integer()
+
+
+class StationDaySchema(Schema):
+    """A station's day: redemptions, voids, totals per item and unit, stock at close, reconciliation."""
+
+    station_id = fields.Integer(attribute="station.id")
+    day = fields.Date()
+    redemptions = fields.List(fields.Nested(RedemptionOutSchema))
+    voided = fields.List(fields.Nested(RedemptionOutSchema))
+    items = fields.List(fields.Nested(ItemTotalSchema))
+    totals = fields.Dict(keys=fields.String(), values=fields.Integer())
+    stock_at_close = fields.Function(lambda day: [{"item": name, "quantity": quantity} for name, quantity in day.stock_at_close])
+    reconciled = fields.Boolean(attribute="reconciliation.agrees")
+    differences = fields.List(fields.Nested(DifferenceSchema), attribute="reconciliation.differences")
+
+
+class StockMovementOutSchema(Schema):
+    """One recorded change of stock."""
+
+    id = fields.Integer()
+    item_id = fields.Integer()
+    change = fields.Integer()
+    quantity_after = fields.Integer()
+    reason = fields.String()
+    note = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class DayQuerySchema(Schema):
+    """Which local day."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    day = fields.Date(load_default=None, error_messages={"invalid": "Enter a date, e.g. 2026-12-01."})

@@ -1,0 +1,125 @@
+"""JSON API of the station counter: look up a member code, redeem a basket, void, stock, the station's day.
+
+A station tablet signs its calls with its device token (bound to that station);
+staff and coordinators use their session.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from timebank.auth.login import current_actor, current_device, now, requires
+from timebank.auth.schemas import masked_name
+from timebank.localtime import local_day
+from timebank.openapi import api_blueprint, documented, json_body
+from timebank.people.models import Role
+from timebank.people.services import load
+from timebank.redeem import catalogue, counter, reports
+from timebank.redeem.models import ItemKind
+from timebank.redeem.schemas import (
+    DayQuerySchema,
+    ItemSchema,
+    MemberScanSchema,
+    OfferSchema,
+    RedemptionOutSchema,
+    RedemptionRequestSchema,
+    StationDaySchema,
+    StockChangeSchema,
+    StockMovementOutSchema,
+    VisitSchema,
+    VoidSchema,
+)
+from timebank.web import db_session
+
+bp = api_blueprint("redeem_api", __name__)
+COUNTER_ROLES = (Role.STATION_STAFF, Role.COORDINATOR, Role.ADMIN)
+
+
+def counter_here(station_id: int) -> counter.Counter:
+    """The station's counter as the caller may work it: its own device, its staff, or a coordinator above it."""
+    device = current_device()
+    return counter.open_counter(db_session(), station_id, actor=None if device else current_actor(), device=device)
+
+
+@bp.get("/stations/<int:station_id>/catalogue")
+@documented(response=OfferSchema, many=True, device=True)
+@requires(*COUNTER_ROLES, allow_device=True)
+def offers(station_id: int) -> ResponseReturnValue:
+    """What the station offers today, with its stock."""
+    station = counter_here(station_id).station
+    return jsonify(OfferSchema(many=True).dump(catalogue.catalogue(db_session(), station, now=now())))
+
+
+@bp.post("/stations/<int:station_id>/visits")
+@documented(body=MemberScanSchema, response=VisitSchema, device=True)
+@requires(*COUNTER_ROLES, allow_device=True)
+def visit(station_id: int) -> ResponseReturnValue:
+    """Resolve a scanned member code (phone or card) to the volunteer: masked name, what they can spend, a visit ticket."""
+    values = load(MemberScanSchema(), json_body())
+    found = counter.start_visit(db_session(), counter_here(station_id), values["member_code"], current_app.config["SECRET_KEY"], now=now())
+    return jsonify(VisitSchema().dump({"ticket": found.ticket, "masked_name": masked_name(found.volunteer.real_name), "balances": found.balances}))
+
+
+@bp.post("/stations/<int:station_id>/redemptions")
+@documented(body=RedemptionRequestSchema, response=RedemptionOutSchema, status=201, device=True)
+@requires(*COUNTER_ROLES, allow_device=True)
+def redeem(station_id: int) -> ResponseReturnValue:
+    """Redeem a basket; the same idempotency key again returns the first redemption (200) instead of a second one."""
+    session = db_session()
+    redemption, new = counter.redeem(session, counter_here(station_id), json_body(), current_app.config["SECRET_KEY"], now=now())
+    session.commit()
+    return jsonify(RedemptionOutSchema().dump(redemption)), 201 if new else 200
+
+
+@bp.get("/redemptions/<int:redemption_id>")
+@documented(response=RedemptionOutSchema, device=True)
+@requires(*COUNTER_ROLES, allow_device=True)
+def redemption(redemption_id: int) -> ResponseReturnValue:
+    """One redemption, for its station's counter."""
+    found, _ = counter.get_redemption(db_session(), redemption_id, counter_here)
+    return jsonify(RedemptionOutSchema().dump(found))
+
+
+@bp.post("/redemptions/<int:redemption_id>/void")
+@documented(body=VoidSchema, response=RedemptionOutSchema, device=True)
+@requires(*COUNTER_ROLES, allow_device=True)
+def void(redemption_id: int) -> ResponseReturnValue:
+    """Void a redemption with a reason: the station the same day, a coordinator later."""
+    session = db_session()
+    found, here = counter.get_redemption(session, redemption_id, counter_here, lock=True)
+    counter.void_redemption(session, found, here, json_body(), now=now())
+    session.commit()
+    return jsonify(RedemptionOutSchema().dump(found))
+
+
+@bp.post("/stations/<int:station_id>/stock")
+@documented(body=StockChangeSchema, response=StockMovementOutSchema, status=201)
+@requires(*COUNTER_ROLES)
+def stock(station_id: int) -> ResponseReturnValue:
+    """Record stock received or a counted adjustment (with its reason)."""
+    session = db_session()
+    movement = catalogue.change_stock(session, station_id, json_body(), actor=current_actor(), now=now())
+    session.commit()
+    return jsonify(StockMovementOutSchema().dump(movement)), 201
+
+
+@bp.post("/catalogue/items")
+@documented(body=ItemSchema, response=OfferSchema, status=201)
+@requires(Role.COORDINATOR, Role.ADMIN)
+def create_item() -> ResponseReturnValue:
+    """Add an item to one station's catalogue (station_id) or to every station below an organisation (organisation_id)."""
+    session = db_session()
+    item = catalogue.create_item(session, json_body(), actor=current_actor(), now=now())
+    session.commit()
+    return jsonify(OfferSchema().dump(catalogue.Offer(item, 0 if item.kind != ItemKind.SERVICE else None))), 201
+
+
+@bp.get("/stations/<int:station_id>/day")
+@documented(query=DayQuerySchema, response=StationDaySchema, device=True)
+@requires(*COUNTER_ROLES, allow_device=True)
+def day(station_id: int) -> ResponseReturnValue:
+    """The station's day (today unless ?day=YYYY-MM-DD): redemptions, voids, totals, stock at close, reconciliation."""
+    station = counter_here(station_id).station
+    chosen = load(DayQuerySchema(), request.args)["day"] or local_day(now())
+    return jsonify(StationDaySchema().dump(reports.station_day(db_session(), station, chosen)))
