@@ -27,6 +27,10 @@ from timebank.events.services import create_activity, publish_activity
 from timebank.orgs.services import create_organisation
 from timebank.people.models import Role
 from timebank.people.services import approve, grant_role, register, request_family_link
+from timebank.auth.codes import phone_code
+from timebank.ledger import post, rules
+from timebank.people.access import actor_for
+from timebank.redeem import catalogue, counter
 from timebank.redeem.models import Station
 from tests.conftest import NOW, PASSWORD, RESIDENT_ID, SYSTEM, csrf_token
 
@@ -117,6 +121,7 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         attendance = record_scan(session, activity, target, "in", method="screen", now=starts).attendance
         record_scan(session, activity, target, "out", method="screen", now=ends)
         correction = report_error(session, attendance.id, {"message": "我待到了最后"}, volunteer=target, now=ends)
+        item, redemption = _a_redemption(session, station, target, people["station_staff"], at=real_now)
         session.commit()
         samples = {
             "id": target.id,
@@ -130,12 +135,28 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             "activity_id": activity.id,
             "attendance_id": attendance.id,
             "request_id": correction.id,
+            "item_id": item.id,
+            "redemption_id": redemption.id,
             "token": tokens.screen_code(activity.code_key, "in", "matrix", now=real_now),
             "code": "en",
             "filename": "timebank.css",
         }
     database.dispose()
     yield World(path, phones, samples)
+
+
+def _a_redemption(session, station: Station, volunteer, clerk, *, at: dt.datetime):
+    """An item of the station's catalogue, and a redemption of it (today, so its clerk may still void it)."""
+    rules.open_system_accounts(session, now=NOW)
+    rules.open_volunteer_accounts(session, volunteer.id, categories=("elderly",), now=NOW)
+    post(session, rules.service_credit_legs(volunteer.id, minutes=60, category="elderly", points=100),
+         kind="service_credit", idempotency_key="matrix-credit", actor=SYSTEM.id, now=NOW)
+    item = catalogue.create_item(session, {"name": "毛巾", "kind": "goods", "price": 10, "station_id": station.id}, actor=SYSTEM, now=NOW)
+    catalogue.change_stock(session, station.id, {"item_id": item.id, "change": 5}, actor=SYSTEM, now=NOW)
+    here = counter.open_counter(session, station.id, actor=actor_for(session, clerk))
+    ticket = counter.start_visit(session, here, phone_code(volunteer, "matrix", now=at), "matrix", now=at).ticket
+    redemption, _ = counter.redeem(session, here, {"visit": ticket, "idempotency_key": "matrix-basket", "lines": [{"item_id": item.id, "quantity": 1}]}, "matrix", now=at)
+    return item, redemption
 
 
 def endpoints() -> list[tuple[str, str, str]]:

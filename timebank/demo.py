@@ -5,10 +5,11 @@ command always gives the same demo: an organisation tree (陕县 > 大营镇 > t
 communities > their teams), two stations, an admin, coordinators, social
 workers, station staff and a few hundred volunteers (realistic names, valid
 resident ID numbers), pending registrations and family links; then their
-history: service credits from activities, redemptions at stations, hours
-given to family and donated to the community pool, service bought with held
-hours (captured, released, expired, open), corrections (a reversal and a new
-credit) and voided redemptions; last, activities at every step of their life
+history: service credits from activities, redemptions at the stations'
+counters with their catalogues, stock and same-day voids (timebank/redeem/demo.py),
+hours given to family and donated to the community pool, service bought with
+held hours (captured, released, expired, open), corrections (a reversal and a
+new credit); last, activities at every step of their life
 cycle (timebank/events/demo.py), whose credits are posted by approving the
 attendances. Every demo account signs in with DEMO_PASSWORD.
 """
@@ -31,6 +32,7 @@ from timebank.events.demo import build_activities
 from timebank.ledger import Account, Commodity, Hold, Kind, Leg, OwnerType, Transaction
 from timebank.ledger import rules
 from timebank.ledger.reports import totals
+from timebank.localtime import local_day
 from timebank.meta import get_meta, set_meta
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import create_organisation
@@ -38,6 +40,7 @@ from timebank.people.access import Actor, Grant, actor_for
 from timebank.people.idnumbers import CHECK_CODES, WEIGHTS, IdVault
 from timebank.people.models import Person, Role
 from timebank.people.services import approve, confirm_family_link, grant_role, register, request_family_link
+from timebank.redeem.demo import open_stations
 from timebank.redeem.models import Station
 
 DEMO_PREFIX = "demo:"
@@ -88,7 +91,6 @@ REGIONS = ("411222", "411222", "411222", "411202", "411221")  # 陕县 mostly, t
 PHONE_PREFIXES = ("130", "131", "132", "135", "136", "137", "138", "150", "151", "152", "155", "156", "158", "159", "177", "180", "182", "183", "185", "186", "187", "188", "189", "199")
 ROADS = ("幸福路", "人民路", "建设路", "迎宾大道", "黄河路", "文化街", "菜园街", "新华路")
 SKILLS = ("理发", "量血压", "电脑维修", "推拿按摩", "书法", "广场舞", "心理疏导", "驾驶", "烹饪", "水电维修", "法律咨询", "急救（持证）", "手机教学", "缝补")
-ITEMS = [("大米 5kg", 60), ("食用油 1.8L", 45), ("理发服务", 20), ("洗衣液", 25), ("毛巾", 10), ("鸡蛋一盒", 15)]
 POINTS_PER_HOUR = 10
 HOUR_CAP_MINUTES = 1500 * 60
 HOLD_DAYS = dt.timedelta(days=7)
@@ -196,10 +198,11 @@ def build_demo(session: Session, *, volunteers: int, days: int, seed: int, now: 
     cast = _cast(session, rng, volunteers=volunteers, vault=vault, start=start, now=now)
     world = DemoWorld(session, rng, cast, now)
     _open_accounts(world, start)
+    stations = open_stations(world, start)
     for day in range(days):
         morning = start + dt.timedelta(days=day, hours=1)  # 09:00 in Shanghai
         _activities(world, day, morning)
-        _redemptions(world, morning + dt.timedelta(hours=6))
+        stations.serve(local_day(start) + dt.timedelta(days=day + 1))
         if day % 5 == 2:
             _family_transfer(world, morning + dt.timedelta(hours=8))
         if day % 7 == 3:
@@ -215,10 +218,10 @@ def build_demo(session: Session, *, volunteers: int, days: int, seed: int, now: 
         managers=cast.managers, volunteers=cast.volunteers,
     )
     set_meta(session, DEMO_FLAG, now.isoformat())
-    return _summary(world, activities)
+    return _summary(world, activities, stations.summary())
 
 
-def _summary(world: DemoWorld, activities: str) -> str:
+def _summary(world: DemoWorld, activities: str, stations: str) -> str:
     """What was built, and whom to sign in as."""
     cast, figures = world.cast, totals(world.session)
     lines = [
@@ -228,6 +231,7 @@ def _summary(world: DemoWorld, activities: str) -> str:
         f"people: {len(cast.staff)} staff, {len(cast.volunteers)} volunteers, {len(cast.pending)} pending registrations, "
         f"{len(cast.families)} family links; {len(cast.organisations)} organisations, {len(cast.stations)} stations",
         activities,
+        stations,
         f"every demo account's password: {DEMO_PASSWORD}",
         "sign in as (phone number):",
     ]
@@ -449,23 +453,6 @@ def _activities(world: DemoWorld, day: int, morning: dt.datetime) -> None:
         for volunteer in world.rng.sample(pool, min(count, len(pool))):
             served = minutes - world.rng.choice((0, 0, 0, 15, 30))
             _credit(world, volunteer, served, category, ended=ended, memo=f"{title}（第{day + 1}天）")
-
-
-def _redemptions(world: DemoWorld, at: dt.datetime) -> None:
-    for _ in range(world.rng.randint(2, 6)):
-        volunteer = world.rng.choice(world.volunteers)
-        item, price = world.rng.choice(ITEMS)
-        if world.points[volunteer] < price:
-            continue
-        station = world.rng.choice(list(world.cast.stations))
-        txn = world.post(
-            rules.redemption_legs(volunteer, station, price), kind=Kind.REDEMPTION,
-            actor=world.cast.station_staff[station], at=at, memo=f"{world.cast.stations[station]} 兑换 {item}",
-        )
-        world.points[volunteer] -= price
-        if world.rng.random() < 0.05:  # the clerk voids a mistaken redemption the same day
-            ledger.reverse(world.session, txn, actor=world.cast.station_staff[station], now=at + dt.timedelta(minutes=5), memo=f"作废：{item} 扫错了")
-            world.points[volunteer] += price
 
 
 def _family_transfer(world: DemoWorld, at: dt.datetime) -> None:

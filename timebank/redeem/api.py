@@ -56,8 +56,9 @@ def offers(station_id: int) -> ResponseReturnValue:
 @requires(*COUNTER_ROLES, allow_device=True)
 def visit(station_id: int) -> ResponseReturnValue:
     """Resolve a scanned member code (phone or card) to the volunteer: masked name, what they can spend, a visit ticket."""
+    here = counter_here(station_id)  # who may ask comes before what they sent
     values = load(MemberScanSchema(), json_body())
-    found = counter.start_visit(db_session(), counter_here(station_id), values["member_code"], current_app.config["SECRET_KEY"], now=now())
+    found = counter.start_visit(db_session(), here, values["member_code"], current_app.config["SECRET_KEY"], now=now())
     return jsonify(VisitSchema().dump({"ticket": found.ticket, "masked_name": masked_name(found.volunteer.real_name), "balances": found.balances}))
 
 

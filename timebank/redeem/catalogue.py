@@ -267,10 +267,10 @@ def change_stock(session: Session, station_id: int, data: Mapping[str, Any], *, 
 
 def movements(session: Session, station_id: int, *, limit: int = 100) -> list[tuple[StockMovement, str]]:
     """The station's latest stock movements with each item's name, newest first."""
-    return list(session.execute(
+    return [(movement, name) for movement, name in session.execute(
         select(StockMovement, CatalogueItem.name).join(CatalogueItem, CatalogueItem.id == StockMovement.item_id)
         .where(StockMovement.station_id == station_id).order_by(StockMovement.id.desc()).limit(limit)
-    ).tuples())
+    )]
 
 
 def stations_staffed(session: Session, actor: Actor) -> list[Station]:
