@@ -47,7 +47,8 @@ def labels() -> dict[str, Any]:
 
     def price(amount: int, unit: str) -> str:
         if unit == "HOUR":
-            return gettext("%(hours)s h", hours=f"{amount / 60:g}")
+            hours = f"{amount / 60:g}"
+            return gettext("%(hours)s h", hours=hours)
         return gettext("%(points)d points", points=amount)
 
     return {"kind_name": lambda kind: KIND_NAMES.get(kind, kind), "movement_reason": lambda reason: MOVEMENT_NAMES.get(reason, reason), "price": price, "local": local, "masked_name": masked_name}
