@@ -149,7 +149,6 @@ class Redemption(Base):
     void_transaction_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("transactions.id"))
 
     lines: Mapped[list[RedemptionLine]] = relationship(order_by="RedemptionLine.id", lazy="selectin")
-    station: Mapped[Station] = relationship(lazy="joined")
 
 
 class RedemptionLine(Base):

@@ -1,0 +1,159 @@
+"""The station pages as the clerk and the coordinator meet them: scan, basket, receipt, void, stock, day, overview."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from openpyxl import load_workbook
+
+from timebank.auth.codes import card_code, issue_new_card, phone_code
+from timebank.redeem import catalogue
+from timebank.redeem.services import create_station
+from tests.conftest import NOW, SYSTEM, send, signed_in, text
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch):
+    """The pages' clock reads NOW: 10:00 on a Friday in Shanghai, inside the shop's opening hours."""
+    monkeypatch.setattr("timebank.redeem.views.now", lambda: NOW)
+
+
+def _open_basket(client, app, shop, volunteer):
+    """Scan the volunteer's phone code at the counter; the basket page it leads to."""
+    code = phone_code(volunteer, app.config["SECRET_KEY"], now=NOW)
+    scanned = send(client, f"/stations/{shop.station.id}/counter", member_code=code)
+    assert scanned.status_code == 302, text(scanned)
+    return client.get(scanned.location)
+
+
+def _hidden(page: str, name: str) -> str:
+    return re.search(rf'name="{name}" value="([^"]+)"', page).group(1)
+
+
+def test_the_clerk_scans_fills_the_basket_and_gets_a_receipt_once(app, session, shop, make_person, fund):
+    volunteer = make_person(name="张秀英")
+    fund(volunteer, points=200)
+    clerk = signed_in(app, shop.clerk)
+    basket = text(_open_basket(clerk, app, shop, volunteer))
+    assert "张**" in basket and "张秀英" not in basket
+    assert "200" in basket and "大米 5kg" in basket
+    form = {"visit": _hidden(basket, "visit"), "idempotency_key": _hidden(basket, "idempotency_key"),
+            f"qty_{shop.rice.id}": "1", f"qty_{shop.haircut.id}": "1", f"qty_{shop.care.id}": "0"}
+    confirmed = send(clerk, f"/stations/{shop.station.id}/redemptions", **form)
+    assert confirmed.status_code == 302
+    again = send(clerk, f"/stations/{shop.station.id}/redemptions", **form)  # a double tap, or a refresh
+    assert again.location == confirmed.location
+    receipt = text(clerk.get(confirmed.location))
+    assert re.search(r"DH20261120-\d{6}", receipt) and "大米 5kg × 1" in receipt and "80" in receipt
+
+
+def test_a_refused_basket_shows_the_reason_on_the_basket_page(app, session, shop, make_person, fund):
+    volunteer = make_person()
+    fund(volunteer, points=50)
+    clerk = signed_in(app, shop.clerk)
+    basket = text(_open_basket(clerk, app, shop, volunteer))
+    refused = send(clerk, f"/stations/{shop.station.id}/redemptions", visit=_hidden(basket, "visit"),
+                   idempotency_key=_hidden(basket, "idempotency_key"), **{f"qty_{shop.rice.id}": "1"})
+    assert refused.status_code == 409
+    assert "积分不足：可用 50，需要 60，还差 10。" in text(refused)
+    assert "确认兑换" in text(refused)  # still the basket, ready to change
+
+
+def test_a_replaced_card_and_a_forged_code_are_refused_at_the_counter(app, session, shop, make_person):
+    volunteer = make_person()
+    old_card = card_code(volunteer, app.config["SECRET_KEY"])
+    clerk = signed_in(app, shop.clerk)
+    issue_new_card(session, volunteer, actor=SYSTEM, now=NOW)
+    session.commit()
+    replaced = send(clerk, f"/stations/{shop.station.id}/counter", member_code=old_card)
+    assert replaced.status_code == 422 and "新" in text(replaced)
+    forged = send(clerk, f"/stations/{shop.station.id}/counter", member_code="C.forged")
+    assert forged.status_code == 422
+    empty = send(clerk, f"/stations/{shop.station.id}/counter", member_code="")
+    assert empty.status_code == 422 and "请扫描会员码" in text(empty)
+
+
+def test_the_clerk_voids_the_same_day_with_a_reason(app, session, shop, make_person, fund):
+    volunteer = make_person()
+    fund(volunteer, points=100)
+    clerk = signed_in(app, shop.clerk)
+    basket = text(_open_basket(clerk, app, shop, volunteer))
+    confirmed = send(clerk, f"/stations/{shop.station.id}/redemptions", visit=_hidden(basket, "visit"),
+                     idempotency_key=_hidden(basket, "idempotency_key"), **{f"qty_{shop.haircut.id}": "1"})
+    receipt_url = confirmed.location
+    redemption_id = receipt_url.rsplit("/", 1)[1]
+    no_reason = send(clerk, f"/redemptions/{redemption_id}/void", reason="")
+    assert no_reason.status_code == 422
+    voided = send(clerk, f"/redemptions/{redemption_id}/void", reason="理发师今天不在")
+    assert voided.status_code == 302
+    assert "已作废" in text(clerk.get(receipt_url))
+    day = text(clerk.get(f"/stations/{shop.station.id}/day?day=2026-11-20"))
+    assert "理发师今天不在" in day and "逐分相符" in day
+
+
+def test_staff_of_another_station_see_neither_its_counter_nor_its_receipts(app, session, shop, make_person, fund, org_tree):
+    elsewhere = create_station(session, org_tree["east"].id, {"name": "东城爱心超市"}, actor=SYSTEM, now=NOW)
+    session.commit()
+    stranger = signed_in(app, make_person("station_staff", station_id=elsewhere.id))
+    assert stranger.get(f"/stations/{shop.station.id}/counter").status_code == 403
+    assert stranger.get(f"/stations/{shop.station.id}/stock").status_code == 404
+    volunteer = make_person()
+    assert send(stranger, f"/stations/{shop.station.id}/counter", member_code=phone_code(volunteer, app.config["SECRET_KEY"], now=NOW)).status_code == 403
+
+
+def test_stock_is_received_and_adjusted_only_with_a_reason(app, session, shop, make_person):
+    clerk = signed_in(app, shop.clerk)
+    received = send(clerk, f"/stations/{shop.station.id}/stock", item_id=shop.rice.id, change="5", reason="received")
+    assert received.status_code == 302
+    silent = send(clerk, f"/stations/{shop.station.id}/stock", item_id=shop.rice.id, change="-2", reason="adjusted")
+    assert silent.status_code == 422 and "请说明数量变化的原因" in text(silent)
+    too_many = send(clerk, f"/stations/{shop.station.id}/stock", item_id=shop.rice.id, change="-99", reason="adjusted", note="盘点")
+    assert too_many.status_code == 422
+    counted = send(clerk, f"/stations/{shop.station.id}/stock", item_id=shop.rice.id, change="-2", reason="adjusted", note="受潮两袋")
+    assert counted.status_code == 302
+    assert catalogue.stock_level(session, shop.station.id, shop.rice.id) == 13
+    assert "受潮两袋" in text(clerk.get(f"/stations/{shop.station.id}/stock"))
+
+
+def test_the_coordinator_adds_an_item_with_a_picture_and_sets_opening_hours(app, session, shop, make_person):
+    from PIL import Image
+
+    coordinator = signed_in(app, make_person("coordinator"))
+    picture = io.BytesIO()
+    Image.new("RGB", (1200, 800), "orange").save(picture, "PNG")
+    added = coordinator.post(f"/stations/{shop.station.id}/items", data={
+        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', text(coordinator.get(f"/stations/{shop.station.id}/catalogue"))).group(1),
+        "name": "鸡蛋一盒", "kind": "goods", "commodity": "PTS", "price": "15", "scope": "station", "limit_per_day": "1",
+        "picture": (io.BytesIO(picture.getvalue()), "eggs.png"),
+    }, content_type="multipart/form-data")
+    assert added.status_code == 302, text(added)
+    eggs = next(o.item for o in catalogue.catalogue(session, shop.station) if o.item.name == "鸡蛋一盒")
+    session.commit()  # end the read, so SQLite's write lock is free for the pages
+    served = coordinator.get(f"/catalogue/items/{eggs.id}/picture")
+    assert served.mimetype == "image/jpeg" and max(Image.open(io.BytesIO(served.data)).size) == 480
+    bad_price = send(coordinator, f"/stations/{shop.station.id}/items", name="毛巾", kind="goods", price="0", scope="station")
+    assert bad_price.status_code == 422
+    hours = send(coordinator, f"/stations/{shop.station.id}/hours", open_days=["1", "2", "3", "4", "5", "6"], opens_at="09:00", closes_at="08:00")
+    assert hours.status_code == 422 and "关门时间必须晚于开门时间" in text(hours)
+
+
+def test_the_coordinator_overview_and_exports_list_the_redemptions(app, session, shop, make_person, fund):
+    volunteer = make_person(name="李建华")
+    fund(volunteer, points=300)
+    clerk = signed_in(app, shop.clerk)
+    basket = text(_open_basket(clerk, app, shop, volunteer))
+    send(clerk, f"/stations/{shop.station.id}/redemptions", visit=_hidden(basket, "visit"),
+         idempotency_key=_hidden(basket, "idempotency_key"), **{f"qty_{shop.rice.id}": "2"})
+    coordinator = signed_in(app, make_person("coordinator"))
+    page = text(coordinator.get("/redemptions/overview?from=2026-11-01&to=2026-11-30"))
+    assert "26度万家驿站" in page and "大米 5kg" in page and "不符" not in page
+    exported = coordinator.get("/redemptions/export.csv?from=2026-11-01&to=2026-11-30")
+    rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][0] == "兑换单号" and rows[1][3] == "李**" and rows[1][4] == "大米 5kg" and rows[1][8] == "120"
+    workbook = load_workbook(io.BytesIO(coordinator.get("/redemptions/export.xlsx?from=2026-11-01&to=2026-11-30").data))
+    assert [cell.value for cell in next(workbook.active.iter_rows(min_row=2, max_row=2))][4] == "大米 5kg"
+    backwards = coordinator.get("/redemptions/overview?from=2026-11-30&to=2026-11-01")
+    assert backwards.status_code == 422
