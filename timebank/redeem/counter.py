@@ -311,8 +311,10 @@ def redeem(session: Session, counter: Counter, data: Mapping[str, Any], secret_k
     if not new:
         return redemption, False
     check_open(counter.station, now)
-    # One volunteer's baskets go one at a time, so two counters cannot both pass a daily limit.
-    session.execute(select(Person.id).where(Person.id == visit.volunteer.id).with_for_update())
+    # One volunteer's baskets go one at a time, so two counters cannot both pass a daily limit. NO KEY
+    # UPDATE, because the redemption row just inserted already holds KEY SHARE on the person (its foreign
+    # key): a plain FOR UPDATE would have two baskets each wait for the other's KEY SHARE, a deadlock.
+    session.execute(select(Person.id).where(Person.id == visit.volunteer.id).with_for_update(key_share=True))
     items: dict[int, CatalogueItem] = {}
     for item_id in sorted(lines):
         try:
