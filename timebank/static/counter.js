@@ -1,8 +1,25 @@
-/* The counter's basket (redeem.counter_page): as the clerk changes quantities, show the total and what the
- * volunteer will have left, and hold the confirm button back while the basket is empty or too dear.
- * The server checks everything again; this only saves the clerk a refused confirmation. */
+/* The station counter (redeem.counter_page). Before a visit: the member-code field keeps the focus for
+ * the scanner, and the camera (camera.js) can read the code instead. During a visit: as the clerk changes
+ * quantities, show the total and what the volunteer will have left, and hold the confirm button back
+ * while the basket is empty or too dear. The server checks everything again; this only saves the clerk a
+ * refused confirmation. */
 (function () {
   "use strict";
+  var field = document.getElementById("member-code");
+  if (field) {
+    var scan = field.form, problem = document.createElement("p");
+    problem.className = "notice notice-problem";
+    problem.hidden = true;
+    scan.appendChild(problem);
+    window.addEventListener("focus", function () { field.focus(); });
+    window.timebankCamera(document.getElementById("counter-camera"), document.getElementById("counter-video"), function (code) {
+      field.value = code;
+      scan.submit();
+    }, {
+      denied: function (message) { problem.textContent = message; problem.hidden = false; },
+      stopped: function () { field.focus(); }
+    });
+  }
   var visit = document.getElementById("visit");
   if (!visit) { return; }
   var form = visit.querySelector("form.basket");

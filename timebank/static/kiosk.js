@@ -7,8 +7,7 @@
   var root = document.getElementById("kiosk");
   if (!root || !window.fetch) { return; }
 
-  var KEEP = 50;            // results kept on the page
-  var SAME_CODE_MS = 3000;  // the camera sees the same code many times a second: send it once
+  var KEEP = 50;  // results kept on the page
 
   var form = document.getElementById("kiosk-form");
   var field = document.getElementById("kiosk-code");
@@ -73,48 +72,9 @@
   window.addEventListener("focus", function () { field.focus(); });
   field.focus();
 
-  // The camera, only where the browser can read QR codes itself.
-  var button = document.getElementById("kiosk-camera");
-  var video = document.getElementById("kiosk-video");
-  if (!("BarcodeDetector" in window) || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { return; }
-  window.BarcodeDetector.getSupportedFormats().then(function (formats) {
-    if (formats.indexOf("qr_code") < 0) { return; }
-    var detector = new window.BarcodeDetector({formats: ["qr_code"]});
-    var stream = null, last = "", lastAt = 0;
-
-    function look() {
-      if (!stream) { return; }
-      detector.detect(video).then(function (found) {
-        var now = Date.now();
-        if (found.length && (found[0].rawValue !== last || now - lastAt > SAME_CODE_MS)) {
-          last = found[0].rawValue;
-          lastAt = now;
-          send(last);
-        }
-      }).catch(function () { /* a frame not ready yet */ }).then(function () { setTimeout(look, 250); });
-    }
-
-    function stop() {
-      if (stream) { stream.getTracks().forEach(function (track) { track.stop(); }); }
-      stream = null;
-      video.hidden = true;
-      button.textContent = button.getAttribute("data-start");
-      field.focus();
-    }
-
-    button.hidden = false;
-    button.addEventListener("click", function () {
-      if (stream) { stop(); return; }
-      navigator.mediaDevices.getUserMedia({video: {facingMode: "environment"}}).then(function (media) {
-        stream = media;
-        video.srcObject = media;
-        video.hidden = false;
-        button.textContent = button.getAttribute("data-stop");
-        return video.play().then(look);
-      }).catch(function () {
-        line(button.getAttribute("data-denied"), "refused");
-        stop();
-      });
-    });
-  }).catch(function () { /* no camera reading here: the scanner still works */ });
+  // The camera, where the browser can read QR codes itself (camera.js).
+  window.timebankCamera(document.getElementById("kiosk-camera"), document.getElementById("kiosk-video"), send, {
+    denied: function (message) { line(message, "refused"); },
+    stopped: function () { field.focus(); }
+  });
 })();
