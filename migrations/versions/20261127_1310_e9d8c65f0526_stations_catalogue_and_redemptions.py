@@ -136,9 +136,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('opens_at', sa.String(length=5), nullable=True))
         batch_op.add_column(sa.Column('closes_at', sa.String(length=5), nullable=True))
 
+    create_triggers()
 
 
 def downgrade() -> None:
+    drop_triggers()
     with op.batch_alter_table('stations', schema=None) as batch_op:
         batch_op.drop_column('closes_at')
         batch_op.drop_column('opens_at')
@@ -167,3 +169,47 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_catalogue_items_organisation_id'))
 
     op.drop_table('catalogue_items')
+
+
+#: What was redeemed and how stock moved is history: corrections are voids and new movements, never edits.
+APPEND_ONLY = ("stock_movements", "redemption_lines")
+
+PG_FUNCTION = """
+CREATE FUNCTION stock_history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'table % is append-only: % refused', TG_TABLE_NAME, TG_OP
+    USING ERRCODE = 'integrity_constraint_violation';
+END $$;
+"""
+
+
+def create_triggers() -> None:
+    """Refuse UPDATE and DELETE on the stock movements and the redemption lines."""
+    postgres = op.get_bind().dialect.name == "postgresql"
+    if postgres:
+        op.execute(PG_FUNCTION)
+    for table in APPEND_ONLY:
+        if postgres:
+            op.execute(
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION stock_history_append_only()"
+            )
+            continue
+        for action in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, 'table {table} is append-only: {action} refused'); END"
+            )
+
+
+def drop_triggers() -> None:
+    """Undo create_triggers."""
+    postgres = op.get_bind().dialect.name == "postgresql"
+    for table in APPEND_ONLY:
+        if postgres:
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+        else:
+            for action in ("update", "delete"):
+                op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}")
+    if postgres:
+        op.execute("DROP FUNCTION IF EXISTS stock_history_append_only()")

@@ -34,6 +34,9 @@ def reconcile_command(day: dt.datetime | None) -> None:
                 click.echo(f"MISMATCH {line}, off by {difference.off_by:+d}", err=True)
             else:
                 click.echo(f"agrees   {line}")
+        for item in result.stock:
+            off += 1
+            click.echo(f"MISMATCH {result.station.id} {result.station.name} stock of {item.item}: counted {item.counted}, movements add up to {item.moved}", err=True)
     if off:
-        raise click.ClickException(f"{off} station account(s) do not agree with their redemptions")
+        raise click.ClickException(f"{off} difference(s) between stations' records and their redemptions or stock movements")
     click.echo(f"{len(results)} station(s) reconciled to the point")

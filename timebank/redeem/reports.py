@@ -18,7 +18,7 @@ from timebank.ledger.rules import station_code
 from timebank.localtime import LOCAL_TZ, local
 from timebank.orgs.models import Organisation
 from timebank.people.models import Person
-from timebank.redeem.models import CatalogueItem, Redemption, RedemptionLine, RedemptionStatus, Station, StockMovement
+from timebank.redeem.models import CatalogueItem, Redemption, RedemptionLine, RedemptionStatus, Station, StationStock, StockMovement
 
 UNITS = (Commodity.PTS.value, Commodity.HOUR.value)
 
@@ -44,16 +44,26 @@ class Difference:
 
 
 @dataclass(frozen=True)
+class StockDifference:
+    """An item whose count on the shelf record is not what its movements add up to."""
+
+    item: str
+    counted: int
+    moved: int
+
+
+@dataclass(frozen=True)
 class Reconciliation:
-    """A station's ledger against its redemptions, over all time or over one day."""
+    """A station's ledger against its redemptions (over all time or one day), and its stock against its movements."""
 
     station: Station
     differences: list[Difference]
+    stock: list[StockDifference] = field(default_factory=list)
 
     @property
     def agrees(self) -> bool:
-        """True when every unit agrees to the point."""
-        return all(d.off_by == 0 for d in self.differences)
+        """True when every unit agrees to the point and every stock count to its movements."""
+        return all(d.off_by == 0 for d in self.differences) and not self.stock
 
 
 def _ledger_into(session: Session, station_id: int, start: dt.datetime | None, end: dt.datetime | None) -> dict[str, int]:
@@ -90,7 +100,24 @@ def reconcile(session: Session, station: Station, *, day: dt.date | None = None)
     """Tie the station's ledger accounts to its redemptions, over all time or over one local day."""
     start, end = day_bounds(day) if day else (None, None)
     ledger, redeemed = _ledger_into(session, station.id, start, end), _redeemed(session, station.id, start, end)
-    return Reconciliation(station, [Difference(unit, ledger.get(unit, 0), redeemed.get(unit, 0)) for unit in UNITS])
+    differences = [Difference(unit, ledger.get(unit, 0), redeemed.get(unit, 0)) for unit in UNITS]
+    return Reconciliation(station, differences, [] if day else _stock_differences(session, station.id))
+
+
+def _stock_differences(session: Session, station_id: int) -> list[StockDifference]:
+    """Items whose recorded count differs from the sum of their movements (an edit behind the counter's back)."""
+    moved = (
+        select(StockMovement.item_id, func.sum(StockMovement.change).label("total"))
+        .where(StockMovement.station_id == station_id).group_by(StockMovement.item_id).subquery()
+    )
+    rows = session.execute(
+        select(CatalogueItem.name, StationStock.quantity, func.coalesce(moved.c.total, 0))
+        .join(CatalogueItem, CatalogueItem.id == StationStock.item_id)
+        .outerjoin(moved, moved.c.item_id == StationStock.item_id)
+        .where(StationStock.station_id == station_id, StationStock.quantity != func.coalesce(moved.c.total, 0))
+        .order_by(CatalogueItem.name)
+    ).all()
+    return [StockDifference(name, counted, int(total)) for name, counted, total in rows]
 
 
 def reconcile_all(session: Session) -> list[Reconciliation]:
