@@ -137,6 +137,7 @@ NAV = (
     ("me.code", "My code", ()),
     ("me.balances", "Balances", ()),
     ("volunteering.browse", "Activities", ()),
+    ("redeem.near_me", "Where to redeem", ()),
     ("volunteering.my_attendances", "My service", ()),
     ("events.manage", "Manage activities", ("social_worker", "coordinator", "admin")),
     ("review.corrections", "Correction requests", ("social_worker", "coordinator", "admin")),

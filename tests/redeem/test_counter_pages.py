@@ -157,3 +157,12 @@ def test_the_coordinator_overview_and_exports_list_the_redemptions(app, session,
     assert [cell.value for cell in next(workbook.active.iter_rows(min_row=2, max_row=2))][4] == "大米 5kg"
     backwards = coordinator.get("/redemptions/overview?from=2026-11-30&to=2026-11-01")
     assert backwards.status_code == 422
+
+
+def test_a_volunteer_sees_the_stations_nearby_with_what_they_can_afford(app, session, shop, make_person, fund):
+    volunteer = make_person()
+    fund(volunteer, points=30)
+    page = text(signed_in(app, volunteer).get("/me/stations"))
+    assert "26度万家驿站" in page and "每天 08:00–20:00" in page
+    assert "理发服务" in page and "大米 5kg" in page
+    assert page.count("余额够用") == 2  # the haircut (20 of 30 points) and the care hour (60 of 60 minutes), not the rice (60)

@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session
 
 from timebank.audit.services import record
 from timebank.domain import InvalidInput, NotFound
+from timebank.events.services import neighbourhood_paths
 from timebank.ledger.posting import dialect_insert
 from timebank.localtime import local_day
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import get_organisation
 from timebank.people.access import MANAGERS, Actor
+from timebank.people.models import Person
 from timebank.people.services import load
 from timebank.redeem.models import CatalogueItem, ItemKind, MovementReason, Station, StationStock, StockMovement
 from timebank.redeem.schemas import ItemSchema, StationHoursSchema, StockChangeSchema
@@ -284,3 +286,13 @@ def stations_staffed(session: Session, actor: Actor) -> list[Station]:
         .where(Station.closed_at.is_(None), or_(*conditions)).order_by(Organisation.path, Station.name)
     ))
 
+
+
+def stations_near(session: Session, person: Person) -> list[Station]:
+    """The open stations a volunteer can walk to: those of their organisation's ancestors and around its parent."""
+    ancestors, around = neighbourhood_paths(session, person)
+    return list(session.scalars(
+        select(Station).join(Organisation, Organisation.id == Station.organisation_id)
+        .where(Station.closed_at.is_(None), or_(Organisation.path.startswith(around), Station.organisation_id.in_(ancestors)))
+        .order_by(Organisation.path, Station.name)
+    ))

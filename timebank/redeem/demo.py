@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from timebank.auth.codes import phone_code
 from timebank.localtime import LOCAL_TZ, local_day
-from timebank.people.access import actor_for
+from timebank.people.access import Actor, actor_for
 from timebank.people.models import Person
 from timebank.redeem import catalogue, counter
 from timebank.redeem.models import CatalogueItem, Station
@@ -35,7 +35,7 @@ WANJIA, MARKET = "26度万家驿站", "东城社区爱心超市"
 HOURS = {WANJIA: ("1234567", "08:00", "20:00"), MARKET: ("123456", "09:00", "17:00")}
 VOID_REASONS = ("扫错了会员码", "志愿者改选其他物品", "数量录入有误")
 #: One basket in this many is voided the same day.
-VOID_ONE_IN = 18
+VOID_ONE_IN = 15
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ class Shelf:
     """One station at work: its counter, what it offers, and its stock as the demo last left it."""
 
     station: Station
+    clerk: Actor
     counter: counter.Counter
     hours: tuple[str, str, str]
     items: list[CatalogueItem]
@@ -102,22 +103,22 @@ class StationsAtWork:
                 continue
             first, last = _minutes(opens) + 15, _minutes(closes) - 20
             self._restock(shelf, _moment(day, first - 10))
-            for minute in sorted(rng.sample(range(first, last), rng.randint(1, 3))):
+            # A basket costs the services some thirty statements, so a day brings a few, not a crowd: the demo stays quick.
+            for minute in sorted(rng.sample(range(first, last), rng.randint(0, 2))):
                 self._basket(shelf, _moment(day, minute))
 
     def _restock(self, shelf: Shelf, at: dt.datetime) -> None:
         """The clerk books in a delivery of whatever runs low, and once in a while a count finds a damaged one."""
-        clerk = actor_for(self.world.session, shelf.counter.actor_id)
         for item_id, delivery in shelf.deliveries.items():
             if shelf.stock[item_id] < delivery // 4:
-                self._move(shelf, clerk, item_id, delivery, at, reason="received", note="供货入库")
+                self._move(shelf, item_id, delivery, at, reason="received", note="供货入库")
         damaged = [item_id for item_id in shelf.deliveries if shelf.stock[item_id] > 0]
-        if damaged and self.world.rng.random() < 0.03:
-            self._move(shelf, clerk, self.world.rng.choice(damaged), -1, at, reason="adjusted", note="盘点：包装破损一件")
+        if damaged and self.world.rng.random() < 0.02:
+            self._move(shelf, self.world.rng.choice(damaged), -1, at, reason="adjusted", note="盘点：包装破损一件")
 
-    def _move(self, shelf: Shelf, clerk, item_id: int, change: int, at: dt.datetime, *, reason: str, note: str) -> None:
+    def _move(self, shelf: Shelf, item_id: int, change: int, at: dt.datetime, *, reason: str, note: str) -> None:
         catalogue.change_stock(self.world.session, shelf.station.id, {"item_id": item_id, "change": change, "reason": reason, "note": note},
-                               actor=clerk, now=at)
+                               actor=shelf.clerk, now=at)
         shelf.stock[item_id] += change
 
     def _basket(self, shelf: Shelf, at: dt.datetime) -> None:
@@ -130,6 +131,8 @@ class StationsAtWork:
         left = {"PTS": world.points[volunteer], "HOUR": world.hours[volunteer]}
         lines: dict[int, int] = {}
         for item in rng.sample(shelf.items, rng.randint(1, 3)):
+            if item.commodity == "HOUR" and rng.random() < 0.6:
+                continue  # most come for goods and points; hours buy care, and are kept for it
             quantity = 2 if item.kind == "goods" and item.price <= 15 and rng.random() < 0.3 else 1
             if quantity * item.price <= left[item.commodity] and self._allowed(shelf, volunteer, item, quantity, at):
                 lines[item.id] = quantity
@@ -202,7 +205,7 @@ def open_stations(world: DemoWorld, at: dt.datetime) -> StationsAtWork:
         clerk = actor_for(session, cast.station_staff[station.id])
         offers = catalogue.catalogue(session, station)
         shelves.append(Shelf(
-            station=station, counter=counter.open_counter(session, station.id, actor=clerk), hours=HOURS[station.name],
+            station=station, clerk=clerk, counter=counter.open_counter(session, station.id, actor=clerk), hours=HOURS[station.name],
             items=[offer.item for offer in offers],
             deliveries={offer.item.id: deliveries[offer.item.id] for offer in offers if offer.item.tracks_stock},
         ))

@@ -16,11 +16,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 from openpyxl import Workbook
 
-from timebank.auth.login import current_actor, now, requires
+from timebank.auth.login import current_actor, current_person, now, requires
 from timebank.auth.schemas import masked_name
 from timebank.domain import InvalidInput, NotFound
 from timebank.localtime import local, local_day
-from timebank.orgs.services import lineage
+from timebank.orgs.services import effective_policy, lineage
+from timebank.people.balances import summary
 from timebank.people.access import MANAGERS
 from timebank.people.models import Person, Role
 from timebank.people.services import load
@@ -67,6 +68,17 @@ def index() -> ResponseReturnValue:
     """The stations the person works at or manages."""
     actor = current_actor()
     return render_template("redeem/index.html", stations=catalogue.stations_staffed(db_session(), actor), manages=actor.has(*MANAGERS))
+
+
+@bp.get("/me/stations")
+@requires()
+def near_me() -> ResponseReturnValue:
+    """For the volunteer: the stations nearby, their hours and what each offers today, against their own points."""
+    session, person, at = db_session(), current_person(), now()
+    found = [(station, counter.opening_hours(station), catalogue.catalogue(session, station, now=at))
+             for station in catalogue.stations_near(session, person)]
+    policy = effective_policy(session, catalogue.get_organisation(session, person.home_organisation_id))
+    return render_template("redeem/near_me.html", stations=found, balances=summary(session, person.id, policy))
 
 
 # -- the counter -----------------------------------------------------------------------
