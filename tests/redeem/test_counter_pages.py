@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import json
 import io
 import re
 
 import pytest
 from openpyxl import load_workbook
 
+from timebank.audit.services import entries
 from timebank.auth.codes import card_code, issue_new_card, phone_code
 from timebank.redeem import catalogue
 from timebank.redeem.services import create_station
@@ -166,3 +168,25 @@ def test_a_volunteer_sees_the_stations_nearby_with_what_they_can_afford(app, ses
     assert "26度万家驿站" in page and "每天 08:00–20:00" in page
     assert "理发服务" in page and "大米 5kg" in page
     assert page.count("余额够用") == 2  # the haircut (20 of 30 points) and the care hour (60 of 60 minutes), not the rice (60)
+
+
+def test_a_new_price_applies_from_the_next_redemption_and_is_audited(app, session, shop, make_person, fund):
+    coordinator = signed_in(app, make_person("coordinator"))
+    form = text(coordinator.get(f"/catalogue/items/{shop.rice.id}/edit?station_id={shop.station.id}"))
+    assert 'value="60"' in form
+    saved = send(coordinator, f"/catalogue/items/{shop.rice.id}/edit", station_id=str(shop.station.id), name="大米 5kg", price="50", commodity="PTS", limit_per_day="2")
+    assert saved.status_code == 302, text(saved)
+    refused = send(coordinator, f"/catalogue/items/{shop.rice.id}/edit", name="", price="50", commodity="PTS")
+    assert refused.status_code == 422
+    patched = coordinator.patch(f"/api/v1/catalogue/items/{shop.rice.id}", json={"limit_per_month": 5})
+    assert patched.status_code == 200 and patched.json["price"] == 50 and patched.json["limit_per_month"] == 5
+    volunteer = make_person()
+    fund(volunteer, points=100)
+    clerk = signed_in(app, shop.clerk)
+    basket = text(_open_basket(clerk, app, shop, volunteer))
+    confirmed = send(clerk, f"/stations/{shop.station.id}/redemptions", visit=_hidden(basket, "visit"),
+                     idempotency_key=_hidden(basket, "idempotency_key"), **{f"qty_{shop.rice.id}": "1"})
+    assert "50 积分" in text(clerk.get(confirmed.location))
+    session.expire_all()
+    logged = [(e.action, json.loads(e.changes or "{}")) for e in entries(session, target=("catalogue_item", shop.rice.id))]
+    assert ("update_item", {"price": ["60", "50"]}) in logged

@@ -44,6 +44,17 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     return {key: [before.get(key), value] for key, value in after.items() if before.get(key) != value}
 
 
+def apply_changes(record_object: Any, values: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set each value that differs on the object; field -> [before, after] as the audit log keeps them (text)."""
+    changes = {}
+    for name, value in values.items():
+        current = getattr(record_object, name)
+        if value != current:
+            changes[name] = [None if current is None else str(current), None if value is None else str(value)]
+            setattr(record_object, name, value)
+    return changes
+
+
 def entries(session: Session, *, target: tuple[str, int] | None = None, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
     """The newest entries first, optionally for one target."""
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)

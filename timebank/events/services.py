@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from timebank.audit.services import record
+from timebank.audit.services import apply_changes, record
 from timebank.domain import Conflict, InvalidInput, NotFound
 from timebank.events.models import Activity, ActivityStatus, Attendance, Phase, SignUp, SignUpStatus
 from timebank.events.schemas import ActivitySchema
@@ -86,11 +86,7 @@ def update_activity(
     current = {name: getattr(activity, name) for name in EDITABLE}
     merged = {**{k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in current.items()}, **data}
     values = _checked(session, merged, actor=actor)
-    changes = {}
-    for name, value in values.items():
-        if value != current[name]:
-            changes[name] = [str(current[name]) if current[name] is not None else None, str(value) if value is not None else None]
-            setattr(activity, name, value)
+    changes = apply_changes(activity, values)
     if changes:
         record(session, actor=actor.id, action="update_activity", target=("activity", activity.id), changes=changes, now=now)
     return activity

@@ -116,6 +116,17 @@ def create_item() -> ResponseReturnValue:
     return jsonify(OfferSchema().dump(catalogue.Offer(item, 0 if item.kind != ItemKind.SERVICE else None))), 201
 
 
+@bp.patch("/catalogue/items/<int:item_id>")
+@documented(body=ItemSchema, response=OfferSchema)
+@requires(Role.COORDINATOR, Role.ADMIN)
+def update_item(item_id: int) -> ResponseReturnValue:
+    """Change an item's name, price, limits or dates; fields not sent stay as they were."""
+    session = db_session()
+    item = catalogue.update_item(session, item_id, json_body(), actor=current_actor(), now=now())
+    session.commit()
+    return jsonify(OfferSchema().dump(catalogue.Offer(item, None))), 200
+
+
 @bp.get("/stations/<int:station_id>/day")
 @documented(query=DayQuerySchema, response=StationDaySchema, device=True)
 @requires(*COUNTER_ROLES, allow_device=True)

@@ -12,7 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from timebank.audit.services import record
+from timebank.audit.services import apply_changes, record
 from timebank.domain import InvalidInput, NotFound
 from timebank.events.services import neighbourhood_paths
 from timebank.ledger.posting import dialect_insert
@@ -27,6 +27,8 @@ from timebank.redeem.schemas import ItemSchema, StationHoursSchema, StockChangeS
 
 PICTURE_MAX_BYTES = 5 * 1024 * 1024
 PICTURE_SIDE = 480
+#: What may change on an item; where it is offered and what kind it is stay as they were.
+EDITABLE_ITEM_FIELDS = ("name", "description", "commodity", "price", "limit_per_day", "limit_per_month", "active_from", "active_to")
 
 
 @dataclass(frozen=True)
@@ -126,15 +128,12 @@ def managed_item(session: Session, item_id: int, *, actor: Actor) -> CatalogueIt
 
 
 def update_item(session: Session, item_id: int, data: Mapping[str, Any], *, actor: Actor, now: dt.datetime) -> CatalogueItem:
-    """Change an item's name, price, limits or dates; where it is offered and what kind it is stay."""
+    """Change an item's name, price, limits or dates (what is not sent stays); where it is offered and its kind stay."""
     item = managed_item(session, item_id, actor=actor)
-    values = load(ItemSchema(), {**data, "kind": item.kind}, partial=False)
-    changes = {}
-    for field in ("name", "description", "commodity", "price", "limit_per_day", "limit_per_month", "active_from", "active_to"):
-        old, new = getattr(item, field), values.get(field)
-        if old != new:
-            changes[field] = [str(old) if isinstance(old, dt.date) else old, str(new) if isinstance(new, dt.date) else new]
-            setattr(item, field, new)
+    current = {field: getattr(item, field) for field in EDITABLE_ITEM_FIELDS}
+    merged = {**{k: v.isoformat() if isinstance(v, dt.date) else v for k, v in current.items()}, **data, "kind": item.kind}
+    values = load(ItemSchema(), merged)
+    changes = apply_changes(item, {field: values.get(field) for field in EDITABLE_ITEM_FIELDS})
     if changes:
         record(session, actor=actor.id, action="update_item", target=("catalogue_item", item.id), changes=changes, now=now)
     return item

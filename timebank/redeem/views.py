@@ -276,6 +276,39 @@ def set_hours(station_id: int) -> ResponseReturnValue:
     return refusable(set_and_commit, lambda: _catalogue_page(station_id))
 
 
+def _item_page(item_id: int) -> tuple[str, dict[str, Any]]:
+    item = catalogue.managed_item(db_session(), item_id, actor=current_actor())
+    return "redeem/item_edit.html", {"item": item, "station_id": request.args.get("station_id", type=int) or request.form.get("station_id", type=int)}
+
+
+@bp.get("/catalogue/items/<int:item_id>/edit")
+@requires(Role.COORDINATOR, Role.ADMIN)
+def edit_item(item_id: int) -> ResponseReturnValue:
+    """The item's form: name, price, limits, dates, picture."""
+    template, context = _item_page(item_id)
+    return render_template(template, **context)
+
+
+@bp.post("/catalogue/items/<int:item_id>/edit")
+@requires(Role.COORDINATOR, Role.ADMIN)
+def update_item(item_id: int) -> ResponseReturnValue:
+    """Save the item's changes (recorded in the audit log); a new picture replaces the old one."""
+    data = form_data()
+    station_id = data.pop("station_id", None)
+    picture = request.files.get("picture")
+
+    def save_and_commit() -> ResponseReturnValue:
+        session = db_session()
+        item = catalogue.update_item(session, item_id, data, actor=current_actor(), now=now())
+        if picture and picture.filename:
+            catalogue.set_picture(session, item.id, picture.read(catalogue.PICTURE_MAX_BYTES + 1), actor=current_actor(), now=now())
+        if station_id:
+            return done(gettext("Saved: %(name)s.", name=item.name), "redeem.catalogue_page", station_id=station_id)
+        return done(gettext("Saved: %(name)s.", name=item.name), "redeem.index")
+
+    return refusable(save_and_commit, lambda: _item_page(item_id))
+
+
 @bp.post("/catalogue/items/<int:item_id>/retire")
 @requires(Role.COORDINATOR, Role.ADMIN)
 def retire_item(item_id: int) -> ResponseReturnValue:
