@@ -218,3 +218,16 @@ def test_a_void_needs_a_reason(session, shop, make_person, fund):
     with pytest.raises(InvalidInput) as refused:
         counter.void_redemption(session, redemption, shop.counter(session), {"reason": ""}, now=NOW)
     assert "reason" in refused.value.errors
+
+
+def test_a_retry_after_the_visit_ran_out_still_gets_the_first_receipt(session, shop, make_person, fund):
+    volunteer = make_person()
+    fund(volunteer, points=100)
+    request = basket(visit_ticket(session, shop, volunteer), (shop.haircut, 1), key="basket-slow-network")
+    first, _ = counter.redeem(session, shop.counter(session), request, SECRET, now=NOW)
+    session.commit()
+    much_later = NOW + dt.timedelta(hours=1)
+    again, new = counter.redeem(session, shop.counter(session), request, SECRET, now=much_later)
+    assert not new and again.id == first.id
+    with pytest.raises(counter.VisitExpired):
+        counter.redeem(session, shop.counter(session), {**request, "idempotency_key": "basket-another-one"}, SECRET, now=much_later)

@@ -216,6 +216,21 @@ def _claim(session: Session, key: str, fingerprint: str, counter: Counter, volun
     return session.get(Redemption, new_id), True
 
 
+def _earlier_redemption(session: Session, counter: Counter, values: Mapping[str, Any], lines: Mapping[int, int], secret_key: str, *, now: dt.datetime) -> Redemption | None:
+    """The redemption already made for this basket key, visit and items, whatever the visit's age; else None."""
+    try:
+        member_key, station_id = timed_serializer(secret_key, VISIT_SALT, now).loads(values["visit"])
+    except (BadSignature, ValueError, TypeError):
+        return None
+    volunteer_id = session.scalar(select(Person.id).where(Person.member_key == member_key))
+    existing = session.scalar(select(Redemption).where(Redemption.idempotency_key == values["idempotency_key"]))
+    if existing is None or volunteer_id is None or station_id != counter.station.id:
+        return None
+    if existing.station_id != counter.station.id or existing.fingerprint != _fingerprint(station_id, volunteer_id, lines):
+        return None
+    return existing
+
+
 def _month_start(now: dt.datetime) -> dt.datetime:
     wall = local(now)
     return dt.datetime(wall.year, wall.month, 1, tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc)
@@ -302,10 +317,17 @@ def open_station_accounts(session: Session, station_id: int, *, now: dt.datetime
 def redeem(session: Session, counter: Counter, data: Mapping[str, Any], secret_key: str, *, now: dt.datetime) -> tuple[Redemption, bool]:
     """Redeem a basket for the visiting volunteer; a retry with the same key returns the first redemption (and False)."""
     values = load(RedemptionRequestSchema(), data)
-    visit = resume_visit(session, counter, values["visit"], secret_key, now=now)
     lines: dict[int, int] = defaultdict(int)
     for line in values["lines"]:
         lines[line["item_id"]] += line["quantity"]
+    try:
+        visit = resume_visit(session, counter, values["visit"], secret_key, now=now)
+    except VisitExpired:
+        # A retry that comes after the visit ran out still gets the first receipt, if there was one.
+        earlier = _earlier_redemption(session, counter, values, lines, secret_key, now=now)
+        if earlier is None:
+            raise
+        return earlier, False
     redemption, new = _claim(session, values["idempotency_key"], _fingerprint(counter.station.id, visit.volunteer.id, lines),
                              counter, visit.volunteer.id, now)
     if not new:
