@@ -17,11 +17,13 @@ from timebank.events import review
 from timebank.events.checkin import presence
 from timebank.events.models import Activity, Attendance, CorrectionRequest, Flag, Phase, SignUp
 from timebank.ledger import Account, Kind, OwnerType, Transaction
+from timebank.localtime import local_day
 from timebank.orgs.models import Organisation
 from timebank.people.access import actor_for
 from timebank.people.idnumbers import normalise
 from timebank.people.models import FamilyLink, Person, Role, RoleGrant
-from timebank.redeem.models import Station
+from timebank.redeem import catalogue, counter, reports
+from timebank.redeem.models import MovementReason, Redemption, RedemptionStatus, Station, StockMovement
 from tests.conftest import NOW, RESIDENT_ID
 
 SIGN_IN_LINE = re.compile(r"^  (admin|coordinator|social worker|station staff|volunteer|pending) +(1\d{10})  ", re.M)
@@ -122,6 +124,33 @@ def test_the_same_seed_builds_the_same_people(db, vault):
             session.commit()
             people.append(session.execute(select(Person.id, Person.real_name, Person.phone).order_by(Person.id)).all())
     assert summaries[0] == summaries[1] and people[0] == people[1]
+
+
+def test_the_stations_have_hours_and_catalogues_and_a_counter_history_with_voids_that_reconciles(session, demo):
+    """Redemptions went through the counter inside opening hours, voids the same day with a reason; each station agrees to the point."""
+    assert "stations' counters: 26度万家驿站 (每天 8:00–20:00): " in demo and "/stations/2/counter" in demo
+    for station in session.scalars(select(Station).order_by(Station.id)):
+        assert station.opens_at and station.closes_at and station.open_days
+        items = [offer.item for offer in catalogue.catalogue(session, station)]
+        assert {item.kind for item in items} == {"goods", "voucher", "service"}
+        assert any(item.commodity == "HOUR" for item in items)
+        assert any(item.station_id is None for item in items) and any(item.station_id == station.id for item in items)
+        assert any(item.limit_per_day for item in items) and any(item.limit_per_month for item in items)
+        redemptions = session.scalars(select(Redemption).where(Redemption.station_id == station.id)).all()
+        assert redemptions and {r.clerk_id for r in redemptions} == set(session.scalars(
+            select(RoleGrant.person_id).where(RoleGrant.role == "station_staff", RoleGrant.station_id == station.id)))
+        for redemption in redemptions:
+            counter.check_open(station, redemption.created_at)  # raises StationClosed outside opening hours
+            assert redemption.number and redemption.lines and redemption.created_at < NOW
+        reasons = set(session.scalars(select(StockMovement.reason).where(StockMovement.station_id == station.id)))
+        assert {MovementReason.RECEIVED, MovementReason.REDEEMED} <= reasons
+        assert reports.reconcile(session, station).agrees
+    voided = session.scalars(select(Redemption).where(Redemption.status == RedemptionStatus.VOIDED.value)).all()
+    assert voided
+    for redemption in voided:
+        assert redemption.void_reason and local_day(redemption.voided_at) == local_day(redemption.created_at)
+        assert session.get(Transaction, redemption.void_transaction_id).reverses_id == redemption.transaction_id
+    assert list(ledger.verify(session)) == []
 
 
 def activity(session: Session, title: str) -> Activity:

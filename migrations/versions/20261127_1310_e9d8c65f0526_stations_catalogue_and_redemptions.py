@@ -141,7 +141,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     drop_triggers()
-    with op.batch_alter_table('stations', schema=None) as batch_op:
+    # In place: rebuilding the table would trip over the role grants that point at stations.
+    with op.batch_alter_table('stations', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('closes_at')
         batch_op.drop_column('opens_at')
         batch_op.drop_column('open_days')
