@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import click
+from werkzeug.serving import run_simple
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
@@ -57,7 +58,8 @@ def serve(dev: bool, host: str, port: int, workers: int) -> None:
     if pending_migrations(_database()):
         raise click.ClickException("The database is not up to date: run `timebank db upgrade` first.")
     if dev:
-        current_app.run(host=host, port=port, debug=True)
+        # Flask ignores app.run() inside its own CLI; serve with Werkzeug directly, reloading on edits.
+        run_simple(host, port, current_app._get_current_object(), use_reloader=True, use_debugger=True)
         return
     args = [sys.executable, "-m", "gunicorn", "--chdir", str(ROOT), "--bind", f"{host}:{port}"]
     args += ["--workers", str(workers), "--access-logfile", "-", "wsgi:app"]

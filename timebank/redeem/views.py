@@ -37,7 +37,7 @@ MOVEMENT_NAMES = {
     "received": lazy_gettext("Received"), "adjusted": lazy_gettext("Adjusted"),
     "redeemed": lazy_gettext("Redeemed"), "voided": lazy_gettext("Returned by a void"),
 }
-KIND_NAMES = {ItemKind.GOODS: lazy_gettext("Goods"), ItemKind.VOUCHER: lazy_gettext("Voucher"), ItemKind.SERVICE: lazy_gettext("Service")}
+KIND_NAMES = {ItemKind.GOODS: lazy_gettext("Goods"), ItemKind.VOUCHER: lazy_gettext("Voucher"), ItemKind.SERVICE: lazy_gettext("A service")}
 #: The counter's pages hold a person's balances and a live basket: never cached, never shown stale.
 NO_STORE = {"Cache-Control": "no-store"}
 
