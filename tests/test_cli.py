@@ -296,8 +296,9 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.mark.slow
-def test_the_console_script_serves_healthz_with_a_generated_secret_key(tmp_path):
-    """`timebank serve` runs gunicorn on the migrated database, answers /healthz, and keeps its own 0600 secret key."""
+@pytest.mark.parametrize("how", [["--workers", "1"], ["--dev"]], ids=["gunicorn", "dev"])
+def test_the_console_script_serves_healthz_with_a_generated_secret_key(tmp_path, how):
+    """`timebank serve` (gunicorn, or the dev server) on the migrated database answers /healthz and keeps its own 0600 secret key."""
     database_file = tmp_path / "timebank.db"
     database = Database(f"sqlite:///{database_file}")
     upgrade(database.engine)
@@ -310,7 +311,7 @@ def test_the_console_script_serves_healthz_with_a_generated_secret_key(tmp_path)
     log_path = tmp_path / "serve.log"
 
     with log_path.open("wb") as log, subprocess.Popen(
-        [str(TIMEBANK), "serve", "--port", str(port), "--workers", "1"],
+        [str(TIMEBANK), "serve", "--port", str(port), *how],
         env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     ) as proc:
         try:
@@ -330,6 +331,6 @@ def test_the_console_script_serves_healthz_with_a_generated_secret_key(tmp_path)
             assert len(secret.read_text().strip()) >= 32
         finally:
             stop(proc)
-        assert proc.returncode == 0, log_path.read_text(errors="replace")
-    with pytest.raises(ProcessLookupError):  # no gunicorn worker outlived its master
+        assert proc.returncode in ((0,) if how != ["--dev"] else (0, -signal.SIGTERM)), log_path.read_text(errors="replace")
+    with pytest.raises(ProcessLookupError):  # no gunicorn worker (or reloaded child) outlived its master
         os.killpg(proc.pid, 0)
