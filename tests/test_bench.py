@@ -65,3 +65,35 @@ def test_quick_checkin_benchmark_records_every_check_in_exactly_once(storage):
     for key in CHECKIN_FIGURES:
         assert figures[key] > 0, key
     assert figures["lost"] == figures["doubled"] == figures["errors"] == 0
+
+
+def quick_run(bench: str, storage: str) -> dict:
+    """Run `python -m bench.<bench> --quick --db <storage>` and return the figures of its last line."""
+    env = dict(os.environ)
+    if storage == "postgres":
+        _postgres_admin().dispose()  # skips, or fails where PostgreSQL is required, when it is not there
+        env["TIMEBANK_BENCH_POSTGRES_URL"] = POSTGRES_URL
+    result = subprocess.run(
+        [sys.executable, "-m", f"bench.{bench}", "--quick", "--db", storage],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("storage", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_quick_redeem_benchmark_never_oversells_nor_overdraws(storage):
+    require_wrk()
+    figures = quick_run("redeem", storage)
+    assert figures["bench"] == "redeem" and figures["db"] == storage
+    for key in ("per_s", "ratio", "p50_ms", "p99_ms", "healthz_per_s"):
+        assert figures[key] > 0, key
+    assert figures["oversold"] == 0 and figures["overdrawn"] == 0
+    assert figures["eggs_sold"] == figures["eggs"] and figures["savers_exact"]
+    assert figures["doubled"] == figures["lost"] == figures["errors"] == 0
+    assert figures["reconciled"] and figures["ledger_breaches"] == 0

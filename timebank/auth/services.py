@@ -155,7 +155,8 @@ def authenticate_device(session: Session, plain: str, *, now: dt.datetime) -> De
     token = session.scalar(select(DeviceToken).where(DeviceToken.token_hash == _digest(plain)))
     if token is None or token.revoked_at is not None:
         return None
-    token.last_used_at = now
+    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5):
+        token.last_used_at = now
     return token
 
 

@@ -197,6 +197,15 @@ def catalogue(session: Session, station: Station, *, now: dt.datetime | None = N
     return [Offer(item, (quantity or 0) if item.tracks_stock else None, bool(pictured)) for item, quantity, pictured in rows]
 
 
+def offered_items(session: Session, station: Station, item_ids: list[int]) -> dict[int, CatalogueItem]:
+    """Those of the items this station offers at all (whatever the date), in one query."""
+    path = station_organisation(session, station).path
+    return {item.id: item for item in session.scalars(
+        select(CatalogueItem).join(Organisation, Organisation.id == CatalogueItem.organisation_id)
+        .where(CatalogueItem.id.in_(item_ids), *_offered_at(station, path, on=None))
+    )}
+
+
 def offered_item(session: Session, station: Station, item_id: int) -> CatalogueItem:
     """The item if this station offers it at all (whatever the date), else NotFound."""
     path = station_organisation(session, station).path
@@ -217,11 +226,12 @@ def move_stock(
     actor_id: int, now: dt.datetime, note: str | None = None, redemption_id: int | None = None,
 ) -> StockMovement | None:
     """Change a station's stock of an item in one guarded statement and log it; None if it would go below zero."""
-    session.execute(
-        dialect_insert(session, StationStock)
-        .values(station_id=station_id, item_id=item.id, quantity=0)
-        .on_conflict_do_nothing(index_elements=["station_id", "item_id"])
-    )
+    if change > 0:  # taking from a missing row is taking from nothing: no need to create it
+        session.execute(
+            dialect_insert(session, StationStock)
+            .values(station_id=station_id, item_id=item.id, quantity=0)
+            .on_conflict_do_nothing(index_elements=["station_id", "item_id"])
+        )
     after = session.execute(
         update(StationStock)
         .where(StationStock.station_id == station_id, StationStock.item_id == item.id, StationStock.quantity + change >= 0)

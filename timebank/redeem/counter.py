@@ -20,6 +20,7 @@ from typing import Any
 from itsdangerous import BadSignature, SignatureExpired
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from timebank.audit.services import record
 from timebank.auth import codes
@@ -34,7 +35,7 @@ from timebank.people.access import MANAGERS, Actor
 from timebank.people.balances import VolunteerBalances, summary
 from timebank.people.models import Person, Status
 from timebank.people.services import load
-from timebank.redeem.catalogue import get_station, move_stock, offered_item, station_organisation, stock_level
+from timebank.redeem.catalogue import get_station, move_stock, offered_items, station_organisation, stock_level
 from timebank.redeem.models import CatalogueItem, MovementReason, Redemption, RedemptionLine, RedemptionStatus, Station
 from timebank.redeem.schemas import RedemptionRequestSchema, VoidSchema
 from timebank.signing import timed_serializer
@@ -174,6 +175,12 @@ def start_visit(session: Session, counter: Counter, member_code: str, secret_key
 
 def resume_visit(session: Session, counter: Counter, ticket: str, secret_key: str, *, now: dt.datetime) -> Visit:
     """The visit a basket's ticket names, at this station, while it lasts."""
+    volunteer = _visitor(session, counter, ticket, secret_key, now=now)
+    return Visit(volunteer, ticket, summary(session, volunteer.id, _policy(session, counter.station)))
+
+
+def _visitor(session: Session, counter: Counter, ticket: str, secret_key: str, *, now: dt.datetime) -> Person:
+    """The volunteer a basket's ticket names, at this station, while it lasts."""
     try:
         member_key, station_id = timed_serializer(secret_key, VISIT_SALT, now).loads(ticket or "", max_age=VISIT_SECONDS)
     except SignatureExpired:
@@ -187,7 +194,7 @@ def resume_visit(session: Session, counter: Counter, ticket: str, secret_key: st
         raise codes.MemberCodeError("This volunteer's account is not active.")
     if counter.device_id is None and volunteer.id == counter.actor_id:
         raise SelfRedemption()
-    return Visit(volunteer, ticket, summary(session, volunteer.id, _policy(session, counter.station)))
+    return volunteer
 
 
 # -- redeeming ---------------------------------------------------------------------
@@ -200,20 +207,20 @@ def _fingerprint(station_id: int, volunteer_id: int, lines: Mapping[int, int]) -
 
 def _claim(session: Session, key: str, fingerprint: str, counter: Counter, volunteer_id: int, now: dt.datetime) -> tuple[Redemption, bool]:
     """The redemption for this basket key: a new one, or the one a first request already made."""
-    new_id = session.execute(
+    new = session.scalars(
         dialect_insert(session, Redemption)
         .values(idempotency_key=key, fingerprint=fingerprint, station_id=counter.station.id, volunteer_id=volunteer_id,
                 clerk_id=counter.actor_id, device_id=counter.device_id, points=0, minutes=0,
                 status=RedemptionStatus.COMPLETED.value, created_at=now)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(Redemption.id)
-    ).scalar()
-    if new_id is None:
+        .returning(Redemption)
+    ).one_or_none()
+    if new is None:
         existing = session.scalar(select(Redemption).where(Redemption.idempotency_key == key))
         if existing is None or existing.fingerprint != fingerprint or existing.station_id != counter.station.id:
             raise BasketKeyReused()
         return existing, False
-    return session.get(Redemption, new_id), True
+    return new, True
 
 
 def _earlier_redemption(session: Session, counter: Counter, values: Mapping[str, Any], lines: Mapping[int, int], secret_key: str, *, now: dt.datetime) -> Redemption | None:
@@ -253,7 +260,7 @@ def redeemed_since(session: Session, volunteer_id: int, item_ids: list[int], sin
     return {item_id: int(total) for item_id, total in rows}
 
 
-def _check_rules(session: Session, counter: Counter, visit: Visit, items: dict[int, CatalogueItem], lines: Mapping[int, int], now: dt.datetime) -> None:
+def _check_rules(session: Session, counter: Counter, volunteer: Person, items: dict[int, CatalogueItem], lines: Mapping[int, int], now: dt.datetime) -> None:
     """Refuse what this volunteer may not take today: dates, eligibility to spend hours, limits."""
     today = local_day(now)
     for item in items.values():
@@ -261,29 +268,30 @@ def _check_rules(session: Session, counter: Counter, visit: Visit, items: dict[i
             raise ItemUnavailable(item=item.name)
     if any(item.commodity == Commodity.HOUR for item in items.values()):
         policy = _policy(session, counter.station)
+        balances = summary(session, volunteer.id, policy)
         stars, age = policy.get("min_star_to_spend_hours") or 0, policy.get("min_age_to_spend_hours") or 0
-        if visit.balances.star_level < stars:
-            raise NotEligible("Hours can be spent from %(stars)d stars; this volunteer has %(level)d.", stars=stars, level=visit.balances.star_level)
-        born = visit.volunteer.birth_date
+        if balances.star_level < stars:
+            raise NotEligible("Hours can be spent from %(stars)d stars; this volunteer has %(level)d.", stars=stars, level=balances.star_level)
+        born = volunteer.birth_date
         if age and (born is None or (today.year - born.year - ((today.month, today.day) < (born.month, born.day))) < age):
             raise NotEligible("Hours can be spent from the age of %(age)d.", age=age)
     for limit_field, since, error in (("limit_per_day", _day_start(now), OverDailyLimit), ("limit_per_month", _month_start(now), OverMonthlyLimit)):
         limited = [item for item in items.values() if getattr(item, limit_field)]
         if not limited:
             continue
-        used = redeemed_since(session, visit.volunteer.id, [item.id for item in limited], since)
+        used = redeemed_since(session, volunteer.id, [item.id for item in limited], since)
         for item in limited:
             limit, already = getattr(item, limit_field), used.get(item.id, 0)
             if already + lines[item.id] > limit:
                 raise error(item=item.name, limit=limit, used=already)
 
 
-def _post_to_ledger(session: Session, counter: Counter, redemption: Redemption, totals: Mapping[str, int], *, now: dt.datetime):
+def _post_to_ledger(session: Session, counter: Counter, redemption: Redemption, number: str, totals: Mapping[str, int], *, now: dt.datetime):
     """One transaction: the volunteer's points and hours to the station's accounts."""
     legs = [leg for commodity, amount in totals.items() if amount
             for leg in rules.redemption_legs(redemption.volunteer_id, counter.station.id, amount, Commodity(commodity))]
     arguments = dict(kind=Kind.REDEMPTION, idempotency_key=f"redemption:{redemption.id}", actor=counter.actor_id,
-                     memo=f"{counter.station.name} 兑换 {redemption.number}", ref=("redemption", redemption.id), now=now)
+                     memo=f"{counter.station.name} 兑换 {number}", ref=("redemption", redemption.id), now=now)
     try:
         try:
             return post(session, legs, **arguments)
@@ -321,44 +329,45 @@ def redeem(session: Session, counter: Counter, data: Mapping[str, Any], secret_k
     for line in values["lines"]:
         lines[line["item_id"]] += line["quantity"]
     try:
-        visit = resume_visit(session, counter, values["visit"], secret_key, now=now)
+        volunteer = _visitor(session, counter, values["visit"], secret_key, now=now)
     except VisitExpired:
         # A retry that comes after the visit ran out still gets the first receipt, if there was one.
         earlier = _earlier_redemption(session, counter, values, lines, secret_key, now=now)
         if earlier is None:
             raise
         return earlier, False
-    redemption, new = _claim(session, values["idempotency_key"], _fingerprint(counter.station.id, visit.volunteer.id, lines),
-                             counter, visit.volunteer.id, now)
+    redemption, new = _claim(session, values["idempotency_key"], _fingerprint(counter.station.id, volunteer.id, lines),
+                             counter, volunteer.id, now)
     if not new:
         return redemption, False
     check_open(counter.station, now)
     # One volunteer's baskets go one at a time, so two counters cannot both pass a daily limit. NO KEY
     # UPDATE, because the redemption row just inserted already holds KEY SHARE on the person (its foreign
     # key): a plain FOR UPDATE would have two baskets each wait for the other's KEY SHARE, a deadlock.
-    session.execute(select(Person.id).where(Person.id == visit.volunteer.id).with_for_update(key_share=True))
-    items: dict[int, CatalogueItem] = {}
-    for item_id in sorted(lines):
-        try:
-            items[item_id] = offered_item(session, counter.station, item_id)
-        except NotFound:
-            raise ItemUnavailable("One of the items is not offered at this station.") from None
-    _check_rules(session, counter, visit, items, lines, now)
-    redemption.number = f"DH{local(now):%Y%m%d}-{redemption.id:06d}"
+    session.execute(select(Person.id).where(Person.id == volunteer.id).with_for_update(key_share=True))
+    items = offered_items(session, counter.station, sorted(lines))
+    if len(items) != len(lines):
+        raise ItemUnavailable("One of the items is not offered at this station.")
+    _check_rules(session, counter, volunteer, items, lines, now)
+    number = f"DH{local(now):%Y%m%d}-{redemption.id:06d}"
     totals: dict[str, int] = defaultdict(int)
+    made = []
     for item_id in sorted(lines):  # stock rows locked in item order, so baskets cannot deadlock
         item, quantity = items[item_id], lines[item_id]
         if item.tracks_stock and move_stock(session, counter.station.id, item, -quantity, reason=MovementReason.REDEEMED,
                                             actor_id=counter.actor_id, now=now, redemption_id=redemption.id) is None:
             raise OutOfStock(item=item.name, left=stock_level(session, counter.station.id, item.id), wanted=quantity)
         totals[item.commodity] += quantity * item.price
-        session.add(RedemptionLine(redemption_id=redemption.id, item_id=item.id, item_name=item.name,
+        made.append(RedemptionLine(redemption_id=redemption.id, item_id=item.id, item_name=item.name,
                                    commodity=item.commodity, quantity=quantity, unit_price=item.price))
-    transaction = _post_to_ledger(session, counter, redemption, totals, now=now)
+    session.add_all(made)
+    transaction = _post_to_ledger(session, counter, redemption, number, totals, now=now)
+    # One UPDATE of the redemption at the flush; its lines are known, so the receipt reads them without a query.
+    redemption.number = number
     redemption.points, redemption.minutes = totals[Commodity.PTS.value], totals[Commodity.HOUR.value]
     redemption.transaction_id = transaction.id
     session.flush()
-    session.expire(redemption, ["lines"])
+    set_committed_value(redemption, "lines", made)
     return redemption, True
 
 
