@@ -19,7 +19,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from timebank.audit.services import record
@@ -187,7 +187,7 @@ def _visitor(session: Session, counter: Counter, ticket: str, secret_key: str, *
         raise VisitExpired() from None
     except (BadSignature, ValueError, TypeError):
         raise VisitExpired("This visit is not valid here. Scan the volunteer's code again.") from None
-    volunteer = session.scalar(select(Person).where(Person.member_key == member_key))
+    volunteer = session.scalar(select(Person).where(Person.member_key == member_key).options(lazyload(Person.roles)))
     if station_id != counter.station.id or volunteer is None:
         raise VisitExpired("This visit is not valid here. Scan the volunteer's code again.")
     if volunteer.status != Status.ACTIVE.value:
@@ -344,7 +344,8 @@ def redeem(session: Session, counter: Counter, data: Mapping[str, Any], secret_k
     # One volunteer's baskets go one at a time, so two counters cannot both pass a daily limit. NO KEY
     # UPDATE, because the redemption row just inserted already holds KEY SHARE on the person (its foreign
     # key): a plain FOR UPDATE would have two baskets each wait for the other's KEY SHARE, a deadlock.
-    session.execute(select(Person.id).where(Person.id == volunteer.id).with_for_update(key_share=True))
+    if session.get_bind().dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE already lets one writer in at a time
+        session.execute(select(Person.id).where(Person.id == volunteer.id).with_for_update(key_share=True))
     items = offered_items(session, counter.station, sorted(lines))
     if len(items) != len(lines):
         raise ItemUnavailable("One of the items is not offered at this station.")

@@ -148,7 +148,7 @@ class Redemption(Base):
     void_reason: Mapped[str | None] = mapped_column(String(200))
     void_transaction_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("transactions.id"))
 
-    lines: Mapped[list[RedemptionLine]] = relationship(order_by="RedemptionLine.id", lazy="selectin")
+    lines: Mapped[list[RedemptionLine]] = relationship(order_by="RedemptionLine.id")
 
 
 class RedemptionLine(Base):

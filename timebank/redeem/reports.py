@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from timebank.auth.schemas import masked_name
 from timebank.ledger.models import Account, Commodity, OwnerType, Posting, Transaction
@@ -155,11 +155,11 @@ def station_day(session: Session, station: Station, day: dt.date) -> StationDay:
     start, end = day_bounds(day)
     made = list(session.scalars(
         select(Redemption).where(Redemption.station_id == station.id, Redemption.created_at >= start, Redemption.created_at < end)
-        .order_by(Redemption.id)
+        .order_by(Redemption.id).options(selectinload(Redemption.lines))
     ))
     voided = list(session.scalars(
         select(Redemption).where(Redemption.station_id == station.id, Redemption.voided_at >= start, Redemption.voided_at < end)
-        .order_by(Redemption.voided_at)
+        .order_by(Redemption.voided_at).options(selectinload(Redemption.lines))
     ))
     items: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     totals = {unit: 0 for unit in UNITS}
