@@ -1,0 +1,162 @@
+"""A volunteer's service record read from the ledger: each certified credit, netted through its corrections.
+
+Certified hours exist only as postings on `vol:<id>:CERT:<category>`. A
+credit and its corrections (a reversal, then a new figure) are one service
+line: they share the attendance they refer to, or the reversed transaction.
+The line is dated by the service, not by the correction, so a record of a
+period shows what was served in it as it stands now. Reads only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from timebank.categories import SERVICE_CATEGORIES
+from timebank.events.models import Activity, Attendance
+from timebank.ledger.models import Account, Commodity, Posting, Transaction
+from timebank.ledger.rules import TRAINING, volunteer_code
+from timebank.localtime import local_day
+from timebank.people.models import Person
+
+
+@dataclass
+class Credit:
+    """Certified minutes in one category for one service, after every correction."""
+
+    category: str
+    served_at: dt.datetime
+    memo: str | None
+    attendance_id: int | None
+    minutes: int = 0
+
+
+@dataclass(frozen=True)
+class ServiceLine:
+    """One line of the printed record (2021 measures, art. 7 and 8)."""
+
+    date: dt.date
+    activity: str
+    category: str
+    place: str
+    content: str
+    minutes: int
+    organising_unit: str
+    person_in_charge: str
+
+
+@dataclass
+class ServiceRecord:
+    """What a service record certificate states for one volunteer and one period."""
+
+    person: Person
+    start: dt.date
+    end: dt.date
+    service: list[ServiceLine] = field(default_factory=list)
+    training: list[ServiceLine] = field(default_factory=list)
+    star_level: int = 0
+
+    @property
+    def by_category(self) -> dict[str, int]:
+        """Certified service minutes per category in the period."""
+        totals: dict[str, int] = {}
+        for line in self.service:
+            totals[line.category] = totals.get(line.category, 0) + line.minutes
+        return totals
+
+    @property
+    def service_minutes(self) -> int:
+        """All certified service minutes in the period."""
+        return sum(line.minutes for line in self.service)
+
+    @property
+    def training_minutes(self) -> int:
+        """All training minutes in the period."""
+        return sum(line.minutes for line in self.training)
+
+    @property
+    def empty(self) -> bool:
+        """True when the period holds neither service nor training."""
+        return not self.service and not self.training
+
+
+def cert_codes(person_id: int) -> list[str]:
+    """The person's CERT account codes, one per known category (training included)."""
+    return [volunteer_code(person_id, Commodity.CERT, category) for category in SERVICE_CATEGORIES]
+
+
+def credits(session: Session, person_id: int) -> list[Credit]:
+    """Every certified credit of the person, netted through its corrections, in the order served."""
+    prefix = f"vol:{person_id}:CERT:"
+    rows = session.execute(
+        select(
+            Transaction.id, Transaction.reverses_id, Transaction.event_at, Transaction.ref_type,
+            Transaction.ref_id, Transaction.memo, Account.code, Posting.amount,
+        )
+        .join(Posting, Posting.transaction_id == Transaction.id)
+        .join(Account, Account.id == Posting.account_id)
+        .where(Account.code.in_(cert_codes(person_id)))
+        .order_by(Transaction.id)
+    ).all()
+    groups: dict[tuple[object, ...], Credit] = {}
+    key_of: dict[int, tuple[object, ...]] = {}
+    for txn_id, reverses_id, event_at, ref_type, ref_id, memo, code, amount in rows:
+        category = code[len(prefix):]
+        if reverses_id is not None and reverses_id in key_of:
+            key = key_of[reverses_id]
+        elif ref_type == "attendance":
+            key = ("attendance", ref_id, category)
+        else:
+            key = ("transaction", txn_id, category)
+        key_of[txn_id] = key
+        credit = groups.get(key)
+        if credit is None:
+            attendance = ref_id if ref_type == "attendance" else None
+            credit = groups[key] = Credit(category, event_at, memo, attendance)
+        credit.minutes += amount
+    return sorted((c for c in groups.values() if c.minutes), key=lambda c: c.served_at)
+
+
+def _lines(session: Session, found: Iterable[Credit]) -> list[ServiceLine]:
+    """Credits as printed lines, with the activity's place, content and organising unit where there is one."""
+    found = list(found)
+    ids = {c.attendance_id for c in found if c.attendance_id is not None}
+    activities: dict[int, Activity] = {}
+    names: dict[int, str] = {}
+    if ids:
+        stmt = select(Attendance.id, Activity).join(Activity, Activity.id == Attendance.activity_id).where(Attendance.id.in_(ids))
+        activities = {attendance_id: activity for attendance_id, activity in session.execute(stmt)}
+        leaders = {a.person_in_charge_id for a in activities.values()}
+        names = dict(session.execute(select(Person.id, Person.real_name).where(Person.id.in_(leaders))).tuples().all())
+    lines = []
+    for credit in found:
+        activity = activities.get(credit.attendance_id) if credit.attendance_id is not None else None
+        if activity is not None:
+            line = ServiceLine(
+                date=local_day(credit.served_at), activity=activity.title, category=credit.category,
+                place=activity.address, content=activity.description or SERVICE_CATEGORIES.get(activity.category, ""),
+                minutes=credit.minutes, organising_unit=activity.organisation.name,
+                person_in_charge=names.get(activity.person_in_charge_id, ""),
+            )
+        else:
+            line = ServiceLine(
+                date=local_day(credit.served_at), activity=credit.memo or SERVICE_CATEGORIES.get(credit.category, credit.category),
+                category=credit.category, place="", content=SERVICE_CATEGORIES.get(credit.category, ""),
+                minutes=credit.minutes, organising_unit="", person_in_charge="",
+            )
+        lines.append(line)
+    return lines
+
+
+def service_record(session: Session, person: Person, start: dt.date, end: dt.date, *, star_level: int) -> ServiceRecord:
+    """The volunteer's certified service and training served from `start` to `end` (local dates, inclusive)."""
+    within = [c for c in credits(session, person.id) if start <= local_day(c.served_at) <= end]
+    record = ServiceRecord(person=person, start=start, end=end, star_level=star_level)
+    lines = _lines(session, within)
+    record.service = [line for line in lines if line.category != TRAINING]
+    record.training = [line for line in lines if line.category == TRAINING]
+    return record
