@@ -41,6 +41,9 @@ PUBLIC = {
     "auth.register",
     "auth_api.openapi",
     "people_api.register",
+    "certify.verify",
+    "certify.lookup",
+    "certify_api.verify",
 }
 #: Personas, in the order they act (the most powerful last, so their changes
 #: cannot hide a refusal of a weaker one): name -> (roles, organisation key).

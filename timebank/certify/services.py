@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -65,7 +65,8 @@ def create_programme(session: Session, data: Mapping[str, Any], *, actor: Actor,
 
 def retire_programme(session: Session, programme_id: int, *, actor: Actor, now: dt.datetime) -> Programme:
     """No more certificates under this programme; those issued stand."""
-    programme = managed_programme(session, programme_id, actor=actor)
+    programme = get_programme(session, programme_id)
+    actor.require(MANAGERS, programme.organisation)
     if programme.retired_at is None:
         programme.retired_at = now
         record(session, actor=actor.id, action="retire_programme", target=("programme", programme.id), now=now)
@@ -80,10 +81,17 @@ def get_programme(session: Session, programme_id: int) -> Programme:
     return programme
 
 
+def _applies(programme: Programme, paths: list[str]) -> bool:
+    """True if the programme is defined in one of the subtrees, or above one (it applies there too)."""
+    where = programme.organisation.path
+    return any(where.startswith(path) or path.startswith(where) for path in paths)
+
+
 def managed_programme(session: Session, programme_id: int, *, actor: Actor) -> Programme:
-    """The programme, if the actor is a social worker or coordinator where it is defined."""
+    """The programme, if it applies where the actor is a social worker or coordinator."""
     programme = get_programme(session, programme_id)
-    actor.require(CARERS, programme.organisation)
+    if not _applies(programme, actor.paths(CARERS)):
+        raise NotAllowed()
     return programme
 
 
@@ -93,7 +101,7 @@ def managed_programmes(session: Session, *, actor: Actor) -> list[Programme]:
     if not paths:
         return []
     stmt = select(Programme).join(Organisation, Organisation.id == Programme.organisation_id).order_by(Programme.retired_at.is_not(None), Programme.name)
-    return [p for p in session.scalars(stmt) if any(p.organisation.path.startswith(path) or path.startswith(p.organisation.path) for path in paths)]
+    return [p for p in session.scalars(stmt) if _applies(p, paths)]
 
 
 def programmes_for(session: Session, person: Person) -> list[Programme]:
@@ -342,12 +350,16 @@ def looked_up(session: Session, data: Mapping[str, Any]) -> Certificate:
     return certificate
 
 
-def candidates(session: Session, programme: Programme, *, now: dt.datetime, limit: int = 200) -> list[tuple[Person, Progress]]:
-    """Volunteers below the programme's organisation who meet every requirement and hold no standing certificate."""
+def candidates(session: Session, programme: Programme, *, actor: Actor, now: dt.datetime, limit: int = 200) -> list[tuple[Person, Progress]]:
+    """Volunteers the actor looks after, under the programme, who meet every requirement and hold no standing certificate."""
     prefix = programme.organisation.path
+    paths = actor.paths(CARERS)
+    if not paths:
+        return []
     people = session.scalars(
         select(Person).join(Organisation, Organisation.id == Person.home_organisation_id)
-        .where(Organisation.path.startswith(prefix), Person.status == "active").order_by(Person.id)
+        .where(Organisation.path.startswith(prefix), or_(*[Organisation.path.startswith(p) for p in paths]), Person.status == "active")
+        .order_by(Person.id)
     )
     found = []
     for person in people:
