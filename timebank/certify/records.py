@@ -131,7 +131,7 @@ def _lines(session: Session, found: Iterable[Credit]) -> list[ServiceLine]:
         stmt = select(Attendance.id, Activity).join(Activity, Activity.id == Attendance.activity_id).where(Attendance.id.in_(ids))
         activities = {attendance_id: activity for attendance_id, activity in session.execute(stmt)}
         leaders = {a.person_in_charge_id for a in activities.values()}
-        names = dict(session.execute(select(Person.id, Person.real_name).where(Person.id.in_(leaders))).tuples().all())
+        names = {pid: name for pid, name in session.execute(select(Person.id, Person.real_name).where(Person.id.in_(leaders)))}
     lines = []
     for credit in found:
         activity = activities.get(credit.attendance_id) if credit.attendance_id is not None else None
