@@ -23,6 +23,7 @@ from timebank.ledger.export import FORMATS, export
 from timebank.ledger.models import SYSTEM_ACTOR
 from timebank.ledger.reports import totals
 from timebank.people.cli import people
+from timebank.certify.cli import certify
 
 
 def _database() -> Database:
@@ -43,6 +44,7 @@ def main() -> None:
 
 
 main.add_command(people)
+main.add_command(certify)
 
 
 @main.command()
