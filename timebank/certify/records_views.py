@@ -16,7 +16,6 @@ from timebank.certify import batch as batches
 from timebank.certify import education, exports
 from timebank.certify.schemas import BatchSchema
 from timebank.db import utcnow
-from timebank.domain import NotFound
 from timebank.localtime import local_day
 from timebank.orgs.services import get_organisation, tree
 from timebank.people.access import MANAGERS
@@ -109,12 +108,21 @@ def download(batch_id: int) -> ResponseReturnValue:
     return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=name)
 
 
-@bp.get("/export.<fmt>")
+@bp.get("/export.csv")
 @requires(*MANAGERS)
-def export(fmt: str) -> ResponseReturnValue:
-    """The service records of an organisation and period in the national record's fields, as CSV or XLSX."""
-    if fmt not in exports.FORMATS:
-        raise NotFound("Exports are CSV or XLSX.")
+def export_csv() -> ResponseReturnValue:
+    """The service records of an organisation and period in the national record's fields, as CSV (UTF-8, for Excel)."""
+    return _export("csv")
+
+
+@bp.get("/export.xlsx")
+@requires(*MANAGERS)
+def export_xlsx() -> ResponseReturnValue:
+    """The same as an XLSX workbook."""
+    return _export("xlsx")
+
+
+def _export(fmt: str) -> ResponseReturnValue:
     session = db_session()
 
     def build() -> ResponseReturnValue:

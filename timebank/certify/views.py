@@ -97,13 +97,12 @@ def make_record(person_id: int) -> ResponseReturnValue:
     """Issue a service record certificate for a period: the volunteer themself, or their carers."""
     session = db_session()
     found = visible_person(session, person_id, actor=current_actor())
-    template = "certify/person.html"
 
     def issue() -> ResponseReturnValue:
         certificate, _ = services.issue_service_record(session, person_id, form_data(), actor=current_actor(), now=now())
         return done(gettext("The service record certificate %(serial)s is ready to print.", serial=certificate.serial), "certify.certificate", certificate_id=certificate.id)
 
-    return submit(issue, template=template, own=found.id == current_actor().id, may_issue=False, **_overview(found))
+    return submit(issue, template="certify/person.html", own=found.id == current_actor().id, may_issue=False, **_overview(found))
 
 
 @bp.post("/programmes/<int:programme_id>/people/<int:person_id>/issue")
