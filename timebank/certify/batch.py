@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from timebank.certify.models import BatchStatus, CertificateBatch
 from timebank.certify.pdf import Holder, draw_service_record, single_pdf
 from timebank.certify.schemas import BatchSchema
-from timebank.certify.services import balances_of, record_certificate
+from timebank.certify.services import record_certificate
+from timebank.certify.stars import person_thresholds
 from timebank.certify.stream import StreamingPdf
 from timebank.db import Database
 from timebank.domain import DomainError, NotFound
@@ -75,14 +76,15 @@ def batch_certificates(
     # Plain values: the caller's commits expire the objects, and each chunk is let go.
     path, title = organisation.path, f"志愿服务记录证明 {organisation.name} {start}–{end}"
     document = StreamingPdf(out)
-    names: dict[int, str] = {}
+    homes: dict[int, tuple[str, list[int]]] = {}  # organisation id -> (name, star thresholds): read once each
     done = 0
     for people in members(session, path):
         for person in people:
-            if person.home_organisation_id not in names:
-                names[person.home_organisation_id] = get_organisation(session, person.home_organisation_id).name
-            certificate, found = record_certificate(session, person, start, end, actor=actor, now=now, balances=balances_of(session, person))
-            document.add(single_pdf(draw_service_record, found, holder(person), certificate, names[person.home_organisation_id], verify_url(certificate.verify_key)))
+            if person.home_organisation_id not in homes:
+                homes[person.home_organisation_id] = (get_organisation(session, person.home_organisation_id).name, person_thresholds(session, person))
+            name, thresholds = homes[person.home_organisation_id]
+            certificate, found = record_certificate(session, person, start, end, actor=actor, now=now, thresholds=thresholds)
+            document.add(single_pdf(draw_service_record, found, holder(person), certificate, name, verify_url(certificate.verify_key)))
             done += 1
         yield done  # the caller commits here
         session.expunge_all()

@@ -49,7 +49,7 @@ def rows(session: Session, organisation: Organisation, start: dt.date, end: dt.d
         for person in people:
             if person.home_organisation_id not in names:
                 names[person.home_organisation_id] = session.get(Organisation, person.home_organisation_id).name
-            found = service_record(session, person, start, end, star_level=0)
+            found = service_record(session, person, start, end)
             identity = [
                 person.volunteer_number, person.real_name, SEX_NAMES.get(person.sex or "", ""),
                 person.birth_date.isoformat() if person.birth_date else "", ID_TYPE_NAMES.get(person.id_type or "", ""),

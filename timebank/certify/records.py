@@ -10,7 +10,7 @@ period shows what was served in it as it stands now. Reads only.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -152,10 +152,15 @@ def _lines(session: Session, found: Iterable[Credit]) -> list[ServiceLine]:
     return lines
 
 
-def service_record(session: Session, person: Person, start: dt.date, end: dt.date, *, star_level: int) -> ServiceRecord:
-    """The volunteer's certified service and training served from `start` to `end` (local dates, inclusive)."""
-    within = [c for c in credits(session, person.id) if start <= local_day(c.served_at) <= end]
-    record = ServiceRecord(person=person, start=start, end=end, star_level=star_level)
+def service_record(session: Session, person: Person, start: dt.date, end: dt.date, *, thresholds: Sequence[int] = ()) -> ServiceRecord:
+    """The volunteer's certified service and training served from `start` to `end` (local dates, inclusive).
+
+    The star level is today's, from every certified service minute against `thresholds` (minutes).
+    """
+    every = credits(session, person.id)
+    service_total = sum(c.minutes for c in every if c.category != TRAINING)
+    within = [c for c in every if start <= local_day(c.served_at) <= end]
+    record = ServiceRecord(person=person, start=start, end=end, star_level=sum(1 for t in thresholds if service_total >= t))
     lines = _lines(session, within)
     record.service = [line for line in lines if line.category != TRAINING]
     record.training = [line for line in lines if line.category == TRAINING]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from timebank.audit.services import record
 from timebank.certify.models import Certificate, CertificateKind, Programme
 from timebank.certify.records import ServiceRecord, service_record
+from timebank.certify.stars import person_thresholds
 from timebank.certify.schemas import PeriodSchema, ProgrammeSchema, RevocationSchema, VerifyLookupSchema
 from timebank.domain import Conflict, NotAllowed, NotFound
 from timebank.events.models import Activity, Attendance, AttendanceStatus
@@ -225,9 +226,13 @@ def add_months(day: dt.date, months: int) -> dt.date:
 def numbered(session: Session, certificate: Certificate, *, now: dt.datetime) -> Certificate:
     """Give the certificate the year's next serial number and its random verification key, and store it."""
     certificate.year = local_day(now).year
+    remembered = session.info.setdefault("certificate_sequences", {})
     for _ in range(5):
-        last = session.scalar(select(func.max(Certificate.sequence)).where(Certificate.year == certificate.year))
-        certificate.sequence = (last or 0) + 1
+        # In a batch the last number this session gave is the year's last; one look-up serves them all.
+        last = remembered.get(certificate.year)
+        if last is None:
+            last = session.scalar(select(func.max(Certificate.sequence)).where(Certificate.year == certificate.year)) or 0
+        certificate.sequence = remembered[certificate.year] = last + 1
         certificate.verify_key = secrets.token_urlsafe(18)
         certificate.check_code = "".join(secrets.choice(CHECK_ALPHABET) for _ in range(8))
         try:
@@ -236,7 +241,8 @@ def numbered(session: Session, certificate: Certificate, *, now: dt.datetime) ->
                 session.flush()
             return certificate
         except IntegrityError:
-            continue  # another issue took the number at the same moment; the savepoint let the row go
+            remembered.pop(certificate.year, None)  # another issue took the number at the same moment: look again
+            continue
     raise Conflict("Certificates are being issued at this very moment; please try again.")
 
 
@@ -284,11 +290,11 @@ def issue_service_record(
 
 
 def record_certificate(
-    session: Session, person: Person, start: dt.date, end: dt.date, *, actor: Actor, now: dt.datetime, balances: VolunteerBalances | None = None
+    session: Session, person: Person, start: dt.date, end: dt.date, *, actor: Actor, now: dt.datetime, thresholds: Sequence[int] | None = None
 ) -> tuple[Certificate, ServiceRecord]:
-    """Number and store a service record certificate (the caller has checked who may ask)."""
-    balances = balances or balances_of(session, person)
-    found = service_record(session, person, start, end, star_level=balances.star_level)
+    """Number and store a service record certificate (the caller has checked who may ask; a batch passes the thresholds it read once)."""
+    thresholds = person_thresholds(session, person) if thresholds is None else thresholds
+    found = service_record(session, person, start, end, thresholds=thresholds)
     certificate = numbered(session, Certificate(
         kind=CertificateKind.SERVICE_RECORD.value, person_id=person.id, organisation_id=person.home_organisation_id,
         period_start=start, period_end=end, issued_at=now, issued_by=actor.id,

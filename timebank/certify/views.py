@@ -128,7 +128,7 @@ def _document(certificate: Certificate) -> dict[str, Any]:
     }
     if certificate.kind == CertificateKind.SERVICE_RECORD.value:
         context["record"] = service_record(session, certificate.person, certificate.period_start, certificate.period_end,
-                                           star_level=services.balances_of(session, certificate.person).star_level)
+                                           thresholds=stars.person_thresholds(session, certificate.person))
     else:
         context["signer"] = session.get(Person, certificate.signed_off_by).real_name if certificate.signed_off_by else ""
     return context
