@@ -25,7 +25,8 @@ from timebank.localtime import local_day
 WIDTH, HEIGHT = A4
 MARGIN = 18 * mm
 ROW = 15  # points per table row
-FIRST_PAGE_ROWS, NEXT_PAGE_ROWS = 22, 40
+BOTTOM = MARGIN + 12  # no table row below this
+CLOSING = MARGIN + 75 * mm  # room the totals, the code and the seal need under the last row
 #: (heading, share of the table's width) of the service lines.
 SERVICE_COLUMNS = (("日期", 0.12), ("活动名称", 0.22), ("地点", 0.18), ("服务内容", 0.2), ("时长(小时)", 0.1), ("组织单位", 0.18))
 STAR_NAMES = ("未评星", "一星级", "二星级", "三星级", "四星级", "五星级")
@@ -97,11 +98,31 @@ def _verification(pdf: canvas.Canvas, certificate: Certificate, verify_url: str,
     pdf.drawCentredString(seal_x + 22 * mm, y - 18 * mm, "（盖章）")
 
 
+def _plan(record: ServiceRecord, top: float) -> list[list[tuple[str, object, float]]]:
+    """Where each heading and table row goes: pages of (kind, content, y); a row that does not fit starts a page.
+
+    The last page keeps room for the totals, the code and the seal.
+    """
+    items: list[tuple[str, object]] = []
+    for title, lines in (("一、志愿服务", record.service), ("二、培训", record.training)):
+        if lines:
+            items += [("heading", title), ("columns", None)] + [("row", _service_cells(line)) for line in lines]
+    pages: list[list[tuple[str, object, float]]] = [[]]
+    y = top
+    for kind, content in items:
+        if y < BOTTOM:
+            pages.append([("continued", None, HEIGHT - MARGIN - 10), ("columns", None, HEIGHT - MARGIN - 10 - ROW)])
+            y = HEIGHT - MARGIN - 10 - 2 * ROW
+        pages[-1].append((kind, content, y))
+        y -= ROW + (4 if kind == "heading" else 0)
+    if y < CLOSING:
+        pages.append([])
+    return pages
+
+
 def draw_service_record(pdf: canvas.Canvas, record: ServiceRecord, holder: Holder, certificate: Certificate, organisation: str, verify_url: str) -> None:
     """The service record certificate, on as many pages as its lines need."""
     _font()
-    lines = record.service
-    pages = 1 + max(0, -(-(len(lines) - FIRST_PAGE_ROWS) // NEXT_PAGE_ROWS))
     y = HEIGHT - MARGIN - 10
     pdf.setFont(FONT, 20)
     pdf.drawCentredString(WIDTH / 2, y, "志愿服务记录证明")
@@ -116,39 +137,27 @@ def draw_service_record(pdf: canvas.Canvas, record: ServiceRecord, holder: Holde
     if record.empty:
         statement = f"经查，{holder.name} 于{period}期间在本组织无志愿服务记录。"
     pdf.drawString(MARGIN, y, _fit(statement, 10, WIDTH - 2 * MARGIN))
-    y -= 20
-    page, index = 1, 0
-    if lines:
-        pdf.setFont(FONT, 11)
-        pdf.drawString(MARGIN, y, "一、志愿服务")
-        y -= ROW
-        _row(pdf, y, [h for h, _ in SERVICE_COLUMNS], SERVICE_COLUMNS)
-        pdf.line(MARGIN, y - 4, WIDTH - MARGIN, y - 4)
-        y -= ROW
-        capacity = FIRST_PAGE_ROWS
-        while index < len(lines):
-            for line in lines[index:index + capacity]:
-                _row(pdf, y, _service_cells(line), SERVICE_COLUMNS)
-                y -= ROW
-            index += capacity
-            if index < len(lines):
-                _footer(pdf, certificate, page, pages)
-                pdf.showPage()
-                page, capacity, y = page + 1, NEXT_PAGE_ROWS, HEIGHT - MARGIN - 10
+    pages = _plan(record, y - 24)
+    y -= 24
+    for number, page in enumerate(pages, start=1):
+        if number > 1:
+            _footer(pdf, certificate, number - 1, len(pages))
+            pdf.showPage()
+            y = HEIGHT - MARGIN - 10
+        for kind, content, y in page:
+            if kind == "heading":
+                pdf.setFont(FONT, 11)
+                pdf.drawString(MARGIN, y, str(content))
+            elif kind == "continued":
                 pdf.setFont(FONT, 10)
-                pdf.drawString(MARGIN, y, f"志愿服务记录证明（续）　{holder.name}")
-                y -= ROW
+                pdf.drawString(MARGIN, y, f"志愿服务记录证明（续）　{holder.name}　{certificate.serial}")
+            elif kind == "columns":
                 _row(pdf, y, [h for h, _ in SERVICE_COLUMNS], SERVICE_COLUMNS)
-                y -= ROW
-        y -= 6
-    if record.training:
-        pdf.setFont(FONT, 11)
-        pdf.drawString(MARGIN, y, "二、培训")
-        y -= ROW
-        for line in record.training[:8]:
-            _row(pdf, y, [line.date.isoformat(), line.activity, line.place, line.content, hours(line.minutes), line.organising_unit], SERVICE_COLUMNS)
-            y -= ROW
-        y -= 6
+                pdf.line(MARGIN, y - 4, WIDTH - MARGIN, y - 4)
+            else:
+                _row(pdf, y, content, SERVICE_COLUMNS)
+        y = (y - ROW - 6) if page else y
+    page = len(pages)
     pdf.setFont(FONT, 10)
     totals = "；".join(f"{SERVICE_CATEGORIES.get(c, c)} {hours(m)} 小时" for c, m in sorted(record.by_category.items()))
     for text in (
@@ -163,7 +172,7 @@ def draw_service_record(pdf: canvas.Canvas, record: ServiceRecord, holder: Holde
     pdf.setFont(FONT, 8)
     pdf.drawString(MARGIN, y, "本证明依据《志愿服务记录与证明出具办法（试行）》出具，免费提供；全国志愿服务信息系统为法定记录。")
     _verification(pdf, certificate, verify_url, min(y - 6, 62 * mm))
-    _footer(pdf, certificate, page, pages)
+    _footer(pdf, certificate, page, page)
     pdf.showPage()
 
 
