@@ -26,6 +26,7 @@ from timebank.certify.stars import person_thresholds
 from timebank.certify.schemas import PeriodSchema, ProgrammeSchema, RevocationSchema, VerifyLookupSchema
 from timebank.domain import Conflict, NotAllowed, NotFound
 from timebank.events.models import Activity, Attendance, AttendanceStatus
+from timebank.ledger.models import Account
 from timebank.localtime import local_day
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import effective_policy, get_organisation, lineage
@@ -362,11 +363,18 @@ def candidates(session: Session, programme: Programme, *, actor: Actor, now: dt.
     paths = actor.paths(CARERS)
     if not paths:
         return []
-    people = session.scalars(
+    stmt = (
         select(Person).join(Organisation, Organisation.id == Person.home_organisation_id)
         .where(Organisation.path.startswith(prefix), or_(*[Organisation.path.startswith(p) for p in paths]), Person.status == "active")
         .order_by(Person.id)
     )
+    if programme.required_minutes:
+        # Only those whose largest required category already holds enough are worth a closer look.
+        category, needed = max(programme.required_minutes.items(), key=lambda item: item[1])
+        stmt = stmt.join(Account, Account.owner_id == Person.id).where(
+            Account.owner_type == "volunteer", Account.commodity == "CERT", Account.code.endswith(f":CERT:{category}"), Account.balance >= needed
+        )
+    people = session.scalars(stmt)
     found = []
     for person in people:
         item = progress(session, person, programme, now=now)
