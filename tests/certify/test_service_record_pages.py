@@ -92,6 +92,7 @@ def test_unknown_links_and_serials_get_a_clear_answer(app, db, make_person, serv
     wrong = public.get("/certify/verify?serial=TB-2026-999999&check_code=ABCDEFGH")
     assert wrong.status_code == 404 and 'id="verdict"' in text(wrong)
     assert public.get("/certify/verify?serial=nonsense&check_code=x").status_code == 422
+    assert public.get("/certify/verify?serial=TB-2026-000001&check_code=校验码").status_code == 422
 
     volunteer = make_person()
     serve(volunteer)

@@ -137,5 +137,5 @@ class VerifyLookupSchema(Schema):
 
     serial = fields.String(required=True, validate=validate.Regexp(r"^\s*TB-\d{4}-\d{6}\s*$", error="Enter the serial number as printed, e.g. TB-2026-000123."),
                            error_messages={"required": "Enter the serial number as printed, e.g. TB-2026-000123."})
-    check_code = fields.String(required=True, validate=validate.Length(min=1, max=20, error="Enter the check code printed under the QR code."),
+    check_code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9 ]{1,20}$", error="Enter the check code printed under the QR code."),
                                error_messages={"required": "Enter the check code printed under the QR code."})
