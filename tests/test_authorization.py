@@ -20,6 +20,8 @@ from flask.testing import FlaskClient
 from timebank.app import create_app
 from timebank.auth.services import create_device_token
 from timebank.db import Database
+from timebank.certify.batch import request_batch
+from timebank.certify.services import create_programme, record_certificate
 from timebank.events import tokens
 from timebank.events.checkin import record_scan
 from timebank.events.corrections import report_error
@@ -45,6 +47,9 @@ PUBLIC = {
     "auth.register",
     "auth_api.openapi",
     "people_api.register",
+    "certify.verify",
+    "certify.lookup",
+    "certify_api.verify",
 }
 #: Personas, in the order they act (the most powerful last, so their changes
 #: cannot hide a refusal of a weaker one): name -> (roles, organisation key).
@@ -122,6 +127,9 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         record_scan(session, activity, target, "out", method="screen", now=ends)
         correction = report_error(session, attendance.id, {"message": "我待到了最后"}, volunteer=target, now=ends)
         item, redemption = _a_redemption(session, station, target, people["station_staff"], at=real_now)
+        programme = create_programme(session, {"organisation_id": orgs["east"].id, "name": "助老服务专业志愿者", "required_hours": {"elderly": 100}, "signoff_level": "社会工作师"}, actor=SYSTEM, now=NOW)
+        certificate, _ = record_certificate(session, target, NOW.date(), NOW.date(), actor=SYSTEM, now=NOW)
+        batch = request_batch(session, {"organisation_id": orgs["east"].id, "start": "2026-01-01", "end": "2026-11-20"}, actor=SYSTEM, now=NOW)
         session.commit()
         samples = {
             "id": target.id,
@@ -137,6 +145,10 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             "request_id": correction.id,
             "item_id": item.id,
             "redemption_id": redemption.id,
+            "programme_id": programme.id,
+            "certificate_id": certificate.id,
+            "batch_id": batch.id,
+            "key": certificate.verify_key,
             "token": tokens.screen_code(activity.code_key, "in", "matrix", now=real_now),
             "code": "en",
             "filename": "timebank.css",

@@ -65,4 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     for blueprint in (people_api.bp, orgs_api.bp, auth_api.bp, audit_api.bp, events_api.bp, redeem_api.bp):
         app.register_blueprint(blueprint)
+    from timebank.certify import api as certify_api, records_views as certify_records, views as certify
+    for blueprint in (certify.bp, certify_records.bp, certify_api.bp):
+        app.register_blueprint(blueprint)
     return app

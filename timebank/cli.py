@@ -25,6 +25,7 @@ from timebank.ledger.models import SYSTEM_ACTOR
 from timebank.ledger.reports import totals
 from timebank.people.cli import people
 from timebank.redeem.cli import stations
+from timebank.certify.cli import certify
 
 
 def _database() -> Database:
@@ -46,6 +47,7 @@ def main() -> None:
 
 main.add_command(people)
 main.add_command(stations)
+main.add_command(certify)
 
 
 @main.command()

@@ -28,6 +28,7 @@ from timebank import ledger, migrate
 from timebank.auth.passwords import hash_password
 from timebank.categories import SERVICE_CATEGORIES
 from timebank.db import Database
+from timebank.certify.demo import build_certification
 from timebank.events.demo import build_activities
 from timebank.ledger import Account, Commodity, Hold, Kind, Leg, OwnerType, Transaction
 from timebank.ledger import rules
@@ -217,6 +218,7 @@ def build_demo(session: Session, *, volunteers: int, days: int, seed: int, now: 
         session, rng=rng, now=now, organisations=cast.organisations, carers=cast.carers,
         managers=cast.managers, volunteers=cast.volunteers,
     )
+    activities += "\n" + build_certification(session, cast=cast, now=now)
     set_meta(session, DEMO_FLAG, now.isoformat())
     return _summary(world, activities, stations.summary())
 

@@ -17,6 +17,7 @@ def metadata() -> MetaData:
     """The metadata of every model, imported so that each table is registered."""
     import timebank.audit.models  # noqa: F401
     import timebank.auth.models  # noqa: F401
+    import timebank.certify.models  # noqa: F401
     import timebank.events.models  # noqa: F401
     import timebank.ledger.models  # noqa: F401
     import timebank.meta  # noqa: F401

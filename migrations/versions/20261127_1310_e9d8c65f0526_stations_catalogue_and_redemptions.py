@@ -1,7 +1,7 @@
 """stations: opening hours, catalogue, stock and redemptions
 
 Revision ID: e9d8c65f0526
-Revises: 3fc179b2477a
+Revises: 810309ca998b
 Create Date: 2026-11-27 12:34:33.608794+00:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'e9d8c65f0526'
-down_revision = '3fc179b2477a'
+down_revision = '810309ca998b'
 branch_labels = None
 depends_on = None
 

@@ -82,9 +82,9 @@ def _wrap(text: str, size: float, width: float) -> list[str]:
     return lines
 
 
-def _draw_qr(pdf: canvas.Canvas, data: str, x: float, y: float, size: float) -> None:
+def _draw_qr(pdf: canvas.Canvas, data: str, x: float, y: float, size: float, **options: int) -> None:
     """The code as vector squares (sharp at any print size), its quiet zone included in `size`."""
-    matrix = _qr(data, border=4).get_matrix()
+    matrix = _qr(data, border=4, **options).get_matrix()
     module = size / len(matrix)
     path = pdf.beginPath()
     for row, cells in enumerate(matrix):

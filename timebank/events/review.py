@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from timebank import ledger
 from timebank.audit.services import record
+from timebank.certify.stars import sync_star_levels
 from timebank.domain import Conflict, NotAllowed, NotFound
 from timebank.events.credit import Credit, add_working_days, points_for, work_out
 from timebank.events.models import (
@@ -112,6 +113,7 @@ def approve_attendance(session: Session, attendance_id: int, *, actor: Actor, no
     record(session, actor=actor.id, action="approve_attendance", target=("attendance", attendance.id), now=now)
     if len(reviewers) + 1 >= int(policy["reviewers_required"]):
         _post_credit(session, attendance, activity, credit.minutes, policy, actor=actor, now=now)
+        sync_star_levels(session, attendance.volunteer_id, now=now)
         attendance.status, attendance.decided_by, attendance.decided_at = AttendanceStatus.APPROVED.value, actor.id, now
         settle_if_done(session, activity, now=now)
     return attendance
@@ -197,6 +199,7 @@ def correct_attendance(
     attendance.transaction_id, attendance.credited_minutes, attendance.credited_points = None, 0, 0
     if minutes > 0:
         _post_credit(session, attendance, activity, minutes, policy, actor=actor, now=now)
+    sync_star_levels(session, attendance.volunteer_id, now=now)
     record(session, actor=actor.id, action="correct_attendance", target=("attendance", attendance.id), changes={"minutes": [before, minutes], "reason": [None, reason]}, now=now)
     return attendance
 

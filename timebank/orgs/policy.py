@@ -20,6 +20,8 @@ DEFAULTS: dict[str, Any] = {
     "record_deadline_working_days": 10,  # 2021 national measures, art. 11
     "forgotten_checkout": "planned_end_flagged",
     "star_thresholds_hours": [100, 300, 600, 1000, 1500],
+    "continuing_education_hours": 90,  # social workers' training per registration period
+    "continuing_education_period_years": 3,
 }
 
 

@@ -66,6 +66,10 @@ class PolicySchema(Schema):
     record_deadline_working_days = fields.Integer(strict=True, allow_none=True, validate=COUNT)
     forgotten_checkout = fields.String(allow_none=True, validate=validate.Length(max=40, error="Use at most 40 characters."))
     star_thresholds_hours = fields.List(fields.Integer(strict=True, validate=COUNT), allow_none=True)
+    continuing_education_hours = fields.Integer(strict=True, allow_none=True, validate=COUNT)
+    continuing_education_period_years = fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=1, max=10, error="Use 1 to 10 years.")
+    )
 
 
 class PoliciesSchema(Schema):

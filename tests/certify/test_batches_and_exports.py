@@ -1,0 +1,125 @@
+"""Printed summaries for everyone: the batch PDF from the command line and from the web (in the background), and the exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from openpyxl import load_workbook
+
+from timebank.certify.models import CertificateBatch
+from tests.certify.pdfs import page_count, pdf_text, qr_on_page
+from tests.conftest import RESIDENT_ID, send, signed_in, text
+
+PERIOD = {"start": "2026-01-01", "end": "2026-11-20"}
+
+
+def _people(make_person, serve):
+    first = make_person(name="张一", id_type="resident_id", id_number=RESIDENT_ID)
+    second = make_person(name="李二")
+    serve(first, minutes=120)
+    serve(second, minutes=45, category="children")
+    return first, second
+
+
+def _wait(app) -> None:
+    for thread in app.extensions.pop("timebank.certify.threads", []):
+        thread.join(timeout=120)
+        assert not thread.is_alive()
+
+
+def test_the_command_line_writes_every_volunteers_certificate_into_one_pdf(db, run_cli, make_person, serve, org_tree, tmp_path):
+    first, second = _people(make_person, serve)
+    coordinator = make_person("coordinator")
+    output = tmp_path / "east.pdf"
+    result = run_cli("certify", "batch", "--organisation", str(org_tree["east"].id), "--from", PERIOD["start"], "--to", PERIOD["end"],
+                     "--actor", str(coordinator.id), "--output", str(output), "--base-url", "https://tb.example.org")
+    assert result.exit_code == 0, result.output
+    with db.session(write=False) as reader:
+        members = reader.execute(__import__("sqlalchemy").text("SELECT count(*) FROM certificates")).scalar()
+    data = output.read_bytes()
+    words = pdf_text(data)
+    assert page_count(data) == members >= 4 and f"wrote {members} certificates" in result.output
+    assert "张一" in words and "李二" in words and "1101**********1239" in words and RESIDENT_ID not in words
+    assert "2 小时" in words and "0.75 小时" in words
+    assert qr_on_page(data, page=0).startswith("https://tb.example.org/certify/verify/")
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_the_command_line_refuses_someone_who_does_not_run_the_organisation(run_cli, make_person, org_tree, tmp_path):
+    outsider = make_person("coordinator", org="west")
+    result = run_cli("certify", "batch", "--organisation", str(org_tree["east"].id), "--from", "2026-01-01", "--to", "2026-11-20",
+                     "--actor", str(outsider.id), "--output", str(tmp_path / "x.pdf"))
+    assert result.exit_code == 1 and "may not issue" in result.output and not (tmp_path / "x.pdf").exists()
+
+
+def test_the_web_batch_runs_in_the_background_and_its_pdf_downloads(app, make_person, serve, org_tree):
+    _people(make_person, serve)
+    coordinator = signed_in(app, make_person("coordinator"))
+    started = send(coordinator, "/certify/batches", organisation_id=org_tree["east"].id, **PERIOD)
+    assert started.status_code == 302, text(started)[:500]
+    _wait(app)
+    page = text(coordinator.get(started.location))
+    assert 'data-status="done"' in page and 'id="download"' in page
+    state = coordinator.get(started.location + ".json").get_json()
+    assert state["status"] == "done" and state["done"] == state["total"] >= 4
+    pdf = coordinator.get(state["download"])
+    data = pdf.data
+    pdf.close()
+    assert pdf.status_code == 200 and "张一" in pdf_text(data) and page_count(data) == state["total"]
+    outsider = signed_in(app, make_person("coordinator", org="west"))
+    assert outsider.get(state["download"]).status_code == 403
+
+
+def test_a_failing_batch_reports_its_failure_and_offers_no_file(app, db, make_person, serve, org_tree, monkeypatch):
+    _people(make_person, serve)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the printer's font is missing")
+
+    monkeypatch.setattr("timebank.certify.batch.draw_service_record", broken)
+    coordinator = signed_in(app, make_person("coordinator"))
+    started = send(coordinator, "/certify/batches", organisation_id=org_tree["east"].id, **PERIOD)
+    _wait(app)
+    state = coordinator.get(started.location + ".json").get_json()
+    assert state["status"] == "failed" and state["error"] == "RuntimeError" and state["download"] is None
+    assert 'data-status="failed"' in text(coordinator.get(started.location))
+    with db.session(write=False) as reader:
+        batch = reader.query(CertificateBatch).one()
+        assert batch.finished_at is not None and batch.filename is None
+    assert coordinator.get(started.location + "/download").status_code == 404
+
+
+def test_a_batch_for_a_backwards_period_is_refused_with_a_message(app, make_person, org_tree):
+    coordinator = signed_in(app, make_person("coordinator"))
+    answer = send(coordinator, "/certify/batches", organisation_id=org_tree["east"].id, start="2026-11-20", end="2026-01-01")
+    assert answer.status_code == 422 and "problem" in text(answer) and "timebank.certify.threads" not in app.extensions
+
+
+def test_exports_carry_the_national_record_fields_with_masked_id_numbers(app, make_person, serve, org_tree, run_cli, tmp_path):
+    _people(make_person, serve)
+    coordinator_person = make_person("coordinator")
+    coordinator = signed_in(app, coordinator_person)
+    query = f"organisation_id={org_tree['east'].id}&start={PERIOD['start']}&end={PERIOD['end']}"
+    answer = coordinator.get(f"/certify/export.csv?{query}")
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][:6] == ["志愿者编号", "姓名", "性别", "出生日期", "证件类型", "证件号码（脱敏）"]
+    by_name = {row[1]: row for row in rows[1:]}
+    assert by_name["张一"][5] == "1101**********1239" and by_name["张一"][4] == "居民身份证"
+    assert by_name["张一"][15] == "2" and by_name["李二"][10] == "儿童关爱" and by_name["李二"][15] == "0.75"
+    assert RESIDENT_ID not in answer.get_data(as_text=True)
+
+    xlsx = coordinator.get(f"/certify/export.xlsx?{query}")
+    data = xlsx.data
+    xlsx.close()
+    sheet = load_workbook(io.BytesIO(data), read_only=True).active
+    assert [[cell or "" for cell in r] for r in sheet.iter_rows(values_only=True)] == rows  # empty cells read back as None
+    assert coordinator.get("/certify/export.csv?start=x").status_code == 422
+    assert signed_in(app, make_person("coordinator", org="west")).get(f"/certify/export.csv?{query}").status_code == 403
+
+    output = tmp_path / "records.csv"
+    result = run_cli("certify", "export", "--organisation", str(org_tree["east"].id), "--from", PERIOD["start"], "--to", PERIOD["end"],
+                     "--actor", str(coordinator_person.id), "--output", str(output))
+    assert result.exit_code == 0, result.output
+    assert list(csv.reader(io.StringIO(output.read_text(encoding="utf-8").lstrip("\ufeff")))) == rows

@@ -1,0 +1,1 @@
+"""Professional certification: star levels, programmes, certificates, printable service records."""

@@ -1,0 +1,170 @@
+"""Service record certificates for everyone of an organisation and a period, into one PDF that streams.
+
+`batch_certificates` numbers and draws each volunteer's certificate and
+appends it to the open output; it yields after every chunk so the caller
+commits (the command line, or the background job that reports progress).
+People are read a chunk at a time by id and let go after it, so memory stays
+flat however many there are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from timebank.certify.models import BatchStatus, CertificateBatch
+from timebank.certify.pdf import Holder, draw_service_record, single_pdf
+from timebank.certify.schemas import BatchSchema
+from timebank.certify.services import record_certificate
+from timebank.certify.stars import person_thresholds
+from timebank.certify.stream import StreamingPdf
+from timebank.db import Database
+from timebank.domain import DomainError, NotFound
+from timebank.orgs.models import Organisation
+from timebank.orgs.services import get_organisation
+from timebank.people.access import MANAGERS, Actor, actor_for
+from timebank.people.models import Person, Status
+from timebank.people.services import load
+
+CHUNK = 50  # people per commit: on SQLite the write lock is held that long
+log = logging.getLogger(__name__)
+
+
+def holder(person: Person) -> Holder:
+    """The person as a certificate prints them: the ID number only masked."""
+    return Holder(person.real_name, person.id_number_masked or "", person.volunteer_number)
+
+
+def _members(path: str):
+    return (
+        select(Person)
+        .join(Organisation, Organisation.id == Person.home_organisation_id)
+        .where(Organisation.path.startswith(path), Person.status == Status.ACTIVE.value)
+    )
+
+
+def count_members(session: Session, organisation: Organisation) -> int:
+    """Active people whose home is the organisation or below it."""
+    return int(session.scalar(select(func.count()).select_from(_members(organisation.path).subquery())) or 0)
+
+
+def members(session: Session, path: str, *, chunk: int = CHUNK) -> Iterator[list[Person]]:
+    """The active people below an organisation's path, a chunk at a time in id order (keyset: each chunk one quick query)."""
+    after = 0
+    while True:
+        found = list(session.scalars(_members(path).where(Person.id > after).order_by(Person.id).limit(chunk)))
+        if not found:
+            return
+        yield found
+        after = found[-1].id
+
+
+def batch_certificates(
+    session: Session, organisation: Organisation, start: dt.date, end: dt.date, out: BinaryIO,
+    *, verify_url: Callable[[str], str], actor: Actor, now: dt.datetime,
+) -> Iterator[int]:
+    """Write every member's service record certificate into `out`; yields how many are done after each chunk."""
+    actor.require(MANAGERS, organisation)
+    # Plain values: the caller's commits expire the objects, and each chunk is let go.
+    path, title = organisation.path, f"志愿服务记录证明 {organisation.name} {start}–{end}"
+    document = StreamingPdf(out)
+    homes: dict[int, tuple[str, list[int]]] = {}  # organisation id -> (name, star thresholds): read once each
+    done = 0
+    for people in members(session, path):
+        for person in people:
+            if person.home_organisation_id not in homes:
+                homes[person.home_organisation_id] = (get_organisation(session, person.home_organisation_id).name, person_thresholds(session, person))
+            name, thresholds = homes[person.home_organisation_id]
+            certificate, found = record_certificate(session, person, start, end, actor=actor, now=now, thresholds=thresholds)
+            document.add(single_pdf(draw_service_record, found, holder(person), certificate, name, verify_url(certificate.verify_key)))
+            done += 1
+        yield done  # the caller commits here
+        session.expunge_all()
+    document.close(title)
+
+
+# -- the background job of the web page ------------------------------------------
+
+
+def request_batch(session: Session, data: dict[str, Any], *, actor: Actor, now: dt.datetime) -> CertificateBatch:
+    """A coordinator asks for a batch: checked and queued (the view starts it once committed)."""
+    values = load(BatchSchema(), data)
+    organisation = get_organisation(session, values["organisation_id"])
+    actor.require(MANAGERS, organisation)
+    batch = CertificateBatch(
+        organisation_id=organisation.id, period_start=values["start"], period_end=values["end"],
+        requested_by=actor.id, requested_at=now, status=BatchStatus.QUEUED.value, total=count_members(session, organisation),
+    )
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def managed_batch(session: Session, batch_id: int, *, actor: Actor) -> CertificateBatch:
+    """The batch, if the actor manages its organisation."""
+    batch = session.get(CertificateBatch, batch_id) if batch_id else None
+    if batch is None:
+        raise NotFound("Unknown batch.")
+    actor.require(MANAGERS, batch.organisation)
+    return batch
+
+
+def batch_file(batch: CertificateBatch, folder: Path) -> Path:
+    """Where a finished batch's PDF lies, or NotFound."""
+    path = folder / batch.filename if batch.filename else None
+    if batch.status != BatchStatus.DONE.value or path is None or not path.is_file():
+        raise NotFound("This batch has no file to download: it is not finished, it failed, or its file was removed.")
+    return path
+
+
+def run_batch(database: Database, batch_id: int, folder: Path, verify_url: Callable[[str], str], *, now: Callable[[], dt.datetime]) -> None:
+    """Make the batch's PDF, writing progress to its row; any failure is recorded on the row, never lost."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"batch-{batch_id}-{secrets.token_hex(8)}.pdf"
+    partial = folder / f".{name}.partial"
+    try:
+        with database.session() as session:
+            batch = session.get(CertificateBatch, batch_id)
+            actor = actor_for(session, batch.requested_by)
+            organisation = get_organisation(session, batch.organisation_id)
+            start, end = batch.period_start, batch.period_end
+            batch.status = BatchStatus.RUNNING.value
+            with partial.open("wb") as out:
+                for done in batch_certificates(session, organisation, start, end, out, verify_url=verify_url, actor=actor, now=now()):
+                    session.get(CertificateBatch, batch_id).done = done
+                    session.commit()
+            partial.replace(folder / name)
+            batch = session.get(CertificateBatch, batch_id)
+            batch.status, batch.filename, batch.finished_at = BatchStatus.DONE.value, name, now()
+            session.commit()
+    except Exception as exc:  # a background job has no one to raise to: the row tells the coordinator
+        log.exception("certificate batch %s failed", batch_id)
+        partial.unlink(missing_ok=True)
+        _record_failure(database, batch_id, exc, now())
+
+
+def _record_failure(database: Database, batch_id: int, exc: Exception, at: dt.datetime) -> None:
+    message = exc.template % exc.params if isinstance(exc, DomainError) and exc.params else getattr(exc, "template", None) or type(exc).__name__
+    try:
+        with database.session() as session:
+            batch = session.get(CertificateBatch, batch_id)
+            if batch is not None:
+                batch.status, batch.error, batch.finished_at = BatchStatus.FAILED.value, str(message)[:500], at
+                session.commit()
+    except Exception:  # the database itself is gone: the log is all that is left
+        log.exception("could not record the failure of certificate batch %s", batch_id)
+
+
+def start_thread(database: Database, batch_id: int, folder: Path, verify_url: Callable[[str], str], *, now: Callable[[], dt.datetime]) -> threading.Thread:
+    """Run the batch in a thread of its own, started by the request that queued it."""
+    thread = threading.Thread(target=run_batch, args=(database, batch_id, folder, verify_url), kwargs={"now": now}, name=f"certificate-batch-{batch_id}", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,86 @@
+"""Service records in the national record's fields (CSV and XLSX), for entry into the national volunteer information system.
+
+One row per certified service or training line of each volunteer of an
+organisation in a period (2021 measures, art. 5, 7 and 8). ID numbers are
+exported masked, as everywhere they are shown. Rows are produced a
+volunteer at a time, so an export streams whatever its size.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from openpyxl import Workbook
+from sqlalchemy.orm import Session
+
+from timebank.categories import SERVICE_CATEGORIES
+from timebank.certify.batch import members
+from timebank.certify.pdf import hours
+from timebank.certify.records import service_record
+from timebank.orgs.models import Organisation
+from timebank.people.access import MANAGERS, Actor
+
+ID_TYPE_NAMES = {
+    "resident_id": "居民身份证",
+    "passport": "护照",
+    "hk_macao_permit": "港澳居民来往内地通行证",
+    "taiwan_permit": "台湾居民来往大陆通行证",
+    "foreign_permanent": "外国人永久居留身份证",
+}
+SEX_NAMES = {"M": "男", "F": "女"}
+HEADINGS = (
+    "志愿者编号", "姓名", "性别", "出生日期", "证件类型", "证件号码（脱敏）", "居住区域", "联系电话", "技能特长",
+    "记录类型", "服务类别", "活动名称", "服务日期", "服务地点", "服务内容", "服务时长（小时）", "组织单位", "负责人", "记录单位",
+)
+FORMATS = ("csv", "xlsx")
+
+
+def rows(session: Session, organisation: Organisation, start: dt.date, end: dt.date, *, actor: Actor) -> Iterator[list[str]]:
+    """The headings, then one row per service or training line of every member, in volunteer order."""
+    actor.require(MANAGERS, organisation)
+    path = organisation.path
+    yield list(HEADINGS)
+    names: dict[int, str] = {}
+    for people in members(session, path):
+        for person in people:
+            if person.home_organisation_id not in names:
+                names[person.home_organisation_id] = session.get(Organisation, person.home_organisation_id).name
+            found = service_record(session, person, start, end)
+            identity = [
+                person.volunteer_number, person.real_name, SEX_NAMES.get(person.sex or "", ""),
+                person.birth_date.isoformat() if person.birth_date else "", ID_TYPE_NAMES.get(person.id_type or "", ""),
+                person.id_number_masked or "", person.residence_area or "", person.phone, person.skills or "",
+            ]
+            for kind, lines in (("志愿服务", found.service), ("培训", found.training)):
+                for line in lines:
+                    yield identity + [
+                        kind, SERVICE_CATEGORIES.get(line.category, line.category), line.activity, line.date.isoformat(),
+                        line.place, line.content, hours(line.minutes), line.organising_unit, line.person_in_charge,
+                        names[person.home_organisation_id],
+                    ]
+        session.expunge_all()
+
+
+def csv_chunks(lines: Iterator[list[str]]) -> Iterator[str]:
+    """CSV text a row at a time, starting with a byte order mark so that Excel reads the Chinese right."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    yield "\ufeff"
+    for line in lines:
+        writer.writerow(line)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def write_xlsx(lines: Iterator[list[str]], out: BinaryIO) -> None:
+    """The rows as an XLSX workbook written in openpyxl's streaming mode."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("志愿服务记录")
+    for line in lines:
+        sheet.append(line)
+    book.save(out)

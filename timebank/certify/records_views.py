@@ -1,0 +1,176 @@
+"""Coordinators' printed summaries: batches of service record certificates, national-record exports, social workers' training."""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, send_file, stream_with_context, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+
+from timebank.auth.login import current_actor, now, requires
+from timebank.certify import batch as batches
+from timebank.certify import education, exports
+from timebank.certify.schemas import BatchSchema
+from timebank.db import utcnow
+from timebank.localtime import local_day
+from timebank.orgs.services import get_organisation, tree
+from timebank.people.access import MANAGERS
+from timebank.people.services import load
+from timebank.web import database, db_session, done, form_data, submit
+
+bp = Blueprint("certify_records", __name__, url_prefix="/certify")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def batch_folder() -> Path:
+    """Where finished batch PDFs are kept: the instance folder."""
+    return Path(current_app.instance_path) / "certificates"
+
+
+def start_batch_thread(batch_id: int) -> None:
+    """Start a committed batch in a thread of its own; the app keeps the threads (tests wait for them)."""
+    base = url_for("certify.verify", key="KEY", _external=True)
+    thread = batches.start_thread(database(), batch_id, batch_folder(), lambda key: base.replace("KEY", key), now=utcnow)
+    current_app.extensions.setdefault("timebank.certify.threads", []).append(thread)
+
+
+def _choices() -> dict[str, Any]:
+    paths = current_actor().paths(MANAGERS)
+    organisations = tree(db_session(), root_paths=paths) if paths else []
+    top = min((o.path.count("/") for o in organisations), default=0)
+    today = local_day(now())
+    return {
+        "organisations": [(o.id, "\u3000" * (o.path.count("/") - top) + o.name) for o in organisations],
+        "period": {"start": today.replace(month=1, day=1).isoformat(), "end": today.isoformat()},
+    }
+
+
+@bp.get("/records")
+@requires(*MANAGERS)
+def records() -> ResponseReturnValue:
+    """Batches of service record certificates and exports for the national system, for an organisation and a period."""
+    return render_template("certify/records.html", form={}, **_choices())
+
+
+@bp.post("/batches")
+@requires(*MANAGERS)
+def start_batch() -> ResponseReturnValue:
+    """Queue a batch and start it in the background; the coordinator watches its progress."""
+    session = db_session()
+
+    def queue() -> ResponseReturnValue:
+        batch = batches.request_batch(session, form_data(), actor=current_actor(), now=now())
+        session.commit()
+        start_batch_thread(batch.id)
+        return done(gettext("The batch has started. This page shows its progress."), "certify_records.batch", batch_id=batch.id)
+
+    return submit(queue, template="certify/records.html", **_choices())
+
+
+def _batch_state(batch_id: int) -> dict[str, Any]:
+    found = batches.managed_batch(db_session(), batch_id, actor=current_actor())
+    return {
+        "id": found.id,
+        "status": found.status,
+        "done": found.done,
+        "total": found.total,
+        "error": found.error,
+        "download": url_for("certify_records.download", batch_id=found.id) if found.status == "done" else None,
+    }
+
+
+@bp.get("/batches/<int:batch_id>")
+@requires(*MANAGERS)
+def batch(batch_id: int) -> ResponseReturnValue:
+    """A batch's progress (the page reloads itself until it is done or failed), then its download."""
+    found = batches.managed_batch(db_session(), batch_id, actor=current_actor())
+    return render_template("certify/batch.html", batch=found, state=_batch_state(batch_id)), 200, {"Cache-Control": "no-store"}
+
+
+@bp.get("/batches/<int:batch_id>.json")
+@requires(*MANAGERS)
+def batch_json(batch_id: int) -> ResponseReturnValue:
+    """A batch's progress as JSON."""
+    return jsonify(_batch_state(batch_id)), 200, {"Cache-Control": "no-store"}
+
+
+@bp.get("/batches/<int:batch_id>/download")
+@requires(*MANAGERS)
+def download(batch_id: int) -> ResponseReturnValue:
+    """The finished batch's PDF."""
+    found = batches.managed_batch(db_session(), batch_id, actor=current_actor())
+    path = batches.batch_file(found, batch_folder())
+    name = f"certificates-{found.organisation_id}-{found.period_start}-{found.period_end}.pdf"
+    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=name)
+
+
+@bp.get("/export.csv")
+@requires(*MANAGERS)
+def export_csv() -> ResponseReturnValue:
+    """The service records of an organisation and period in the national record's fields, as CSV (UTF-8, for Excel)."""
+    return _export("csv")
+
+
+@bp.get("/export.xlsx")
+@requires(*MANAGERS)
+def export_xlsx() -> ResponseReturnValue:
+    """The same as an XLSX workbook."""
+    return _export("xlsx")
+
+
+def _export(fmt: str) -> ResponseReturnValue:
+    session = db_session()
+
+    def build() -> ResponseReturnValue:
+        values = load(BatchSchema(), request.args)
+        organisation = get_organisation(session, values["organisation_id"])
+        lines = exports.rows(session, organisation, values["start"], values["end"], actor=current_actor())
+        headings = next(lines)  # taken once the actor is checked, so a refusal answers before anything streams
+        every = itertools.chain([headings], lines)
+        stem = f"service-records-{organisation.id}-{values['start']}-{values['end']}"
+        if fmt == "csv":
+            body = stream_with_context(exports.csv_chunks(every))
+            return Response(body, mimetype="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'})
+        scratch = tempfile.TemporaryFile()
+        exports.write_xlsx(every, scratch)
+        scratch.seek(0)
+        return send_file(scratch, mimetype=XLSX, as_attachment=True, download_name=f"{stem}.xlsx")
+
+    return submit(build, template="certify/records.html", **_choices())
+
+
+# -- social workers' continuing education ----------------------------------------------
+
+
+def _education() -> dict[str, Any]:
+    session, actor = db_session(), current_actor()
+    found = education.standings(session, actor=actor, now=now())
+    return {
+        "standings": found,
+        "short": [s for s in found if s.short],
+        "workers": [(s.person.id, s.person.real_name) for s in found],
+        "today": local_day(now()).isoformat(),
+    }
+
+
+@bp.get("/continuing-education")
+@requires(*MANAGERS)
+def continuing_education() -> ResponseReturnValue:
+    """Social workers' training hours in the current registration period, and who is short."""
+    return render_template("certify/education.html", form={}, **_education())
+
+
+@bp.post("/continuing-education")
+@requires(*MANAGERS)
+def record_training() -> ResponseReturnValue:
+    """Record a training a social worker took."""
+
+    def save() -> ResponseReturnValue:
+        education.record_training(db_session(), form_data(), actor=current_actor(), now=now())
+        return done(gettext("The training has been recorded."), "certify_records.continuing_education")
+
+    return submit(save, template="certify/education.html", **_education())
