@@ -31,23 +31,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from bench.common import (
-    clean_up_when_stopped,
-    fresh_database,
-    gunicorn,
-    note,
-    parse_args,
-    percentile,
-    print_figures,
-    print_table,
-)
+from bench.common import gunicorn, note, percentile, print_table, run_server_bench
 from bench.load import USER_AGENT, Load, exchange, http_request, paced, wrk
 from timebank.app import create_app
 from timebank.db import Database, utcnow
@@ -279,17 +269,7 @@ def report(n: int, floor: Load, burst: Load, steady: Load, counts: list[tuple[in
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the command line, measure on a fresh database, print the tables and the JSON line."""
-    args = parse_args("bench.checkin", __doc__.splitlines()[0], argv)
-    clean_up_when_stopped()
-    settings = QUICK if args.quick else FULL
-    print(f"check-in benchmark on {args.db}{' (quick)' if args.quick else ''}")
-    with fresh_database(args.db, "checkin") as url, tempfile.TemporaryDirectory(prefix="timebank_bench_checkin_") as directory:
-        database = Database(url)
-        try:
-            figures = measure(database, url, settings, Path(directory))
-        finally:
-            database.dispose()
-    print_figures({"bench": "checkin", "db": args.db, "quick": args.quick, **figures})
+    run_server_bench("checkin", __doc__, measure, quick=QUICK, full=FULL, argv=argv)
 
 
 if __name__ == "__main__":

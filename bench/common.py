@@ -67,6 +67,24 @@ def clean_up_when_stopped() -> None:
 # -- databases ----------------------------------------------------------------
 
 
+def run_server_bench(
+    name: str, doc: str | None, measure: Callable[[Database, str, Any, Path], dict[str, object]], *, quick: Any, full: Any,
+    argv: Sequence[str] | None = None,
+) -> None:
+    """The frame of the benchmarks that serve the app: arguments, a fresh database and folder, the JSON line."""
+    args = parse_args(f"bench.{name}", (doc or "").splitlines()[0], argv)
+    clean_up_when_stopped()
+    settings = quick if args.quick else full
+    print(f"{name} benchmark on {args.db}{' (quick)' if args.quick else ''}")
+    with fresh_database(args.db, name) as url, tempfile.TemporaryDirectory(prefix=f"timebank_bench_{name}_") as directory:
+        database = Database(url)
+        try:
+            figures = measure(database, url, settings, Path(directory))
+        finally:
+            database.dispose()
+    print_figures({"bench": name, "db": args.db, "quick": args.quick, **figures})
+
+
 @contextmanager
 def fresh_database(storage: str, name: str) -> Iterator[str]:
     """The URL of a new 'sqlite' or 'postgres' database migrated to head, removed on exit."""

@@ -37,7 +37,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,7 +44,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from bench.common import clean_up_when_stopped, fresh_database, gunicorn, note, parse_args, percentile, print_figures, print_table
+from bench.common import gunicorn, note, percentile, print_table, run_server_bench
 from bench.load import Load, exchange, http_request, wrk
 from timebank import ledger
 from timebank.auth.services import create_device_token
@@ -337,17 +336,7 @@ def report(settings: Settings, seeded: Seeded, floor: Load, warm: Load, burst: L
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the command line, measure on a fresh database, print the tables and the JSON line."""
-    args = parse_args("bench.redeem", __doc__.splitlines()[0], argv)
-    clean_up_when_stopped()
-    settings = QUICK if args.quick else FULL
-    print(f"redemption benchmark on {args.db}{' (quick)' if args.quick else ''}")
-    with fresh_database(args.db, "redeem") as url, tempfile.TemporaryDirectory(prefix="timebank_bench_redeem_") as directory:
-        database = Database(url)
-        try:
-            figures = measure(database, url, settings, Path(directory))
-        finally:
-            database.dispose()
-    print_figures({"bench": "redeem", "db": args.db, "quick": args.quick, **figures})
+    run_server_bench("redeem", __doc__, measure, quick=QUICK, full=FULL, argv=argv)
 
 
 if __name__ == "__main__":
