@@ -7,6 +7,7 @@ import io
 
 from openpyxl import load_workbook
 
+from timebank.audit.services import entries
 from timebank.certify.models import CertificateBatch
 from tests.certify.pdfs import page_count, pdf_text, qr_on_page
 from tests.conftest import RESIDENT_ID, send, signed_in, text
@@ -123,3 +124,30 @@ def test_exports_carry_the_national_record_fields_with_masked_id_numbers(app, ma
                      "--actor", str(coordinator_person.id), "--output", str(output))
     assert result.exit_code == 0, result.output
     assert list(csv.reader(io.StringIO(output.read_text(encoding="utf-8").lstrip("\ufeff")))) == rows
+
+
+def test_an_export_with_whole_id_numbers_is_audited_before_its_first_row(app, session, make_person, serve, org_tree, run_cli, tmp_path):
+    _people(make_person, serve)
+    coordinator_person = make_person("coordinator")
+    coordinator = signed_in(app, coordinator_person)
+    form = {"organisation_id": str(org_tree["east"].id), "start": PERIOD["start"], "end": PERIOD["end"], "format": "csv"}
+    answer = send(coordinator, "/certify/export-full", **form)
+    assert answer.status_code == 200
+    rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][5] == "证件号码"
+    assert {row[1]: row[5] for row in rows[1:]}["张一"] == RESIDENT_ID
+    logged = [e.action for e in entries(session, target=("organisation", org_tree["east"].id))]
+    assert logged.count("export_id_numbers") == 1
+    session.commit()  # end the read, so SQLite's write lock is free for the requests
+    outsider = signed_in(app, make_person("coordinator", org="west"))
+    assert send(outsider, "/certify/export-full", **form).status_code == 403
+    assert send(coordinator, "/certify/export-full", organisation_id=str(org_tree["east"].id), start="x").status_code == 422
+
+    output = tmp_path / "records-full.xlsx"
+    result = run_cli("certify", "export", "--organisation", str(org_tree["east"].id), "--from", PERIOD["start"], "--to", PERIOD["end"],
+                     "--actor", str(coordinator_person.id), "--format", "xlsx", "--full-ids", "--output", str(output))
+    assert result.exit_code == 0, result.output
+    sheet = load_workbook(output, read_only=True).active
+    assert RESIDENT_ID in [row[5] for row in sheet.iter_rows(values_only=True)]
+    session.expire_all()
+    assert [e.action for e in entries(session, target=("organisation", org_tree["east"].id))].count("export_id_numbers") == 2

@@ -87,13 +87,23 @@ def batch_command(organisation_id: int, start: dt.datetime, end: dt.datetime, ac
 @with_period
 @click.option("--format", "fmt", type=click.Choice(exports.FORMATS), default="csv", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True, help="The file to write.")
-def export_command(organisation_id: int, start: dt.datetime, end: dt.datetime, actor_id: int, fmt: str, output: Path) -> None:
+@click.option("--full-ids", is_flag=True, help="Whole ID numbers, for entry into the national system (recorded in the audit log).")
+def export_command(organisation_id: int, start: dt.datetime, end: dt.datetime, actor_id: int, fmt: str, output: Path, full_ids: bool) -> None:
     """The service records of an organisation and period in the national record's fields, as CSV or XLSX."""
     database = current_app.extensions["timebank.database"]
+    if full_ids:  # the audit entry stands before the first number is written
+        with database.session() as session:
+            organisation, actor = _setting(session, organisation_id, actor_id)
+            try:
+                exports.audit_full_export(session, organisation, start.date(), end.date(), actor=actor, now=utcnow())
+            except NotAllowed:
+                raise click.ClickException(f"person {actor_id} may not export the records of organisation {organisation_id}") from None
+            session.commit()
     with database.session(write=False) as session:
         organisation, actor = _setting(session, organisation_id, actor_id)
         try:
-            lines = exports.rows(session, organisation, start.date(), end.date(), actor=actor)
+            lines = exports.rows(session, organisation, start.date(), end.date(), actor=actor,
+                                 vault=current_app.extensions["timebank.vault"] if full_ids else None)
             if fmt == "csv":
                 with output.open("w", encoding="utf-8", newline="") as out:
                     for chunk in exports.csv_chunks(lines):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,9 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
-from timebank.auth.login import current_actor, now, requires
+from sqlalchemy.orm import Session
+
+from timebank.auth.login import current_actor, now, requires, vault
 from timebank.certify import batch as batches
 from timebank.certify import education, exports
 from timebank.certify.schemas import BatchSchema
@@ -122,15 +125,29 @@ def export_xlsx() -> ResponseReturnValue:
     return _export("xlsx")
 
 
-def _export(fmt: str) -> ResponseReturnValue:
+@bp.post("/export-full")
+@requires(*MANAGERS)
+def export_full() -> ResponseReturnValue:
+    """The same with whole ID numbers, for entry into the national system; the export is recorded in the audit log."""
+    return _export("xlsx" if request.form.get("format") == "xlsx" else "csv", full_ids=True)
+
+
+def _export(fmt: str, *, full_ids: bool = False) -> ResponseReturnValue:
     session = db_session()
 
     def build() -> ResponseReturnValue:
-        values = load(BatchSchema(), request.args)
+        values = load(BatchSchema(), request.form if full_ids else request.args)
         organisation = get_organisation(session, values["organisation_id"])
-        lines = exports.rows(session, organisation, values["start"], values["end"], actor=current_actor())
+        reader = session
+        if full_ids:
+            exports.audit_full_export(session, organisation, values["start"], values["end"], actor=current_actor(), now=now())
+            session.commit()  # the audit entry stands before the first number leaves
+            # The rows stream from a reading session: SQLite's write lock is not held while the file goes out.
+            reader = database().session(write=False)
+        lines = exports.rows(reader, organisation, values["start"], values["end"], actor=current_actor(),
+                             vault=vault() if full_ids else None)
         headings = next(lines)  # taken once the actor is checked, so a refusal answers before anything streams
-        every = itertools.chain([headings], lines)
+        every = _closing(itertools.chain([headings], lines), reader if reader is not session else None)
         stem = f"service-records-{organisation.id}-{values['start']}-{values['end']}"
         if fmt == "csv":
             body = stream_with_context(exports.csv_chunks(every))
@@ -141,6 +158,15 @@ def _export(fmt: str) -> ResponseReturnValue:
         return send_file(scratch, mimetype=XLSX, as_attachment=True, download_name=f"{stem}.xlsx")
 
     return submit(build, template="certify/records.html", **_choices())
+
+
+def _closing(lines: Iterator[list[str]], reader: Session | None) -> Iterator[list[str]]:
+    """The rows, closing the reading session of their own (if any) once they are out."""
+    try:
+        yield from lines
+    finally:
+        if reader is not None:
+            reader.close()
 
 
 # -- social workers' continuing education ----------------------------------------------
