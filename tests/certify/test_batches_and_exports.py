@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 from openpyxl import load_workbook
 
 from timebank.audit.services import entries
+from timebank.certify import batch as batch_module
 from timebank.certify.models import CertificateBatch
 from tests.certify.pdfs import page_count, pdf_text, qr_on_page
-from tests.conftest import RESIDENT_ID, send, signed_in, text
+from timebank.people.access import actor_for
+from tests.conftest import NOW, RESIDENT_ID, send, signed_in, text
 
 PERIOD = {"start": "2026-01-01", "end": "2026-11-20"}
 
@@ -151,3 +154,24 @@ def test_an_export_with_whole_id_numbers_is_audited_before_its_first_row(app, se
     assert RESIDENT_ID in [row[5] for row in sheet.iter_rows(values_only=True)]
     session.expire_all()
     assert [e.action for e in entries(session, target=("organisation", org_tree["east"].id))].count("export_id_numbers") == 2
+
+
+def test_a_batch_draws_its_pages_outside_any_transaction_so_writers_get_in_between_chunks(session, make_person, serve, org_tree, monkeypatch):
+    _people(make_person, serve)
+    coordinator = actor_for(session, make_person("coordinator"))
+    drawn_inside = []
+    real_single_pdf = batch_module.single_pdf
+
+    def watched(*args, **kwargs):
+        drawn_inside.append(session.in_transaction())
+        return real_single_pdf(*args, **kwargs)
+
+    monkeypatch.setattr(batch_module, "single_pdf", watched)
+    out = io.BytesIO()
+    counts = []
+    for done in batch_module.batch_certificates(session, org_tree["east"], dt.date(2026, 1, 1), dt.date(2026, 11, 20), out,
+                                                verify_url=lambda key: f"https://tb.example.org/certify/verify/{key}", actor=coordinator, now=NOW):
+        session.commit()
+        counts.append(done)
+    assert drawn_inside and not any(drawn_inside)
+    assert counts[-1] == len(drawn_inside) and page_count(out.getvalue()) == len(drawn_inside)

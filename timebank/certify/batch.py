@@ -1,8 +1,9 @@
 """Service record certificates for everyone of an organisation and a period, into one PDF that streams.
 
-`batch_certificates` numbers and draws each volunteer's certificate and
-appends it to the open output; it yields after every chunk so the caller
-commits (the command line, or the background job that reports progress).
+`batch_certificates` numbers a chunk of volunteers' certificates, yields so
+the caller commits (the command line, or the background job that reports
+progress), then draws them and appends them to the open output, outside any
+write transaction.
 People are read a chunk at a time by id and let go after it, so memory stays
 flat however many there are.
 """
@@ -34,7 +35,7 @@ from timebank.people.access import MANAGERS, Actor, actor_for
 from timebank.people.models import Person, Status
 from timebank.people.services import load
 
-CHUNK = 50  # people per commit: on SQLite the write lock is held that long
+CHUNK = 50  # people per commit: on SQLite the write lock is held while their certificates are numbered
 log = logging.getLogger(__name__)
 
 
@@ -71,7 +72,10 @@ def batch_certificates(
     session: Session, organisation: Organisation, start: dt.date, end: dt.date, out: BinaryIO,
     *, verify_url: Callable[[str], str], actor: Actor, now: dt.datetime,
 ) -> Iterator[int]:
-    """Write every member's service record certificate into `out`; yields how many are done after each chunk."""
+    """Write every member's service record certificate into `out`; yields how many are drawn, once per chunk and at the end.
+
+    Each yield is where the caller commits: a chunk is numbered inside a transaction, drawn outside one.
+    """
     actor.require(MANAGERS, organisation)
     # Plain values: the caller's commits expire the objects, and each chunk is let go.
     path, title = organisation.path, f"志愿服务记录证明 {organisation.name} {start}–{end}"
@@ -79,16 +83,22 @@ def batch_certificates(
     homes: dict[int, tuple[str, list[int]]] = {}  # organisation id -> (name, star thresholds): read once each
     done = 0
     for people in members(session, path):
+        numbered = []
         for person in people:
             if person.home_organisation_id not in homes:
                 homes[person.home_organisation_id] = (get_organisation(session, person.home_organisation_id).name, person_thresholds(session, person))
             name, thresholds = homes[person.home_organisation_id]
             certificate, found = record_certificate(session, person, start, end, actor=actor, now=now, thresholds=thresholds)
-            document.add(single_pdf(draw_service_record, found, holder(person), certificate, name, verify_url(certificate.verify_key)))
+            numbered.append((found, holder(person), certificate, name, verify_url(certificate.verify_key)))
+        # The caller commits the chunk's numbers here, before the drawing: on SQLite the write lock is let go
+        # while the pages are drawn, so check-ins and redemptions get in between the chunks.
+        yield done
+        for found, printed_holder, certificate, name, url in numbered:
+            document.add(single_pdf(draw_service_record, found, printed_holder, certificate, name, url))
             done += 1
-        yield done  # the caller commits here
         session.expunge_all()
     document.close(title)
+    yield done
 
 
 # -- the background job of the web page ------------------------------------------
