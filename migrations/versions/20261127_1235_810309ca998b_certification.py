@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('filename', sa.String(length=200), nullable=True),
     sa.Column('error', sa.String(length=500), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('progressed_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name=op.f('ck_certificate_batches_status')),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_certificate_batches_organisation_id_organisations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_certificate_batches'))

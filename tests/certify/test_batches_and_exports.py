@@ -175,3 +175,20 @@ def test_a_batch_draws_its_pages_outside_any_transaction_so_writers_get_in_betwe
         counts.append(done)
     assert drawn_inside and not any(drawn_inside)
     assert counts[-1] == len(drawn_inside) and page_count(out.getvalue()) == len(drawn_inside)
+
+
+def test_a_batch_whose_worker_died_is_shown_as_stopped_and_can_be_started_again(app, session, make_person, org_tree):
+    coordinator_person = make_person("coordinator")
+    long_ago = dt.datetime.now(dt.timezone.utc) - batch_module.STALLED_AFTER - dt.timedelta(minutes=1)
+    dead = CertificateBatch(organisation_id=org_tree["east"].id, period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 11, 20),
+                            requested_by=coordinator_person.id, requested_at=long_ago, status="running", total=40, done=10, progressed_at=long_ago)
+    session.add(dead)
+    session.commit()
+    coordinator = signed_in(app, coordinator_person)
+    assert coordinator.get(f"/certify/batches/{dead.id}.json").get_json()["status"] == "stalled"
+    page = text(coordinator.get(f"/certify/batches/{dead.id}"))
+    assert "未完成就停止了（10 / 40）" in page and "重新开始批量生成" in page and 'http-equiv="refresh"' not in page
+    again = send(coordinator, "/certify/batches", organisation_id=org_tree["east"].id, start="2026-01-01", end="2026-11-20")
+    assert again.status_code == 302
+    _wait(app)
+    assert coordinator.get(again.location + ".json").get_json()["status"] == "done"

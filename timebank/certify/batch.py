@@ -36,6 +36,8 @@ from timebank.people.models import Person, Status
 from timebank.people.services import load
 
 CHUNK = 50  # people per commit: on SQLite the write lock is held while their certificates are numbered
+#: A chunk takes seconds; a batch silent this long lost its worker (a restart, a crash) and is offered again.
+STALLED_AFTER = dt.timedelta(minutes=10)
 log = logging.getLogger(__name__)
 
 
@@ -127,6 +129,12 @@ def managed_batch(session: Session, batch_id: int, *, actor: Actor) -> Certifica
     return batch
 
 
+def stalled(batch: CertificateBatch, now: dt.datetime) -> bool:
+    """True for a batch still queued or running whose worker has given no sign of life for STALLED_AFTER (its process died)."""
+    last = batch.progressed_at or batch.requested_at
+    return batch.status in (BatchStatus.QUEUED.value, BatchStatus.RUNNING.value) and now - last > STALLED_AFTER
+
+
 def batch_file(batch: CertificateBatch, folder: Path) -> Path:
     """Where a finished batch's PDF lies, or NotFound."""
     path = folder / batch.filename if batch.filename else None
@@ -146,10 +154,11 @@ def run_batch(database: Database, batch_id: int, folder: Path, verify_url: Calla
             actor = actor_for(session, batch.requested_by)
             organisation = get_organisation(session, batch.organisation_id)
             start, end = batch.period_start, batch.period_end
-            batch.status = BatchStatus.RUNNING.value
+            batch.status, batch.progressed_at = BatchStatus.RUNNING.value, now()
             with partial.open("wb") as out:
                 for done in batch_certificates(session, organisation, start, end, out, verify_url=verify_url, actor=actor, now=now()):
-                    session.get(CertificateBatch, batch_id).done = done
+                    running = session.get(CertificateBatch, batch_id)
+                    running.done, running.progressed_at = done, now()
                     session.commit()
             partial.replace(folder / name)
             batch = session.get(CertificateBatch, batch_id)

@@ -178,5 +178,6 @@ class CertificateBatch(Base):
     filename: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str | None] = mapped_column(String(500))
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    progressed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # the last sign of life of its worker
 
     organisation = relationship("Organisation", lazy="joined")

@@ -78,7 +78,7 @@ def _batch_state(batch_id: int) -> dict[str, Any]:
     found = batches.managed_batch(db_session(), batch_id, actor=current_actor())
     return {
         "id": found.id,
-        "status": found.status,
+        "status": "stalled" if batches.stalled(found, now()) else found.status,
         "done": found.done,
         "total": found.total,
         "error": found.error,
