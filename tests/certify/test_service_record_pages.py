@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
+from timebank.app import create_app
 from timebank.certify.models import Certificate
 from tests.certify.pdfs import pdf_text, qr_on_page, rendered_qr
 from tests.conftest import RESIDENT_ID, send, signed_in, text
@@ -109,3 +110,13 @@ def test_nobody_else_prints_a_volunteers_record(app, make_person, serve):
     serve(volunteer)
     answer = send(signed_in(app, other), f"/certify/people/{volunteer.id}/records", start="2026-01-01", end="2026-11-20")
     assert answer.status_code == 404
+
+
+def test_looking_up_serials_and_check_codes_is_throttled(db, tmp_path, monkeypatch):
+    monkeypatch.setenv("TIMEBANK_INSTANCE_PATH", str(tmp_path / "throttled"))
+    throttled = create_app({"TESTING": True, "DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+                            "SECRET_KEY": "x", "DATA_KEY": "test-only-data-key", "RATELIMIT_ENABLED": True})
+    client = throttled.test_client()
+    answers = [client.get(f"/certify/verify?serial=TB-2026-{n:06d}&check_code=ABCD2345").status_code for n in range(31)]
+    throttled.extensions["timebank.database"].dispose()
+    assert set(answers[:30]) == {404} and answers[30] == 429

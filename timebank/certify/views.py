@@ -8,7 +8,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 
-from timebank.auth.login import current_actor, current_person, now, requires
+from timebank.auth.login import current_actor, current_person, limiter, now, requires
 from timebank.auth.schemas import masked_name
 from timebank.categories import SERVICE_CATEGORIES
 from timebank.certify import services, stars
@@ -196,6 +196,7 @@ def verify(key: str) -> ResponseReturnValue:
 
 
 @bp.get("/verify")
+@limiter.limit("30 per minute;300 per hour")  # serials are sequential: guessing check codes must stay slow
 def lookup() -> ResponseReturnValue:
     """Check a paper certificate by its serial number and check code, where its code cannot be scanned."""
     if not request.args:
