@@ -37,6 +37,7 @@ from timebank.people.models import Person, Status
 from timebank.people.services import load
 from timebank.redeem.catalogue import get_station, move_stock, offered_items, station_organisation, stock_level
 from timebank.redeem.models import CatalogueItem, MovementReason, Redemption, RedemptionLine, RedemptionStatus, Station
+from timebank.redeem.reports import day_bounds
 from timebank.redeem.schemas import RedemptionRequestSchema, VoidSchema
 from timebank.signing import timed_serializer
 
@@ -243,11 +244,6 @@ def _month_start(now: dt.datetime) -> dt.datetime:
     return dt.datetime(wall.year, wall.month, 1, tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc)
 
 
-def _day_start(now: dt.datetime) -> dt.datetime:
-    day = local_day(now)
-    return dt.datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc)
-
-
 def redeemed_since(session: Session, volunteer_id: int, item_ids: list[int], since: dt.datetime) -> dict[int, int]:
     """How many of each item the volunteer has redeemed (and not had voided) since a moment."""
     rows = session.execute(
@@ -275,7 +271,7 @@ def _check_rules(session: Session, counter: Counter, volunteer: Person, items: d
         born = volunteer.birth_date
         if age and (born is None or (today.year - born.year - ((today.month, today.day) < (born.month, born.day))) < age):
             raise NotEligible("Hours can be spent from the age of %(age)d.", age=age)
-    for limit_field, since, error in (("limit_per_day", _day_start(now), OverDailyLimit), ("limit_per_month", _month_start(now), OverMonthlyLimit)):
+    for limit_field, since, error in (("limit_per_day", day_bounds(local_day(now))[0], OverDailyLimit), ("limit_per_month", _month_start(now), OverMonthlyLimit)):
         limited = [item for item in items.values() if getattr(item, limit_field)]
         if not limited:
             continue
