@@ -103,7 +103,7 @@ class StationsAtWork:
                 continue
             first, last = _minutes(opens) + 15, _minutes(closes) - 20
             self._restock(shelf, _moment(day, first - 10))
-            # A basket costs the services some thirty statements, so a day brings a few, not a crowd: the demo stays quick.
+            # Each basket goes through the real counter service, so a day brings a few, not a crowd: the demo stays quick.
             for minute in sorted(rng.sample(range(first, last), rng.randint(0, 2))):
                 self._basket(shelf, _moment(day, minute))
 
