@@ -52,7 +52,9 @@ def test_the_verification_page_says_valid_then_revoked_after_revocation(app, db,
     serve(volunteer)
     _issue(signed_in(app, volunteer), volunteer)
     certificate = only_certificate(db, volunteer)
-    key = urlparse(qr_on_page(signed_in(app, volunteer).get(f"/certify/certificates/{certificate.id}.pdf").data)).path
+    printed = signed_in(app, volunteer).get(f"/certify/certificates/{certificate.id}.pdf").data
+    key = urlparse(qr_on_page(printed)).path
+    assert "已撤销" not in pdf_text(printed)
 
     public = app.test_client()
     page = text(public.get(key))
@@ -66,6 +68,9 @@ def test_the_verification_page_says_valid_then_revoked_after_revocation(app, db,
     page = text(public.get(key))
     assert "status-rejected" in page and "status-approved" not in page
     assert public.get(f"/api/v1/certificates/verify/{certificate.verify_key}").get_json()["status"] == "revoked"
+    reprint = signed_in(app, volunteer)
+    assert "已撤销" in pdf_text(reprint.get(f"/certify/certificates/{certificate.id}.pdf").data)
+    assert 'data-revoked="已撤销"' in text(reprint.get(f"/certify/certificates/{certificate.id}"))
 
 
 def test_a_period_without_service_gives_a_certificate_saying_so(app, db, make_person, serve):

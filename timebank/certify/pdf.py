@@ -80,6 +80,22 @@ def _service_cells(line: ServiceLine) -> list[str]:
 def _footer(pdf: canvas.Canvas, certificate: Certificate, page: int, pages: int) -> None:
     pdf.setFont(FONT, 8)
     pdf.drawCentredString(WIDTH / 2, 10 * mm, f"编号 {certificate.serial}　第 {page} 页 共 {pages} 页")
+    _revoked_stamp(pdf, certificate)
+
+
+def _revoked_stamp(pdf: canvas.Canvas, certificate: Certificate) -> None:
+    """Across a revoked certificate's every page, so that a print of it can never pass for a valid one."""
+    if certificate.revoked_at is None:
+        return
+    pdf.saveState()
+    pdf.setFillColorRGB(0.73, 0.11, 0.11)
+    pdf.translate(WIDTH / 2, HEIGHT / 2)
+    pdf.rotate(30)
+    pdf.setFont(FONT, 48)
+    pdf.drawCentredString(0, 0, "已撤销")
+    pdf.setFont(FONT, 14)
+    pdf.drawCentredString(0, -24, f"{chinese_date(local_day(certificate.revoked_at))} 撤销：{certificate.revoke_reason or ''}"[:60])
+    pdf.restoreState()
 
 
 def _verification(pdf: canvas.Canvas, certificate: Certificate, verify_url: str, y: float) -> None:
@@ -201,6 +217,7 @@ def draw_programme_certificate(pdf: canvas.Canvas, certificate: Certificate, hol
         pdf.drawString(MARGIN, y, _fit(text, 11, WIDTH - 2 * MARGIN))
         y -= 22
     _verification(pdf, certificate, verify_url, y - 10)
+    _revoked_stamp(pdf, certificate)
     pdf.showPage()
 
 
