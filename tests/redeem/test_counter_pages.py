@@ -35,6 +35,13 @@ def _hidden(page: str, name: str) -> str:
     return re.search(rf'name="{name}" value="([^"]+)"', page).group(1)
 
 
+def _confirm(client, shop, basket: str, *lines):
+    """Confirm the basket page's form with (item, quantity) lines, as the clerk's tap sends it."""
+    quantities = {f"qty_{item.id}": str(quantity) for item, quantity in lines}
+    return send(client, f"/stations/{shop.station.id}/redemptions", visit=_hidden(basket, "visit"),
+                idempotency_key=_hidden(basket, "idempotency_key"), **quantities)
+
+
 def test_the_clerk_scans_fills_the_basket_and_gets_a_receipt_once(app, session, shop, make_person, fund):
     volunteer = make_person(name="张秀英")
     fund(volunteer, points=200)
@@ -57,8 +64,7 @@ def test_a_refused_basket_shows_the_reason_on_the_basket_page(app, session, shop
     fund(volunteer, points=50)
     clerk = signed_in(app, shop.clerk)
     basket = text(_open_basket(clerk, app, shop, volunteer))
-    refused = send(clerk, f"/stations/{shop.station.id}/redemptions", visit=_hidden(basket, "visit"),
-                   idempotency_key=_hidden(basket, "idempotency_key"), **{f"qty_{shop.rice.id}": "1"})
+    refused = _confirm(clerk, shop, basket, (shop.rice, 1))
     assert refused.status_code == 409
     assert "积分不足：可用 50，需要 60，还差 10。" in text(refused)
     assert "确认兑换" in text(refused)  # still the basket, ready to change
@@ -83,8 +89,7 @@ def test_the_clerk_voids_the_same_day_with_a_reason(app, session, shop, make_per
     fund(volunteer, points=100)
     clerk = signed_in(app, shop.clerk)
     basket = text(_open_basket(clerk, app, shop, volunteer))
-    confirmed = send(clerk, f"/stations/{shop.station.id}/redemptions", visit=_hidden(basket, "visit"),
-                     idempotency_key=_hidden(basket, "idempotency_key"), **{f"qty_{shop.haircut.id}": "1"})
+    confirmed = _confirm(clerk, shop, basket, (shop.haircut, 1))
     receipt_url = confirmed.location
     redemption_id = receipt_url.rsplit("/", 1)[1]
     no_reason = send(clerk, f"/redemptions/{redemption_id}/void", reason="")
@@ -147,8 +152,7 @@ def test_the_coordinator_overview_and_exports_list_the_redemptions(app, session,
     fund(volunteer, points=300)
     clerk = signed_in(app, shop.clerk)
     basket = text(_open_basket(clerk, app, shop, volunteer))
-    send(clerk, f"/stations/{shop.station.id}/redemptions", visit=_hidden(basket, "visit"),
-         idempotency_key=_hidden(basket, "idempotency_key"), **{f"qty_{shop.rice.id}": "2"})
+    _confirm(clerk, shop, basket, (shop.rice, 2))
     coordinator = signed_in(app, make_person("coordinator"))
     page = text(coordinator.get("/redemptions/overview?from=2026-11-01&to=2026-11-30"))
     assert "26度万家驿站" in page and "大米 5kg" in page and "不符" not in page
@@ -184,8 +188,7 @@ def test_a_new_price_applies_from_the_next_redemption_and_is_audited(app, sessio
     fund(volunteer, points=100)
     clerk = signed_in(app, shop.clerk)
     basket = text(_open_basket(clerk, app, shop, volunteer))
-    confirmed = send(clerk, f"/stations/{shop.station.id}/redemptions", visit=_hidden(basket, "visit"),
-                     idempotency_key=_hidden(basket, "idempotency_key"), **{f"qty_{shop.rice.id}": "1"})
+    confirmed = _confirm(clerk, shop, basket, (shop.rice, 1))
     assert "50 积分" in text(clerk.get(confirmed.location))
     session.expire_all()
     logged = [(e.action, json.loads(e.changes or "{}")) for e in entries(session, target=("catalogue_item", shop.rice.id))]
