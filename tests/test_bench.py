@@ -47,20 +47,7 @@ def require_wrk() -> None:
 @pytest.mark.parametrize("storage", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_quick_checkin_benchmark_records_every_check_in_exactly_once(storage):
     require_wrk()
-    env = dict(os.environ)
-    if storage == "postgres":
-        _postgres_admin().dispose()  # skips, or fails where PostgreSQL is required, when it is not there
-        env["TIMEBANK_BENCH_POSTGRES_URL"] = POSTGRES_URL
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.checkin", "--quick", "--db", storage],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures = quick_run("checkin", storage)
     assert figures["bench"] == "checkin" and figures["db"] == storage and figures["n"] == 200
     for key in CHECKIN_FIGURES:
         assert figures[key] > 0, key

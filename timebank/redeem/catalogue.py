@@ -208,14 +208,10 @@ def offered_items(session: Session, station: Station, item_ids: list[int]) -> di
 
 def offered_item(session: Session, station: Station, item_id: int) -> CatalogueItem:
     """The item if this station offers it at all (whatever the date), else NotFound."""
-    path = station_organisation(session, station).path
-    item = session.scalar(
-        select(CatalogueItem).join(Organisation, Organisation.id == CatalogueItem.organisation_id)
-        .where(CatalogueItem.id == item_id, *_offered_at(station, path, on=None))
-    )
-    if item is None:
+    found = offered_items(session, station, [item_id])
+    if not found:
         raise NotFound("This station does not offer that item.")
-    return item
+    return found[item_id]
 
 
 # -- stock ---------------------------------------------------------------------------
