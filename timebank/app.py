@@ -11,7 +11,7 @@ from flask import Flask
 from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 
-from timebank import errors, web
+from timebank import errors, outage, web
 from timebank.auth import login
 from timebank.config import from_environment, instance_secret
 from timebank.db import Database
@@ -52,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login.init_app(app)
     errors.init_app(app)
+    outage.init_app(app)
 
     from timebank.audit import api as audit_api, views as audit
     from timebank.auth import api as auth_api, device_views as devices, views as auth
