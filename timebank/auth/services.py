@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from timebank.audit.services import record
 from timebank.auth.passwords import hash_password, password_matches
 from timebank.auth.models import DeviceToken
-from timebank.domain import DomainError, InvalidInput, NotFound
+from timebank.domain import DomainError, InvalidInput, NotAllowed, NotFound
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import get_organisation
 from timebank.people.access import MANAGERS, Actor
@@ -68,11 +68,20 @@ def change_password(session: Session, person: Person, current: str, new: str, *,
 
 
 def reset_password(session: Session, person_id: int, *, actor: Actor, now: dt.datetime) -> str:
-    """A coordinator sets a temporary password (shown once) that must be changed at next sign-in."""
+    """A coordinator sets a temporary password (shown once) that must be changed at next sign-in.
+
+    Whoever resets it could sign in as the person, so it takes someone who may
+    grant every role the person holds: a staff member's password is reset from
+    above, never by a peer, and no one resets their own (they change it).
+    """
     person = session.get(Person, person_id)
     if person is None:
         raise NotFound()
     actor.require(MANAGERS, get_organisation(session, person.home_organisation_id))
+    if person.id == actor.id:
+        raise NotAllowed("Change your own password instead; a reset is for someone else.")
+    if not all(actor.may_grant(grant.role, grant.organisation) for grant in person.roles):
+        raise NotAllowed("Only an admin, or a coordinator of an organisation above, may reset a staff member's password.")
     temporary = "".join(secrets.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(10))
     person.password_hash = hash_password(temporary)
     person.must_change_password = True
