@@ -7,15 +7,15 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, current_app, g, redirect, request, url_for
+from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager, current_user
+from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy.orm import lazyload
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from timebank.auth.models import DeviceToken
-from timebank.auth.services import authenticate_device
+from timebank.auth.services import authenticate_device, end_sign_in, signed_in_person, start_sign_in
 from timebank.db import utcnow
 from timebank.domain import NotAllowed
 from timebank.people.access import Actor, actor_for
@@ -28,18 +28,20 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enable
 
 
 class SignedInPerson:
-    """The Flask-Login user: a person, identified by id and session version."""
+    """The Flask-Login user: a person, identified by id, session version and sign-in key."""
 
     is_authenticated = True
     is_active = True
     is_anonymous = False
 
-    def __init__(self, person: Person) -> None:
+    def __init__(self, person: Person, sign_in_key: str) -> None:
         self.person = person
+        self.sign_in_key = sign_in_key
 
     def get_id(self) -> str:
-        # The session version in the id signs out every session on a password change.
-        return f"{self.person.id}:{self.person.session_version}"
+        # The session version signs out every session on a password change; the
+        # key names this sign-in, which sign-out ends on the server.
+        return f"{self.person.id}:{self.person.session_version}:{self.sign_in_key}"
 
     @property
     def id(self) -> int:
@@ -48,16 +50,38 @@ class SignedInPerson:
 
 @login_manager.user_loader
 def load_user(user_id: str) -> SignedInPerson | None:
-    """The signed-in person, unless their password changed or they may no longer sign in."""
+    """The signed-in person, unless they signed out, their password changed, or they may no longer sign in."""
     try:
-        person_id, version = (int(part) for part in user_id.split(":"))
+        person_id, version, key = user_id.split(":")
+        person_id, version = int(person_id), int(version)
     except ValueError:
         return None
     # Roles are read when a page needs them (current_actor), not on every request.
-    person = db_session().get(Person, person_id, options=[lazyload(Person.roles)])
-    if person is None or person.session_version != version or person.status != Status.ACTIVE.value:
-        return None
-    return SignedInPerson(person)
+    person = signed_in_person(db_session(), person_id, version, key, now=utcnow(), options=[lazyload(Person.roles)])
+    return SignedInPerson(person, key) if person is not None else None
+
+
+def open_session(person: Person, *, remember: bool) -> None:
+    """A fresh session for the person, recorded on the server: nothing planted before signing in survives it."""
+    # Remembered or not, a sign-in ends on the server when a remember-me cookie would.
+    key = start_sign_in(db_session(), person, lasting=current_app.config["REMEMBER_COOKIE_DURATION"], now=utcnow())
+    db_session().commit()
+    session.clear()
+    login_user(SignedInPerson(person, key), remember=remember)
+
+
+def keep_session(person: Person) -> None:
+    """After the person's own password change: this sign-in carries on under the new session version."""
+    login_user(SignedInPerson(person, current_user.sign_in_key))
+
+
+def close_session() -> None:
+    """Sign out: the sign-in ends on the server, so copies of its cookies stop working too."""
+    if current_user.is_authenticated:
+        end_sign_in(db_session(), current_user.sign_in_key, now=utcnow())
+        db_session().commit()
+    session.clear()
+    logout_user()  # after clear(): it asks for the remember-me cookie to be deleted
 
 
 def current_person() -> Person | None:

@@ -8,12 +8,12 @@ import hashlib
 import secrets
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from timebank.audit.services import record
 from timebank.auth.passwords import hash_password, password_matches
-from timebank.auth.models import DeviceToken
+from timebank.auth.models import DeviceToken, SignIn
 from timebank.domain import DomainError, InvalidInput, NotAllowed, NotFound
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import get_organisation
@@ -54,6 +54,36 @@ def authenticate(session: Session, phone: str, password: str, *, now: dt.datetim
         raise SignInRefused("This account cannot sign in. Please contact your community's coordinator.")
     person.last_sign_in_at = now
     return person
+
+
+def start_sign_in(session: Session, person: Person, *, lasting: dt.timedelta, now: dt.datetime) -> str:
+    """Record a new sign-in of the person, ending after `lasting`; its key goes into their cookie, only the hash is kept."""
+    session.execute(delete(SignIn).where(SignIn.person_id == person.id, or_(SignIn.expires_at < now, SignIn.ended_at.is_not(None))))
+    key = secrets.token_urlsafe(24)
+    session.add(SignIn(person_id=person.id, key_hash=_digest(key), created_at=now, expires_at=now + lasting))
+    return key
+
+
+def end_sign_in(session: Session, key: str, *, now: dt.datetime) -> None:
+    """Sign-out: the sign-in's cookies, and every copy of them, stop working."""
+    session.execute(update(SignIn).where(SignIn.key_hash == _digest(key), SignIn.ended_at.is_(None)).values(ended_at=now))
+
+
+def signed_in_person(session: Session, person_id: int, session_version: int, key: str, *, now: dt.datetime, options: Any = ()) -> Person | None:
+    """The active person of a live sign-in with this key, if their password has not changed since."""
+    return session.scalar(
+        select(Person)
+        .join(SignIn, SignIn.person_id == Person.id)
+        .where(
+            Person.id == person_id,
+            Person.session_version == session_version,
+            Person.status == Status.ACTIVE.value,
+            SignIn.key_hash == _digest(key),
+            SignIn.ended_at.is_(None),
+            SignIn.expires_at > now,
+        )
+        .options(*options)
+    )
 
 
 def change_password(session: Session, person: Person, current: str, new: str, *, now: dt.datetime) -> Person:
