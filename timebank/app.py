@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from timebank import errors, outage, web
 from timebank.auth import login
@@ -39,6 +40,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     if not app.config.get("DATA_KEY"):
         app.config["DATA_KEY"] = instance_secret(instance_path, "data_key")
+    if app.config.get("TRUSTED_PROXIES"):
+        # Only behind proxies we were told of: otherwise anyone could name their own address.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.extensions["timebank.database"] = Database(app.config["DATABASE_URL"])
     app.extensions["timebank.vault"] = IdVault(app.config["DATA_KEY"])
     app.teardown_appcontext(web.close_db_session)

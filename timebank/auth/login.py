@@ -14,6 +14,7 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy.orm import lazyload
 from werkzeug.exceptions import Forbidden, Unauthorized
 
+from timebank.auth import throttle
 from timebank.auth.models import DeviceToken
 from timebank.auth.services import authenticate_device, end_sign_in, signed_in_person, start_sign_in
 from timebank.db import utcnow
@@ -152,8 +153,18 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
     login_manager.login_view = "auth.sign_in"
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = throttle.default_storage_uri(app.instance_path)
     limiter.init_app(app)
+
+
+def throttled_sign_in(view: Callable) -> Callable:
+    """The sign-in limits (see throttle), one set of counters for the form and the API alike."""
+    per_account = limiter.shared_limit(
+        throttle.PER_ACCOUNT_AND_ADDRESS, scope="sign-in-account", key_func=throttle.account_and_address, methods=["POST"]
+    )
+    per_address = limiter.shared_limit(throttle.PER_ADDRESS, scope="sign-in-address", methods=["POST"])
+    return per_address(per_account(view))
 
 
 def now() -> dt.datetime:

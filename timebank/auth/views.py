@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
 from timebank.auth import services
-from timebank.auth.login import close_session, current_person, keep_session, limiter, now, open_session, requires, vault
+from timebank.auth.login import close_session, current_person, keep_session, limiter, now, open_session, requires, throttled_sign_in, vault
 from timebank.orgs.services import tree
 from timebank.people import services as people
 from timebank.people.schemas import PasswordChangeSchema
@@ -25,13 +25,8 @@ def _safe_next(target: str | None) -> str:
     return url_for("me.profile")
 
 
-def _phone_key() -> str:
-    return "phone:" + "".join((request.form.get("phone") or "").split())
-
-
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit("20 per minute", methods=["POST"])
-@limiter.limit("5 per minute;30 per hour", methods=["POST"], key_func=_phone_key)
+@throttled_sign_in
 def sign_in() -> ResponseReturnValue:
     """Phone number and password; remember-me keeps a phone signed in."""
     if request.method == "GET":
