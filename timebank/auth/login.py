@@ -16,15 +16,16 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 
 from timebank.auth import throttle
 from timebank.auth.models import DeviceToken
-from timebank.auth.services import authenticate_device, end_sign_in, signed_in_person, start_sign_in
+from timebank.auth.services import PasswordChangeRequired, authenticate_device, end_sign_in, signed_in_person, start_sign_in
 from timebank.db import utcnow
-from timebank.domain import NotAllowed
 from timebank.people.access import Actor, actor_for
 from timebank.people.idnumbers import IdVault
-from timebank.people.models import Person, Role, Status
+from timebank.people.models import Person, Role
 from timebank.web import db_session, wants_json
 
 login_manager = LoginManager()
+#: What a person who must choose their own password may still do.
+PASSWORD_CHANGE_ENDPOINTS = ("auth.change_password", "auth.sign_out", "session_api.change_password", "session_api.sign_out")
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 
@@ -136,9 +137,9 @@ def requires(*roles: Role, allow_device: bool = False) -> Callable:
                 return _refuse_anonymous()
             if roles and not current_actor().has(*roles):
                 raise Forbidden()
-            if current_user.person.must_change_password and request.endpoint not in ("auth.change_password", "auth.sign_out"):
+            if current_user.person.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
                 if wants_json():
-                    raise NotAllowed("Please choose your own password before you go on.")
+                    raise PasswordChangeRequired()
                 return redirect(url_for("auth.change_password"))
             return view(*args, **kwargs)
 

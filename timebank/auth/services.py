@@ -39,6 +39,12 @@ class SignInRefused(DomainError):
     template = "The phone number or password is not right."
 
 
+class PasswordChangeRequired(NotAllowed):
+    """An imported or reset person must choose their own password before anything else."""
+
+    template = "Please choose your own password before you go on."
+
+
 def authenticate(session: Session, phone: str, password: str, *, now: dt.datetime) -> Person:
     """The person with this phone and password, if they may sign in."""
     phone = "".join((phone or "").split())
