@@ -95,7 +95,6 @@ def _count_up(path: str, times: int) -> None:
 
 def test_the_embedded_store_counts_every_hit_from_processes_at_once(tmp_path):
     path = tmp_path / "ratelimits.db"
-    SQLiteStorage(f"timebank+sqlite:///{path}")
     processes = [multiprocessing.get_context("fork").Process(target=_count_up, args=(str(path), 50)) for _ in range(4)]
     for process in processes:
         process.start()

@@ -59,9 +59,6 @@ class SQLiteStorage(Storage):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         self.path = urlsplit(uri).path
         self._local = threading.local()
-        with self._transaction() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires_at REAL NOT NULL)")
-            db.execute("CREATE INDEX IF NOT EXISTS counters_expiry ON counters (expires_at)")
 
     @property
     def base_exceptions(self) -> type[Exception]:
@@ -74,6 +71,9 @@ class SQLiteStorage(Storage):
             db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            # Opened on first use, not at start-up: commands that never sign anyone in leave no file.
+            db.execute("CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires_at REAL NOT NULL)")
+            db.execute("CREATE INDEX IF NOT EXISTS counters_expiry ON counters (expires_at)")
             self._local.db, self._local.pid = db, os.getpid()
         return self._local.db
 
