@@ -26,20 +26,22 @@ def scanned_code(screen, base: str, activity_id: int, which: str) -> str:
     return url
 
 
+def two_hour_visit(session, org_tree, worker) -> int:
+    """A published two-hour activity at 09:00 led by `worker`; its id (the session is closed for the server)."""
+    leader = actor_for(session, worker)
+    details = {"title": "敬老院探访", "category": "elderly", "organisation_id": org_tree["east"].id, "address": "东城社区敬老院",
+               "starts_at": START.isoformat(), "ends_at": (START + dt.timedelta(hours=2)).isoformat()}
+    activity = services.create_activity(session, details, actor=leader, now=START - dt.timedelta(days=2))
+    services.publish_activity(session, activity.id, actor=leader, now=START - dt.timedelta(days=2))
+    session.commit()
+    session.close()
+    return activity.id
+
+
 def test_scan_the_venue_code_check_in_and_out_get_approved_and_see_the_credit(browser, live_server, db, session, org_tree, make_person, clock, run_cli):
     worker = make_person("social_worker", name="王社工")
     volunteer = make_person(name="张秀兰")
-    activity = services.create_activity(
-        session,
-        {"title": "敬老院探访", "category": "elderly", "organisation_id": org_tree["east"].id, "address": "东城社区敬老院",
-         "starts_at": START.isoformat(), "ends_at": (START + dt.timedelta(hours=2)).isoformat()},
-        actor=actor_for(session, worker),
-        now=START - dt.timedelta(days=2),
-    )
-    services.publish_activity(session, activity.id, actor=actor_for(session, worker), now=START - dt.timedelta(days=2))
-    session.commit()
-    activity_id = activity.id
-    session.close()
+    activity_id = two_hour_visit(session, org_tree, worker)
 
     tablet = browser.new_context(**TABLET)
     screen = sign_in(tablet, live_server, worker.phone)
@@ -83,17 +85,7 @@ def test_scan_the_venue_code_check_in_and_out_get_approved_and_see_the_credit(br
 def test_scan_while_signed_out_sign_in_and_be_checked_in_but_a_forwarded_link_checks_no_one_in(browser, live_server, session, org_tree, make_person, clock):
     worker = make_person("social_worker", name="王社工")
     volunteer, friend = make_person(name="张秀兰"), make_person(name="未到场")
-    activity = services.create_activity(
-        session,
-        {"title": "敬老院探访", "category": "elderly", "organisation_id": org_tree["east"].id, "address": "东城社区敬老院",
-         "starts_at": START.isoformat(), "ends_at": (START + dt.timedelta(hours=2)).isoformat()},
-        actor=actor_for(session, worker),
-        now=START - dt.timedelta(days=2),
-    )
-    services.publish_activity(session, activity.id, actor=actor_for(session, worker), now=START - dt.timedelta(days=2))
-    session.commit()
-    activity_id = activity.id
-    session.close()
+    activity_id = two_hour_visit(session, org_tree, worker)
 
     tablet = browser.new_context(**TABLET)
     screen = sign_in(tablet, live_server, worker.phone)
