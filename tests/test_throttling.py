@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
-import uuid
+import os
+import secrets
 
 import pytest
 import redis
@@ -53,24 +54,43 @@ def test_a_stranger_failing_on_the_owners_phone_number_does_not_lock_the_owner_o
     assert attempt(client_at(app, OWNER), owner.phone, PASSWORD).status_code == 302
 
 
-def test_limits_hold_across_workers_sharing_the_embedded_store(throttled_app, make_person):
+def _worker(answer, instance: str, url: str, phone: str, times: int, address: str, config: dict) -> None:
+    """A worker process of its own: its own app, its own limiter, the store it is configured with."""
+    os.environ["TIMEBANK_INSTANCE_PATH"] = instance
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "x", "DATA_KEY": "test-only-data-key",
+                      "RATELIMIT_ENABLED": True, **config})
+    answer.send([attempt(client_at(app, address), phone).status_code for _ in range(times)])
+
+
+def in_workers(db, instances: list, phone: str, times: int, address: str = STRANGER, **config) -> list[int]:
+    """Wrong passwords from one address, `times` in each worker process in turn, as gunicorn's workers would take them."""
+    url, context, answers = db.engine.url.render_as_string(hide_password=False), multiprocessing.get_context("fork"), []
+    for instance in instances:
+        ours, theirs = context.Pipe()
+        worker = context.Process(target=_worker, args=(theirs, str(instance), url, phone, times, address, config))
+        worker.start()
+        assert ours.poll(60), "the worker process gave no answer"
+        answers += ours.recv()
+        worker.join()
+    return answers
+
+
+def test_limits_hold_across_worker_processes_sharing_the_embedded_store(db, tmp_path, make_person):
     person = make_person()
-    workers = [client_at(throttled_app(), STRANGER) for _ in range(3)]  # three app instances, one instance folder
-    answers = [attempt(workers[n % 3], person.phone).status_code for n in range(9)]
+    answers = in_workers(db, [tmp_path / "instance"] * 3, person.phone, 3)  # three workers, one instance folder
     assert answers == [401] * 5 + [429] * 4
 
 
-def test_limits_hold_across_hosts_sharing_redis(throttled_app, make_person):
+def test_limits_hold_across_hosts_sharing_redis(db, tmp_path, make_person):
     try:
         redis.Redis.from_url("redis://127.0.0.1:6379").ping()
     except redis.ConnectionError as exc:
         pytest.skip(f"Redis not reachable at 127.0.0.1:6379 ({exc})")
-    shared = {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379", "RATELIMIT_KEY_PREFIX": f"timebank-test-{uuid.uuid4().hex}"}
     person = make_person()
-    hosts = [client_at(throttled_app(f"host{n}", **shared), STRANGER) for n in range(2)]
-    answers = [attempt(hosts[n % 2], person.phone).status_code for n in range(7)]
-    assert answers == [401] * 5 + [429] * 2
-    assert attempt(client_at(throttled_app("host0", **shared), OWNER), person.phone, PASSWORD).status_code == 302
+    address = f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.{secrets.randbelow(256)}"  # counters of this test alone
+    hosts = [tmp_path / "host-a", tmp_path / "host-b"]  # each host its own instance folder
+    answers = in_workers(db, hosts, person.phone, 4, address, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379")
+    assert answers == [401] * 5 + [429] * 3
 
 
 def test_behind_a_configured_proxy_the_forwarded_client_address_is_throttled(throttled_app, monkeypatch):
