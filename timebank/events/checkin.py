@@ -155,10 +155,13 @@ def scan_activity_code(
 
 def use_seen_ticket(session: Session, seen: tokens.Seen, *, now: dt.datetime) -> None:
     """Spend a seen ticket with this check-in (undone with it if the check-in is refused); a second use is refused."""
-    spent = session.execute(
-        dialect_insert(session, UsedSeenTicket).values(ticket_hash=seen.ticket_hash, used_at=now).on_conflict_do_nothing()
+    spent = session.scalar(
+        dialect_insert(session, UsedSeenTicket)
+        .values(ticket_hash=seen.ticket_hash, used_at=now)
+        .on_conflict_do_nothing()
+        .returning(UsedSeenTicket.ticket_hash)
     )
-    if spent.rowcount == 0:
+    if spent is None:
         raise SeenTicketUsed()
 
 
