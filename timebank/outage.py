@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from timebank.errors import error_response, handle_unexpected
+from timebank.errors import HTTP_EXPLANATIONS, error_response, handle_unexpected
 
 RETRY_AFTER_SECONDS = 30
 #: SQLite's own ways of saying the file cannot be used now (anything else from it is a bug).
@@ -71,7 +71,7 @@ def handle_database_error(error: Exception) -> ResponseReturnValue:
     _log().failed(error)
     # The page's header asks who is signed in; with the database down, nobody is.
     g._login_user = current_app.login_manager.anonymous_user()
-    body, status = error_response(503, "database_unavailable", gettext("The service cannot reach its database right now. Please try again in a moment."))
+    body, status = error_response(503, "database_unavailable", gettext(HTTP_EXPLANATIONS[503]))
     return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, literal, select
+from sqlalchemy import delete, exists, func, literal, select
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -155,6 +155,8 @@ def scan_activity_code(
 
 def use_seen_ticket(session: Session, seen: tokens.Seen, *, now: dt.datetime) -> None:
     """Spend a seen ticket with this check-in (undone with it if the check-in is refused); a second use is refused."""
+    # A ticket used longer ago than a ticket lives cannot come back: forget it.
+    session.execute(delete(UsedSeenTicket).where(UsedSeenTicket.used_at < now - dt.timedelta(seconds=tokens.SEEN_SECONDS)))
     spent = session.scalar(
         dialect_insert(session, UsedSeenTicket)
         .values(ticket_hash=seen.ticket_hash, used_at=now)
