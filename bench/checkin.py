@@ -40,6 +40,7 @@ from sqlalchemy import func, insert, select
 from bench.common import gunicorn, note, percentile, print_table, run_server_bench
 from bench.load import USER_AGENT, Load, exchange, http_request, paced, wrk
 from timebank.app import create_app
+from timebank.auth.services import start_sign_in
 from timebank.db import Database, utcnow
 from timebank.events import tokens
 from timebank.events.models import Attendance, SignUp, SignUpStatus
@@ -73,7 +74,7 @@ class Seeded:
     """What the server is measured on: the activities' code keys and ids, the volunteers' sessions."""
 
     activities: dict[str, tuple[int, str]]  # warmup, burst, paced -> (id, code_key)
-    volunteers: list[tuple[int, int]]  # (id, session_version)
+    volunteers: list[tuple[int, int, str]]  # (id, session_version, sign-in key)
 
 
 # -- setup (not timed) -------------------------------------------------------------
@@ -126,20 +127,21 @@ def seed(database: Database, count: int, now: dt.datetime) -> Seeded:
                 for v in volunteer_ids
             ]
             session.execute(insert(SignUp), signups)
-        versions = session.execute(select(Person.id, Person.session_version).where(Person.id.in_(volunteer_ids)).order_by(Person.id))
-        seeded = Seeded(activities, [tuple(row) for row in versions])
+        people = session.scalars(select(Person).where(Person.id.in_(volunteer_ids)).order_by(Person.id)).all()
+        signed_in = [(p.id, p.session_version, start_sign_in(session, p, lasting=dt.timedelta(days=1), now=now)) for p in people]
+        seeded = Seeded(activities, signed_in)
         session.commit()
     return seeded
 
 
-def session_cookies(config: dict[str, str], volunteers: Sequence[tuple[int, int]]) -> list[str]:
+def session_cookies(config: dict[str, str], volunteers: Sequence[tuple[int, int, str]]) -> list[str]:
     """A signed-in session cookie for each volunteer, minted with the app's own session serializer.
 
     Signing each volunteer in through POST /sign-in would take as long as
     the rate limiter lets it (a few sign-ins a minute from one address) and
     measure password hashing; a cookie minted here is the one sign-in would
     set. It carries what Flask-Login's sign-in stores: the user id (with the
-    session version, as `SignedInPerson.get_id` gives it) and the "strong"
+    session version and sign-in key, as `SignedInPerson.get_id` gives it) and the "strong"
     protection's identifier of the client, computed by Flask-Login's own
     generator for the address and User-Agent the bench's requests come with.
     """
@@ -151,8 +153,8 @@ def session_cookies(config: dict[str, str], volunteers: Sequence[tuple[int, int]
             client = app.login_manager._session_identifier_generator()
         name = app.config["SESSION_COOKIE_NAME"]
         return [
-            f"{name}={serializer.dumps({'_user_id': f'{person}:{version}', '_fresh': False, '_id': client})}"
-            for person, version in volunteers
+            f"{name}={serializer.dumps({'_user_id': f'{person}:{version}:{key}', '_fresh': False, '_id': client})}"
+            for person, version, key in volunteers
         ]
     finally:
         app.extensions["timebank.database"].dispose()

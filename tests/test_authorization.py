@@ -46,11 +46,16 @@ PUBLIC = {
     "auth.sign_out",
     "auth.register",
     "auth_api.openapi",
+    "session_api.sign_in",
+    "session_api.sign_out",
     "people_api.register",
     "certify.verify",
     "certify.lookup",
     "certify_api.verify",
 }
+#: Endpoints that act on the target's staff standing (the target is a social worker of `east`): only
+#: someone above may, so a coordinator of `east` itself is refused, an admin over it is not.
+FROM_ABOVE = {"people.reset_password", "people_api.reset_password"}
 #: Personas, in the order they act (the most powerful last, so their changes
 #: cannot hide a refusal of a weaker one): name -> (roles, organisation key).
 PERSONAS = {
@@ -248,6 +253,8 @@ def test_every_role_gets_the_answer_it_should(matrix_app: Flask, world: World, e
             continue
         if not held & wanted:
             assert status == 403, f"{label}: {status}, expected 403 (needs {sorted(wanted)})"
+        elif persona == "coordinator" and endpoint in FROM_ABOVE:
+            assert status == 403, f"{label}: {status}, expected 403 (a peer of the target's social worker role)"
         elif persona == "coordinator_elsewhere" and targets_a_record:
             assert status in (403, 404), f"{label}: {status}, expected 403/404 outside its subtree"
         else:

@@ -10,8 +10,9 @@ from typing import Any
 from flask import Flask
 from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from timebank import errors, web
+from timebank import errors, outage, web
 from timebank.auth import login
 from timebank.config import from_environment, instance_secret
 from timebank.db import Database
@@ -39,6 +40,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     if not app.config.get("DATA_KEY"):
         app.config["DATA_KEY"] = instance_secret(instance_path, "data_key")
+    if app.config.get("TRUSTED_PROXIES"):
+        # Only behind proxies we were told of: otherwise anyone could name their own address.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.extensions["timebank.database"] = Database(app.config["DATABASE_URL"])
     app.extensions["timebank.vault"] = IdVault(app.config["DATA_KEY"])
     app.teardown_appcontext(web.close_db_session)
@@ -52,9 +57,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login.init_app(app)
     errors.init_app(app)
+    outage.init_app(app)
 
     from timebank.audit import api as audit_api, views as audit
-    from timebank.auth import api as auth_api, device_views as devices, views as auth
+    from timebank.auth import api as auth_api, device_views as devices, session_api, views as auth
     from timebank.events import api as events_api, review_views as review, views as events, volunteer_views as volunteering
     from timebank.orgs import api as orgs_api, views as orgs
     from timebank.people import api as people_api, import_views as imports, me_views as me, views as people
@@ -63,7 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     for blueprint in (site.bp, auth.bp, me.bp, people.bp, imports.bp, orgs.bp, devices.bp, audit.bp, events.bp, review.bp, volunteering.bp, redeem.bp):
         app.register_blueprint(blueprint)
-    for blueprint in (people_api.bp, orgs_api.bp, auth_api.bp, audit_api.bp, events_api.bp, redeem_api.bp):
+    for blueprint in (session_api.bp, people_api.bp, orgs_api.bp, auth_api.bp, audit_api.bp, events_api.bp, redeem_api.bp):
         app.register_blueprint(blueprint)
     from timebank.certify import api as certify_api, records_views as certify_records, views as certify
     for blueprint in (certify.bp, certify_records.bp, certify_api.bp):

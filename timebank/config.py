@@ -6,6 +6,7 @@ TIMEBANK_SECRET_KEY or is generated once into the instance folder.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -51,7 +52,16 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure,
+        # Remember-me: the session cookie's flags, and a month rather than Flask-Login's year.
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_DURATION": dt.timedelta(days=30),
         "PREFERRED_URL_SCHEME": "https" if secure else "http",
+        # Unset: a SQLite file in the instance folder (see auth/throttle.py); redis://… for several hosts.
+        "RATELIMIT_STORAGE_URI": env.get(f"{ENV_PREFIX}RATELIMIT_STORAGE_URI") or None,
+        # How many proxies in front set X-Forwarded-For/-Proto; 0 believes no such header.
+        "TRUSTED_PROXIES": int(env.get(f"{ENV_PREFIX}TRUSTED_PROXIES") or 0),
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ("zh_CN", "en"),

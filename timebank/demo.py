@@ -32,6 +32,7 @@ from timebank.certify.demo import build_certification
 from timebank.events.demo import build_activities
 from timebank.ledger import Account, Commodity, Hold, Kind, Leg, OwnerType, Transaction
 from timebank.ledger import rules
+from timebank.ledger.models import SYSTEM_ACTOR
 from timebank.ledger.reports import totals
 from timebank.localtime import local_day
 from timebank.meta import get_meta, set_meta
@@ -313,11 +314,11 @@ def _cast(session: Session, rng: random.Random, *, volunteers: int, vault: IdVau
     organisations = {root_key: create_organisation(session, name=root_name, level=root_level, parent_id=None, actor=None, now=founded)}
     cast = Cast(organisations)
 
-    # The first admin registers and is made admin as an installation would be: by themself.
+    # The first admin is made by the installation itself (the system actor), as no one grants themself a role.
     phone, name, sex, _role, _org, _detail = STAFF[0]
     root = organisations[root_key]
     admin = register(session, {**faces.profile(root, sex=sex, name=name, phone=phone, born=faces.birth_date((45, 55))), "password": DEMO_PASSWORD}, actor=None, vault=vault, now=founded)
-    bootstrap = Actor(admin.id, (Grant(Role.ADMIN.value, root.id, root.path),))
+    bootstrap = Actor(SYSTEM_ACTOR, (Grant(Role.ADMIN.value, root.id, root.path),))
     grant_role(session, admin.id, {"role": Role.ADMIN.value, "organisation_id": root.id}, actor=bootstrap, now=founded)
     approve(session, admin.id, actor=bootstrap, now=founded)
     cast.staff.append((ROLE_LABELS[Role.ADMIN], admin, root.name))

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from timebank import domain, ledger
 from timebank.auth.codes import MemberCodeError
-from timebank.auth.services import SignInRefused
+from timebank.auth.services import PasswordChangeRequired, SignInRefused
 from timebank.events import checkin
 from timebank.events.tokens import ActivityCodeError
 from timebank.redeem import counter
@@ -39,6 +39,7 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     domain.NotAllowed: (403, "forbidden"),
     domain.Conflict: (409, "conflict"),
     SignInRefused: (401, "sign_in_refused"),
+    PasswordChangeRequired: (403, "password_change_required"),
     MemberCodeError: (422, "invalid_member_code"),
     ActivityCodeError: (422, "invalid_activity_code"),
     checkin.CodeExpired: (422, "code_expired"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from http import HTTPStatus
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,11 +31,12 @@ MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PROBLEMS = {
     400: ("MalformedJson", "The body is not a JSON object."),
     401: ("Unauthorized", "Not signed in (or the device token is unknown or revoked)."),
-    403: ("Forbidden", "The actor's roles do not allow this here."),
+    403: ("Forbidden", "The actor's roles do not allow this here (`password_change_required`: choose one's own password first)."),
     404: ("NotFound", "No such record, or none the actor may see."),
     409: ("Conflict", "The change clashes with what is already recorded."),
     415: ("NotJson", "The body is not JSON (Content-Type: application/json)."),
     422: ("InvalidInput", "The input was refused; `errors` says which field and why."),
+    429: ("TooManyRequests", "Too many attempts from here; wait and try again."),
 }
 RULE_ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 
@@ -58,6 +60,7 @@ class Operation:
     many: bool = False
     status: int = 200
     device: bool = False
+    problems: tuple[int, ...] = ()  # answers beyond those the view's guard and method imply
 
 
 def documented(**details: Any) -> Callable:
@@ -151,11 +154,11 @@ def _operation(view: Callable, endpoint: str, rule: str, method: str) -> dict[st
         operation["parameters"].append({"in": "query", "schema": doc.query})
     if doc.body is not None:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": doc.body}}}
-    success: dict[str, Any] = {"description": "OK" if doc.status == 200 else "Created"}
+    success: dict[str, Any] = {"description": HTTPStatus(doc.status).phrase}
     if doc.response is not None:
         schema = {"type": "array", "items": doc.response} if doc.many else doc.response
         success["content"] = {"application/json": {"schema": schema}}
-    problems = set()
+    problems = set(doc.problems)
     if roles is None:
         operation["security"] = []
     else:

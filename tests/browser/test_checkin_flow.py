@@ -16,6 +16,7 @@ from timebank.events.models import Attendance
 from timebank.people.access import actor_for
 from timebank.events import services
 from tests.browser.conftest import PHONE, START, TABLET, decode_qr, sign_in
+from tests.conftest import PASSWORD
 
 def scanned_code(screen, base: str, activity_id: int, which: str) -> str:
     """Open the venue screen and read one of its two QR codes off a screenshot of that code alone."""
@@ -25,20 +26,22 @@ def scanned_code(screen, base: str, activity_id: int, which: str) -> str:
     return url
 
 
+def two_hour_visit(session, org_tree, worker) -> int:
+    """A published two-hour activity at 09:00 led by `worker`; its id (the session is closed for the server)."""
+    leader = actor_for(session, worker)
+    details = {"title": "敬老院探访", "category": "elderly", "organisation_id": org_tree["east"].id, "address": "东城社区敬老院",
+               "starts_at": START.isoformat(), "ends_at": (START + dt.timedelta(hours=2)).isoformat()}
+    activity = services.create_activity(session, details, actor=leader, now=START - dt.timedelta(days=2))
+    services.publish_activity(session, activity.id, actor=leader, now=START - dt.timedelta(days=2))
+    session.commit()
+    session.close()
+    return activity.id
+
+
 def test_scan_the_venue_code_check_in_and_out_get_approved_and_see_the_credit(browser, live_server, db, session, org_tree, make_person, clock, run_cli):
     worker = make_person("social_worker", name="王社工")
     volunteer = make_person(name="张秀兰")
-    activity = services.create_activity(
-        session,
-        {"title": "敬老院探访", "category": "elderly", "organisation_id": org_tree["east"].id, "address": "东城社区敬老院",
-         "starts_at": START.isoformat(), "ends_at": (START + dt.timedelta(hours=2)).isoformat()},
-        actor=actor_for(session, worker),
-        now=START - dt.timedelta(days=2),
-    )
-    services.publish_activity(session, activity.id, actor=actor_for(session, worker), now=START - dt.timedelta(days=2))
-    session.commit()
-    activity_id = activity.id
-    session.close()
+    activity_id = two_hour_visit(session, org_tree, worker)
 
     tablet = browser.new_context(**TABLET)
     screen = sign_in(tablet, live_server, worker.phone)
@@ -75,5 +78,39 @@ def test_scan_the_venue_code_check_in_and_out_get_approved_and_see_the_credit(br
         assert ledger.balance(reader, f"vol:{volunteer.id}:PTS").posted == 20
     verified = run_cli("ledger", "verify")
     assert verified.exit_code == 0, verified.output
+    tablet.close()
+    phone.close()
+
+
+def test_scan_while_signed_out_sign_in_and_be_checked_in_but_a_forwarded_link_checks_no_one_in(browser, live_server, session, org_tree, make_person, clock):
+    worker = make_person("social_worker", name="王社工")
+    volunteer, friend = make_person(name="张秀兰"), make_person(name="未到场")
+    activity_id = two_hour_visit(session, org_tree, worker)
+
+    tablet = browser.new_context(**TABLET)
+    screen = sign_in(tablet, live_server, worker.phone)
+    phone = browser.new_context(**PHONE)
+    hand = phone.new_page()
+
+    # The phone is signed out: the code sends it to sign in, which takes three minutes of typing.
+    hand.goto(scanned_code(screen, live_server, activity_id, "in"))
+    hand.wait_for_url("**/sign-in?**")
+    forwarded = hand.url
+    clock.at += dt.timedelta(minutes=3)
+    hand.fill("input[name=phone]", volunteer.phone)
+    hand.fill("input[name=password]", PASSWORD)
+    hand.click("button[type=submit]")
+    hand.wait_for_selector("text=签到成功")
+
+    # The same sign-in link, forwarded to someone who was never at the venue, checks no one in.
+    elsewhere = browser.new_context(**PHONE).new_page()
+    elsewhere.goto(forwarded)
+    elsewhere.fill("input[name=phone]", friend.phone)
+    elsewhere.fill("input[name=password]", PASSWORD)
+    elsewhere.click("button[type=submit]")
+    elsewhere.wait_for_selector("text=这个码已过期")
+    with session.bind.connect() as reader:
+        volunteers = reader.execute(select(Attendance.volunteer_id).where(Attendance.activity_id == activity_id)).scalars().all()
+    assert volunteers == [volunteer.id]
     tablet.close()
     phone.close()

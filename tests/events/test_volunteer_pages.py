@@ -289,8 +289,9 @@ def test_a_scan_before_signing_in_comes_back_after_and_still_checks_in_minutes_l
 def test_a_seen_ticket_does_not_outlive_ten_minutes_or_fit_another_code(app, session, make_activity, volunteer, clock):
     activity = make_activity()
     scanned, other = code(app, activity), code(app, activity, at=NOW - 5 * MINUTE)
-    ticket = tokens.seen_ticket(scanned, app.config["SECRET_KEY"], now=NOW)
+    ticket = tokens.seen_ticket(scanned, app.config["SECRET_KEY"], browser="this phone", now=NOW)
     client = signed_in(app, volunteer)
+    client.set_cookie("timebank_scan", "this phone")
 
     clock(NOW + 11 * MINUTE)
     late = send(client, f"/checkin/{scanned}?seen={ticket}")
@@ -301,6 +302,38 @@ def test_a_seen_ticket_does_not_outlive_ten_minutes_or_fit_another_code(app, ses
     assert [r.status_code for r in (late, borrowed, forged)] == [422, 422, 422]
     assert said(app, checkin.CodeExpired.template) in text(late)
     assert attendances(session, activity) == []
+
+
+def scanned_signed_out(app, activity, clock):
+    """A phone scans the check-in code while signed out; the sign-in link it is sent to."""
+    clock(NOW)
+    phone = app.test_client()
+    first = phone.get(f"/checkin/{code(app, activity)}")
+    return phone, parse_qs(urlsplit(first.location).query)["next"][0]
+
+
+def test_a_forwarded_seen_link_checks_no_one_in(app, session, make_activity, volunteer, make_person, clock):
+    activity = make_activity()
+    _phone, link = scanned_signed_out(app, activity, clock)
+    clock(NOW + 100 * dt.timedelta(seconds=1))
+    elsewhere = signed_in(app, make_person(name="未到场"))
+    answer = send(elsewhere, link)
+    assert answer.status_code == 422 and said(app, checkin.CodeExpired.template) in text(answer)
+    assert attendances(session, activity) == []
+
+
+def test_a_seen_ticket_checks_in_once_even_from_the_browser_that_scanned(app, session, make_activity, volunteer, make_person, clock):
+    activity = make_activity()
+    phone, link = scanned_signed_out(app, activity, clock)
+    clock(NOW + 2 * MINUTE)
+    first = send(phone, "/sign-in", phone=volunteer.phone, password=PASSWORD, next=link)
+    assert first.location == link and "签到成功" in text(send(phone, link))
+    send(phone, "/sign-out")
+    friend = make_person(name="同行")
+    send(phone, "/sign-in", phone=friend.phone, password=PASSWORD, next=link)
+    again = send(phone, link)
+    assert again.status_code == 422 and said(app, checkin.SeenTicketUsed.template) in text(again)
+    assert [a.volunteer_id for a in attendances(session, activity)] == [volunteer.id]
 
 
 # -- my attendances and reports of errors --------------------------------------------

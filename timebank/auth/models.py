@@ -28,3 +28,21 @@ class DeviceToken(Base):
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     revoked_by: Mapped[int | None] = mapped_column(BigId)
+
+
+class SignIn(Base):
+    """One signed-in browser or app: its cookie carries the key, only the key's hash is kept.
+
+    Signing out ends the row, so a copied session or remember-me cookie stops
+    working at once; a password change signs out every sign-in through the
+    person's session version.
+    """
+
+    __tablename__ = "sign_ins"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    person_id: Mapped[int] = mapped_column(BigId, ForeignKey("people.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

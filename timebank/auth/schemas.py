@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from timebank.people.schemas import name_field
+from timebank.people.schemas import PersonOutSchema, name_field
 
 
 def masked_name(name: str) -> str:
@@ -78,3 +78,21 @@ class DeviceTokenCreatedSchema(Schema):
 
     device_token = fields.Nested(DeviceTokenSchema)
     token = fields.String(metadata={"description": "Shown once; only its hash is kept."})
+
+
+class SignInSchema(Schema):
+    """Signing in from an app: phone number and password; `remember` keeps the app signed in for 30 days."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    phone = fields.String(required=True, validate=validate.Length(max=20), error_messages={"required": "Enter your phone number."})
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=128), error_messages={"required": "Enter your password."})
+    remember = fields.Boolean(load_default=False)
+
+
+class SignedInSchema(Schema):
+    """Who is now signed in, and whether they must choose their own password before anything else."""
+
+    person = fields.Nested(PersonOutSchema)
+    password_change_required = fields.Boolean(attribute="person.must_change_password")

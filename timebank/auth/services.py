@@ -8,13 +8,13 @@ import hashlib
 import secrets
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from timebank.audit.services import record
 from timebank.auth.passwords import hash_password, password_matches
-from timebank.auth.models import DeviceToken
-from timebank.domain import DomainError, InvalidInput, NotFound
+from timebank.auth.models import DeviceToken, SignIn
+from timebank.domain import DomainError, InvalidInput, NotAllowed, NotFound
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import get_organisation
 from timebank.people.access import MANAGERS, Actor
@@ -39,6 +39,12 @@ class SignInRefused(DomainError):
     template = "The phone number or password is not right."
 
 
+class PasswordChangeRequired(NotAllowed):
+    """An imported or reset person must choose their own password before anything else."""
+
+    template = "Please choose your own password before you go on."
+
+
 def authenticate(session: Session, phone: str, password: str, *, now: dt.datetime) -> Person:
     """The person with this phone and password, if they may sign in."""
     phone = "".join((phone or "").split())
@@ -56,6 +62,36 @@ def authenticate(session: Session, phone: str, password: str, *, now: dt.datetim
     return person
 
 
+def start_sign_in(session: Session, person: Person, *, lasting: dt.timedelta, now: dt.datetime) -> str:
+    """Record a new sign-in of the person, ending after `lasting`; its key goes into their cookie, only the hash is kept."""
+    session.execute(delete(SignIn).where(SignIn.person_id == person.id, or_(SignIn.expires_at < now, SignIn.ended_at.is_not(None))))
+    key = secrets.token_urlsafe(24)
+    session.add(SignIn(person_id=person.id, key_hash=_digest(key), created_at=now, expires_at=now + lasting))
+    return key
+
+
+def end_sign_in(session: Session, key: str, *, now: dt.datetime) -> None:
+    """Sign-out: the sign-in's cookies, and every copy of them, stop working."""
+    session.execute(update(SignIn).where(SignIn.key_hash == _digest(key), SignIn.ended_at.is_(None)).values(ended_at=now))
+
+
+def signed_in_person(session: Session, person_id: int, session_version: int, key: str, *, now: dt.datetime, options: Any = ()) -> Person | None:
+    """The active person of a live sign-in with this key, if their password has not changed since."""
+    return session.scalar(
+        select(Person)
+        .join(SignIn, SignIn.person_id == Person.id)
+        .where(
+            Person.id == person_id,
+            Person.session_version == session_version,
+            Person.status == Status.ACTIVE.value,
+            SignIn.key_hash == _digest(key),
+            SignIn.ended_at.is_(None),
+            SignIn.expires_at > now,
+        )
+        .options(*options)
+    )
+
+
 def change_password(session: Session, person: Person, current: str, new: str, *, now: dt.datetime) -> Person:
     """Change one's own password; every other session is signed out."""
     if not person.password_hash or not password_matches(person.password_hash, current or ""):
@@ -68,11 +104,20 @@ def change_password(session: Session, person: Person, current: str, new: str, *,
 
 
 def reset_password(session: Session, person_id: int, *, actor: Actor, now: dt.datetime) -> str:
-    """A coordinator sets a temporary password (shown once) that must be changed at next sign-in."""
+    """A coordinator sets a temporary password (shown once) that must be changed at next sign-in.
+
+    Whoever resets it could sign in as the person, so it takes someone who may
+    grant every role the person holds: a staff member's password is reset from
+    above, never by a peer, and no one resets their own (they change it).
+    """
     person = session.get(Person, person_id)
     if person is None:
         raise NotFound()
     actor.require(MANAGERS, get_organisation(session, person.home_organisation_id))
+    if person.id == actor.id:
+        raise NotAllowed("Change your own password instead; a reset is for someone else.")
+    if not all(actor.may_grant(grant.role, grant.organisation) for grant in person.roles):
+        raise NotAllowed("Only an admin, or a coordinator of an organisation above, may reset a staff member's password.")
     temporary = "".join(secrets.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(10))
     person.password_hash = hash_password(temporary)
     person.must_change_password = True

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
-from flask_login import login_user, logout_user
 
 from timebank.auth import services
-from timebank.auth.login import SignedInPerson, current_person, limiter, now, requires, vault
+from timebank.auth.login import close_session, current_person, keep_session, limiter, now, open_session, requires, throttled_sign_in, vault
 from timebank.orgs.services import tree
 from timebank.people import services as people
 from timebank.people.schemas import PasswordChangeSchema
@@ -26,13 +25,8 @@ def _safe_next(target: str | None) -> str:
     return url_for("me.profile")
 
 
-def _phone_key() -> str:
-    return "phone:" + "".join((request.form.get("phone") or "").split())
-
-
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit("20 per minute", methods=["POST"])
-@limiter.limit("5 per minute;30 per hour", methods=["POST"], key_func=_phone_key)
+@throttled_sign_in
 def sign_in() -> ResponseReturnValue:
     """Phone number and password; remember-me keeps a phone signed in."""
     if request.method == "GET":
@@ -43,9 +37,7 @@ def sign_in() -> ResponseReturnValue:
         db_session().rollback()
         message = gettext(refused.template, **refused.params)
         return render_template("auth/sign_in.html", message=message, form=request.form, next=request.form.get("next", "")), 401
-    db_session().commit()
-    session.clear()  # a fresh session: nothing planted before sign-in survives it
-    login_user(SignedInPerson(person), remember=request.form.get("remember") == "on")
+    open_session(person, remember=request.form.get("remember") == "on")
     if person.must_change_password:
         return redirect(url_for("auth.change_password"))
     return redirect(_safe_next(request.form.get("next")))
@@ -53,9 +45,8 @@ def sign_in() -> ResponseReturnValue:
 
 @bp.post("/sign-out")
 def sign_out() -> ResponseReturnValue:
-    """Sign out and forget the session."""
-    logout_user()
-    session.clear()
+    """Sign out: this sign-in ends on the server, and the session and remember-me cookies are dropped."""
+    close_session()
     return redirect(url_for("auth.sign_in"))
 
 
@@ -87,7 +78,7 @@ def change_password() -> ResponseReturnValue:
         person = current_person()
         services.change_password(db_session(), person, values["current_password"], values["new_password"], now=now())
         db_session().commit()
-        login_user(SignedInPerson(person))  # the new session version
+        keep_session(person)
         flash(gettext("Your password has been changed."))
         return redirect(url_for("me.profile"))
 

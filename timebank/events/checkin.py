@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, literal, select
+from sqlalchemy import delete, exists, func, literal, select
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -16,7 +16,7 @@ from timebank.auth import codes
 from timebank.domain import Conflict
 from timebank.events import tokens
 from timebank.events.credit import distance_m
-from timebank.events.models import Activity, ActivityStatus, Attendance, AttendanceStatus, SignUp, SignUpStatus
+from timebank.events.models import Activity, ActivityStatus, Attendance, AttendanceStatus, SignUp, SignUpStatus, UsedSeenTicket
 from timebank.events.services import get_activity, managed_activity
 from timebank.ledger.posting import dialect_insert
 from timebank.localtime import hhmm
@@ -36,6 +36,10 @@ class CheckInRefused(Conflict):
 
 class CodeExpired(CheckInRefused):
     template = "This code has expired. Scan the code on the screen again; it changes every 30 seconds."
+
+
+class SeenTicketUsed(CodeExpired):
+    template = "This scan has already been used. Scan the code on the screen again."
 
 
 class CheckOutCodeAtCheckIn(CheckInRefused):
@@ -126,12 +130,12 @@ def scan_activity_code(
     now: dt.datetime,
     activity_id: int | None = None,
     position: tuple[float, float] | None = None,
-    seen_at: dt.datetime | None = None,
+    seen: tokens.Seen | None = None,
 ) -> Scan:
     """A volunteer's phone read the venue's code: check in or out, as the code and the page both say.
 
-    `seen_at` is when the code was scanned, from a genuine seen ticket (see tokens): a code
-    fresh then is accepted though the volunteer signed in since.
+    `seen` is a genuine seen ticket (see tokens): a code fresh when it was
+    scanned is accepted though the volunteer signed in since, once per ticket.
     """
     code = tokens.read(token, secret_key)
     activity = activity_for_code(session, code)
@@ -141,10 +145,26 @@ def scan_activity_code(
         raise CheckOutCodeAtCheckIn() if action == "in" else CheckInCodeAtCheckOut()
     if code.is_poster and not activity.poster_allowed:
         raise PosterNotAllowed()
-    if not tokens.is_fresh(code, now) and not (seen_at is not None and tokens.is_fresh(code, seen_at)):
-        raise CodeExpired()
+    if not tokens.is_fresh(code, now):
+        if seen is None or not tokens.is_fresh(code, seen.at):
+            raise CodeExpired()
+        use_seen_ticket(session, seen, now=now)
     method = "poster" if code.is_poster else "screen"
     return record_scan(session, activity, volunteer, action, method=method, now=now, position=position)
+
+
+def use_seen_ticket(session: Session, seen: tokens.Seen, *, now: dt.datetime) -> None:
+    """Spend a seen ticket with this check-in (undone with it if the check-in is refused); a second use is refused."""
+    # A ticket used longer ago than a ticket lives cannot come back: forget it.
+    session.execute(delete(UsedSeenTicket).where(UsedSeenTicket.used_at < now - dt.timedelta(seconds=tokens.SEEN_SECONDS)))
+    spent = session.scalar(
+        dialect_insert(session, UsedSeenTicket)
+        .values(ticket_hash=seen.ticket_hash, used_at=now)
+        .on_conflict_do_nothing()
+        .returning(UsedSeenTicket.ticket_hash)
+    )
+    if spent is None:
+        raise SeenTicketUsed()
 
 
 def scan_member_code(

@@ -234,3 +234,12 @@ class CorrectionRequest(Base):
     answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     attendance: Mapped[Attendance] = relationship(lazy="joined")
+
+
+class UsedSeenTicket(Base):
+    """A seen ticket that has checked someone in or out: it never counts again (its hash only)."""
+
+    __tablename__ = "used_seen_tickets"
+
+    ticket_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

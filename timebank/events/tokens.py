@@ -10,7 +10,10 @@ rather than taken for a forgery.
 A volunteer who scans before signing in would lose the code while typing a
 password, so the page they are sent to sign in from carries a "seen" ticket:
 proof, signed and bound to that code, that it was fresh when scanned. The
-ticket lasts ten minutes; the check-in is still recorded at the server's time.
+ticket is bound to the browser that scanned (it carries the hash of a random
+nonce kept in that browser's cookie), so a forwarded link is worth nothing;
+it lasts ten minutes and checks in once; the check-in is still recorded at
+the server's time.
 """
 
 from __future__ import annotations
@@ -98,19 +101,29 @@ def _fingerprint(token: str) -> str:
     return hashlib.sha256(token.strip().encode()).hexdigest()[:32]
 
 
-def seen_ticket(token: str, secret_key: str, *, now: dt.datetime) -> str:
-    """A ticket saying this code was scanned at `now` (issued only while the code is fresh)."""
-    return timed_serializer(secret_key, SEEN_SALT, now).dumps(_fingerprint(token))
+@dataclass(frozen=True)
+class Seen:
+    """A genuine seen ticket: when the code was scanned, and the ticket's hash (so it is used once)."""
+
+    at: dt.datetime
+    ticket_hash: str
 
 
-def seen_at(ticket: str | None, token: str, secret_key: str, *, now: dt.datetime) -> dt.datetime | None:
-    """When the code was scanned, if the ticket is genuine, for this code, and under ten minutes old."""
-    if not ticket:
+def seen_ticket(token: str, secret_key: str, *, browser: str, now: dt.datetime) -> str:
+    """A ticket saying this code was scanned at `now` by the browser holding `browser` (issued only while the code is fresh)."""
+    return timed_serializer(secret_key, SEEN_SALT, now).dumps([_fingerprint(token), _fingerprint(browser)])
+
+
+def seen(ticket: str | None, token: str, secret_key: str, *, browser: str | None, now: dt.datetime) -> Seen | None:
+    """The scan a ticket vouches for, if genuine, for this code, from this browser, and under ten minutes old."""
+    if not ticket or not browser:
         return None
     try:
-        fingerprint, signed_at = timed_serializer(secret_key, SEEN_SALT, now).loads(
+        (fingerprint, browser_fingerprint), signed_at = timed_serializer(secret_key, SEEN_SALT, now).loads(
             ticket, max_age=SEEN_SECONDS, return_timestamp=True
         )
     except (BadSignature, ValueError, TypeError):
         return None
-    return signed_at if fingerprint == _fingerprint(token) else None
+    if fingerprint != _fingerprint(token) or browser_fingerprint != _fingerprint(browser):
+        return None
+    return Seen(signed_at, hashlib.sha256(ticket.encode()).hexdigest())

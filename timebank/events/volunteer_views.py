@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 from babel.dates import format_skeleton
@@ -25,6 +26,8 @@ from timebank.people.models import Person
 from timebank.web import db_session, form_data, translated_errors
 
 bp = Blueprint("volunteering", __name__)
+#: The cookie holding the nonce that binds a seen ticket to the browser that scanned.
+SCAN_COOKIE = "timebank_scan"
 
 @bp.after_request
 def no_store(response: Response) -> Response:
@@ -165,8 +168,15 @@ def remember_when_scanned() -> ResponseReturnValue | None:
         fresh = False
     if not fresh:
         return None  # the usual sign-in redirect; the page will say why the code no longer works
-    here = url_for(request.endpoint, token=token, seen=tokens.seen_ticket(token, secret, now=moment))
-    return redirect(url_for("auth.sign_in", next=here))
+    # The ticket is bound to this browser: a forwarded link carries the ticket but not the cookie.
+    browser = request.cookies.get(SCAN_COOKIE) or secrets.token_urlsafe(24)
+    here = url_for(request.endpoint, token=token, seen=tokens.seen_ticket(token, secret, browser=browser, now=moment))
+    answer = redirect(url_for("auth.sign_in", next=here))
+    answer.set_cookie(
+        SCAN_COOKIE, browser, max_age=tokens.SEEN_SECONDS, httponly=True, samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+    return answer
 
 
 def scan(token: str, action: str) -> ResponseReturnValue:
@@ -188,7 +198,7 @@ def scan(token: str, action: str) -> ResponseReturnValue:
             secret_key=current_app.config["SECRET_KEY"],
             now=now(),
             position=scanned_position(),
-            seen_at=tokens.seen_at(request.args.get("seen"), token, current_app.config["SECRET_KEY"], now=now()),
+            seen=tokens.seen(request.args.get("seen"), token, current_app.config["SECRET_KEY"], browser=request.cookies.get(SCAN_COOKIE), now=now()),
         )
     except (checkin.CheckInRefused, tokens.ActivityCodeError) as exc:
         return scan_refused(exc, action, token)

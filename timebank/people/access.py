@@ -16,6 +16,9 @@ from timebank.people.models import Person, Role, RoleGrant
 MANAGERS = (Role.COORDINATOR, Role.ADMIN)
 #: Roles that may look after volunteers' records.
 CARERS = (Role.SOCIAL_WORKER, Role.COORDINATOR, Role.ADMIN)
+#: Roles with standing of their own (a professional certificate, or running a programme):
+#: granted only from above, never by a peer at the same organisation.
+GRANTED_FROM_ABOVE = (Role.SOCIAL_WORKER, Role.COORDINATOR)
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,23 @@ class Actor:
         """NotAllowed unless `may`."""
         if not self.may(roles, organisation):
             raise NotAllowed()
+
+    def may_grant(self, role: str, organisation: Organisation) -> bool:
+        """True if the actor may give `role` over `organisation`.
+
+        Volunteers and station staff (a part of what a coordinator already does
+        at their stations): any coordinator or admin over it. Social workers and
+        coordinators: an admin over it, or a coordinator of an organisation above
+        it. Admins: an admin over it.
+        """
+        if role == Role.ADMIN:
+            return self.may((Role.ADMIN,), organisation)
+        if role in GRANTED_FROM_ABOVE:
+            return self.may((Role.ADMIN,), organisation) or any(
+                g.role == Role.COORDINATOR and organisation.path.startswith(g.path) and organisation.path != g.path
+                for g in self.grants
+            )
+        return self.may(MANAGERS, organisation)
 
     def paths(self, roles: Iterable[Role]) -> list[str]:
         """The subtree paths over which one of `roles` is granted."""

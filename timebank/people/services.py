@@ -255,8 +255,10 @@ def grant_role(session: Session, person_id: int, data: Mapping[str, Any], *, act
     actor.require(MANAGERS, get_organisation(session, person.home_organisation_id))
     values = load(RoleGrantSchema(), data)
     organisation = get_organisation(session, values["organisation_id"])
-    # Only an admin may make admins; coordinators grant the rest within their subtree.
-    actor.require((Role.ADMIN,) if values["role"] == Role.ADMIN else MANAGERS, organisation)
+    if person.id == actor.id:
+        raise NotAllowed("No one grants themself a role; ask a coordinator above you or an admin.")
+    if not actor.may_grant(values["role"], organisation):
+        raise NotAllowed("Only an admin, or a coordinator of an organisation above this one, may grant this role.")
     if values["role"] == Role.STATION_STAFF:
         station = session.get(Station, values["station_id"])
         if station is None or not organisation.contains(get_organisation(session, station.organisation_id)):
@@ -273,7 +275,9 @@ def grant_role(session: Session, person_id: int, data: Mapping[str, Any], *, act
     )
     session.add(grant)
     session.flush()
-    record(session, actor=actor.id, action="grant_role", target=("person", person.id), changes={"role": [None, values["role"]], "organisation_id": [None, organisation.id], "station_id": [None, grant.station_id]}, now=now)
+    changes = {"role": values["role"], "organisation_id": organisation.id, "station_id": grant.station_id,
+               "certificate_level": grant.certificate_level, "certificate_number": grant.certificate_number}
+    record(session, actor=actor.id, action="grant_role", target=("person", person.id), changes={k: [None, v] for k, v in changes.items() if v is not None}, now=now)
     return grant
 
 
