@@ -7,6 +7,7 @@ and calls services, never views.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from timebank.ledger.reports import totals
 from timebank.people.cli import people
 from timebank.redeem.cli import stations
 from timebank.certify.cli import certify
+from timebank.jobs.cli import jobs, worker
 
 
 def _database() -> Database:
@@ -48,6 +50,8 @@ def main() -> None:
 main.add_command(people)
 main.add_command(stations)
 main.add_command(certify)
+main.add_command(worker)
+main.add_command(jobs)
 
 
 @main.command()
@@ -55,10 +59,15 @@ main.add_command(certify)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=lambda: 2 * (os.cpu_count() or 1) + 1, type=int, help="gunicorn workers.")
-def serve(dev: bool, host: str, port: int, workers: int) -> None:
-    """Serve the web app and API (gunicorn on wsgi:app)."""
+@click.option("--no-worker", is_flag=True, help="Start no job queue worker beside the server (on Redis, workers run apart).")
+def serve(dev: bool, host: str, port: int, workers: int, no_worker: bool) -> None:
+    """Serve the web app and API (gunicorn on wsgi:app), with a job queue worker beside it on the embedded default."""
     if pending_migrations(_database()):
         raise click.ClickException("The database is not up to date: run `timebank db upgrade` first.")
+    queue_url = current_app.config.get("QUEUE_URL") or ""
+    if not no_worker and not queue_url.startswith(("redis://", "rediss://", "unix://")):
+        # The worker outlives this process's exec into gunicorn (same pid) and stops when it is gone.
+        subprocess.Popen([sys.executable, "-m", "timebank.cli", "worker", "--with-parent", str(os.getpid())], cwd=ROOT)
     if dev:
         # Flask ignores app.run() inside its own CLI; serve with Werkzeug directly, reloading on edits.
         run_simple(host, port, current_app._get_current_object(), use_reloader=True, use_debugger=True)

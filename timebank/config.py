@@ -56,4 +56,10 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ("zh_CN", "en"),
         "JSON_AS_ASCII": False,
+        # Unset: a SQLite queue file in the instance folder (the embedded default); redis://… in production.
+        "QUEUE_URL": env.get(f"{ENV_PREFIX}QUEUE_URL") or None,
+        "QUEUE_NAME": env.get(f"{ENV_PREFIX}QUEUE_NAME") or "timebank",
+        # Outbound notices: email over SMTP, SMS through the deployer's HTTP gateway (unset: kept in the outbox).
+        **{key: env.get(f"{ENV_PREFIX}{key}") or None for key in ("SMTP_HOST", "SMTP_PORT", "SMTP_FROM", "SMTP_USER", "SMTP_PASSWORD", "SMS_URL", "SMS_TOKEN", "SMS_TEMPLATES")},
+        "SMTP_STARTTLS": env.get(f"{ENV_PREFIX}SMTP_STARTTLS", "0") == "1",
     }
