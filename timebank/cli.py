@@ -7,7 +7,6 @@ and calls services, never views.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -59,21 +58,21 @@ main.add_command(jobs)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=lambda: 2 * (os.cpu_count() or 1) + 1, type=int, help="gunicorn workers.")
-@click.option("--no-worker", is_flag=True, help="Start no job queue worker beside the server (on Redis, workers run apart).")
+@click.option("--no-worker", is_flag=True, help="Start no job queue worker beside gunicorn (on Redis, workers run apart; --dev never starts one).")
 def serve(dev: bool, host: str, port: int, workers: int, no_worker: bool) -> None:
     """Serve the web app and API (gunicorn on wsgi:app), with a job queue worker beside it on the embedded default."""
     if pending_migrations(_database()):
         raise click.ClickException("The database is not up to date: run `timebank db upgrade` first.")
-    queue_url = current_app.config.get("QUEUE_URL") or ""
-    if not no_worker and not queue_url.startswith(("redis://", "rediss://", "unix://")):
-        # The worker outlives this process's exec into gunicorn (same pid) and stops when it is gone.
-        subprocess.Popen([sys.executable, "-m", "timebank.cli", "worker", "--with-parent", str(os.getpid())], cwd=ROOT)
     if dev:
         # Flask ignores app.run() inside its own CLI; serve with Werkzeug directly, reloading on edits.
         run_simple(host, port, current_app._get_current_object(), use_reloader=True, use_debugger=True)
         return
     args = [sys.executable, "-m", "gunicorn", "--chdir", str(ROOT), "--bind", f"{host}:{port}"]
-    args += ["--workers", str(workers), "--access-logfile", "-", "wsgi:app"]
+    args += ["--workers", str(workers), "--access-logfile", "-"]
+    queue_url = current_app.config.get("QUEUE_URL") or ""
+    if not no_worker and not queue_url.startswith(("redis://", "rediss://", "unix://")):
+        args += ["--config", "python:timebank.jobs.embedded"]  # the master starts and stops one job queue worker
+    args.append("wsgi:app")
     os.execv(sys.executable, args)
 
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import threading
-import time
 
 import click
 from flask import current_app
+from flask.cli import AppGroup, with_appcontext
 
 from timebank.db import utcnow
 from timebank.jobs import services
@@ -18,30 +15,17 @@ from timebank.jobs.queue import queue_of
 from timebank.jobs.registry import SPECS
 
 
-def _exit_with(parent: int) -> None:
-    """Stop this worker (gracefully) once the process that started it is gone: `timebank serve` started it."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1)
-        os.kill(os.getpid(), signal.SIGINT)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
 @click.command()
+@with_appcontext
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="Jobs run at once (threads).")
 @click.option("--no-periodic", is_flag=True, help="Run no periodic tasks here (every host but one, in production).")
-@click.option("--with-parent", type=int, hidden=True, help="Exit when this process id is no longer the parent.")
-def worker(workers: int, no_periodic: bool, with_parent: int | None) -> None:
+def worker(workers: int, no_periodic: bool) -> None:
     """Run the job queue's consumer: background jobs and periodic tasks."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     queue = queue_of(current_app._get_current_object())
     recovered = queue.recover()
     if recovered:
         click.echo(f"sent again {len(recovered)} job(s) a stopped worker left: {', '.join(recovered)}", err=True)
-    if with_parent:
-        _exit_with(with_parent)
     consumer = queue.huey.create_consumer(
         workers=workers, worker_type="thread", periodic=not no_periodic, initial_delay=0.05, backoff=1.5, max_delay=1.0,
         scheduler_interval=1, check_worker_health=True,
@@ -49,7 +33,8 @@ def worker(workers: int, no_periodic: bool, with_parent: int | None) -> None:
     consumer.run()
 
 
-@click.group(invoke_without_command=True)
+@click.group(cls=AppGroup, invoke_without_command=True)
+@with_appcontext
 @click.option("--status", type=click.Choice([s.value for s in services.LISTED]), help="Only jobs in this state.")
 @click.pass_context
 def jobs(ctx: click.Context, status: str | None) -> None:
