@@ -72,13 +72,10 @@ class Worker:
         proc.wait()
 
     def stop_all(self) -> None:
+        """Kill whatever still runs: the tests are over, nothing is waited for."""
         for proc in self.procs:
             if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    self.kill(proc)
+                self.kill(proc)
 
 
 @pytest.fixture
@@ -103,6 +100,7 @@ def worker(queued_app: Flask, tmp_path: Path) -> Iterator[Worker]:
         PYTHONPATH=str(ROOT), TIMEBANK_DATABASE_URL=queued_app.config["DATABASE_URL"], TIMEBANK_INSTANCE_PATH=queued_app.instance_path,
         TIMEBANK_SECRET_KEY="test-only-secret", TIMEBANK_DATA_KEY="test-only-data-key",
         TIMEBANK_QUEUE_URL=queued_app.config["QUEUE_URL"], TIMEBANK_QUEUE_NAME=queued_app.config["QUEUE_NAME"],
+        TIMEBANK_CERTIFY_BATCH_CHUNK="5",
     )
     found = Worker(env, tmp_path / "worker.log", [])
     yield found

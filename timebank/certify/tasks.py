@@ -20,5 +20,5 @@ def batch_folder() -> Path:
 @job("certify.batch", retries=5, retry_delay=30)
 def make_batch(batch_id: int, verify_base: str) -> None:
     """Make a batch's PDF (`verify_base` is the verification address with KEY where each certificate's key goes)."""
-    chunk = int(current_app.config.get("CERTIFY_BATCH_CHUNK") or batches.CHUNK)
+    chunk = current_app.config.get("CERTIFY_BATCH_CHUNK") or batches.CHUNK
     batches.run_batch(database(), batch_id, batch_folder(), lambda key: verify_base.replace("KEY", key), now=utcnow, chunk=chunk)
