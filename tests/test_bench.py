@@ -84,3 +84,11 @@ def test_quick_redeem_benchmark_never_oversells_nor_overdraws(storage):
     assert figures["eggs_sold"] == figures["eggs"] and figures["savers_exact"]
     assert figures["doubled"] == figures["lost"] == figures["errors"] == 0
     assert figures["reconciled"] and figures["ledger_breaches"] == 0
+
+
+@pytest.mark.slow
+def test_quick_jobs_benchmark_measures_both_queues():
+    figures = quick_run("jobs", "sqlite")
+    assert figures["bench"] == "jobs" and figures["n"] == 200
+    for key in ("sqlite_per_s", "redis_per_s", "p50_start_ms", "redis_p50_start_ms"):
+        assert figures[key] > 0, key
