@@ -12,7 +12,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
-from tests.conftest import END, NOW, SYSTEM, START, attend, send, signed_in, text
+from tests.conftest import END, NOW, SYSTEM, attend, send, signed_in, text
 from timebank.certify.services import issue_service_record
 from timebank.events import corrections, notices as event_notices, services as events
 from timebank.events.review import approve_attendance, approve_unflagged

@@ -5,10 +5,9 @@ from __future__ import annotations
 import itertools
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, send_file, stream_with_context, url_for
+from flask import Blueprint, Response, jsonify, render_template, request, send_file, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
@@ -20,7 +19,6 @@ from timebank.certify import education, exports
 from timebank.certify.schemas import BatchSchema
 from timebank.jobs.queue import enqueue
 from timebank.certify.tasks import batch_folder
-from timebank.db import utcnow
 from timebank.localtime import local_day
 from timebank.orgs.services import get_organisation, tree
 from timebank.people.access import MANAGERS
