@@ -95,9 +95,8 @@ def test_a_consumer_killed_in_the_middle_of_a_batch_finishes_it_on_restart_with_
 
 def test_only_failed_stopped_or_long_silent_jobs_may_be_sent_again(session):
     now = dt.datetime(2026, 12, 2, tzinfo=dt.timezone.utc)
-    rows = {
-        status: services.note(session, f"job-{status}", "tests.append", {"status": status, "started_at": now - dt.timedelta(minutes=5)}, now=now)
-        for status in ("queued", "running", "done", "failed", "interrupted")
-    }
+    for status in ("queued", "running", "done", "failed", "interrupted"):
+        services.note(session, f"job-{status}", "tests.append", {"status": status, "started_at": now - dt.timedelta(minutes=5)}, now=now)
+    rows = {row.status: row for row in session.scalars(select(Job))}
     assert {status for status, row in rows.items() if services.may_send_again(row, now=now)} == {"failed", "interrupted"}
     assert services.may_send_again(rows["running"], now=now + services.STALE_AFTER)

@@ -8,13 +8,15 @@ import json
 import logging
 import os
 import socket
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
-from huey import RedisHuey, SqliteHuey
+from huey import RedisHuey
 from huey import signals as S
 from huey.api import Huey, Task, TaskWrapper
+from huey.storage import SqliteStorage
 
 from timebank.db import Database, utcnow
 from timebank.jobs import services
@@ -29,6 +31,15 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+class QueueFile(SqliteStorage):
+    """huey's SQLite queue, synchronised as the app's database is: WAL with synchronous=NORMAL (no fsync per job; safe from corruption)."""
+
+    def _create_connection(self) -> sqlite3.Connection:
+        conn = super()._create_connection()
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+
 def make_huey(url: str | None, instance_path: str, *, name: str = "timebank", immediate: bool = False) -> Huey:
     """The queue's storage the URL asks for: none (a SQLite file in the instance folder), sqlite:///FILE or redis://…."""
     if url and url.startswith(("redis://", "rediss://", "unix://")):
@@ -38,7 +49,7 @@ def make_huey(url: str | None, instance_path: str, *, name: str = "timebank", im
     filename = url.removeprefix("sqlite:///") if url else str(Path(instance_path) / "queue.db")
     if not immediate:
         Path(filename).parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(name, filename=filename, results=False, utc=True, immediate=immediate)
+    return Huey(name, storage_class=QueueFile, filename=filename, results=False, utc=True, immediate=immediate)
 
 
 class Queue:
