@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -57,6 +58,33 @@ def _postgres_admin():
     return engine
 
 
+@contextlib.contextmanager
+def postgres_copy(admin, template: str) -> Iterator[Database]:
+    """A PostgreSQL database made from `template`, dropped afterwards."""
+    name = f"timebank_t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    database = Database(make_url(POSTGRES_URL).set(database=name), pool_size=20, max_overflow=20)
+    try:
+        yield database
+    finally:
+        database.dispose()
+        with admin.connect() as conn:
+            conn.execute(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextlib.contextmanager
+def sqlite_copy(template: str, folder) -> Iterator[Database]:
+    """A SQLite file copied from `template` into `folder`."""
+    path = folder / "timebank.db"
+    shutil.copyfile(template, path)
+    database = Database(f"sqlite:///{path}")
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A SQLite file migrated to head once; each test gets a copy."""
@@ -84,28 +112,67 @@ def postgres_template(worker_id: str) -> Iterator[tuple[object, str]]:
     admin.dispose()
 
 
+#: The demo most tests of demo data read: small enough to build in seconds, with every kind of record.
+DEMO_SIZE = {"volunteers": 40, "days": 30, "seed": 7}
+
+
+def _build_demo_into(database: Database) -> str:
+    """Build the shared demo into `database`, commit, close it; returns the summary the command prints."""
+    from timebank.demo import build_demo
+
+    with database.session() as s:
+        summary = build_demo(s, **DEMO_SIZE, now=NOW, vault=IdVault("test-only-data-key"))
+        s.commit()
+    database.dispose()
+    return summary
+
+
+@pytest.fixture(scope="session")
+def sqlite_demo_template(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A SQLite file holding the shared demo, built once per test process: (path, summary)."""
+    path = tmp_path_factory.mktemp("demo-template") / "timebank.db"
+    shutil.copyfile(sqlite_template, path)
+    return str(path), _build_demo_into(Database(f"sqlite:///{path}"))
+
+
+@pytest.fixture(scope="session")
+def postgres_demo_template(postgres_template, worker_id: str) -> Iterator[tuple[str, str]]:
+    """A PostgreSQL database holding the shared demo, built once per test process: (name, summary)."""
+    admin, template = postgres_template
+    name = f"timebank_demo_{worker_id}_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.execute(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    summary = _build_demo_into(Database(make_url(POSTGRES_URL).set(database=name)))
+    yield name, summary
+    with admin.connect() as conn:
+        conn.execute(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def demo_db(request: pytest.FixtureRequest, tmp_path) -> Iterator[tuple[Database, str]]:
+    """A copy of the shared demo database of this test's own, on both databases: (database, summary)."""
+    template, summary = request.getfixturevalue(f"{request.param}_demo_template")
+    if request.param == "sqlite":
+        copy = sqlite_copy(template, tmp_path)
+    else:
+        copy = postgres_copy(request.getfixturevalue("postgres_template")[0], template)
+    with copy as database:
+        yield database, summary
+
+
 @pytest.fixture
 def sqlite_db(sqlite_template: str, tmp_path) -> Iterator[Database]:
     """A migrated SQLite file database of this test's own."""
-    path = tmp_path / "timebank.db"
-    shutil.copyfile(sqlite_template, path)
-    database = Database(f"sqlite:///{path}")
-    yield database
-    database.dispose()
+    with sqlite_copy(sqlite_template, tmp_path) as database:
+        yield database
 
 
 @pytest.fixture
 def postgres_db(postgres_template) -> Iterator[Database]:
     """A migrated PostgreSQL database of this test's own."""
-    admin, template = postgres_template
-    name = f"timebank_t_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    database = Database(make_url(POSTGRES_URL).set(database=name), pool_size=20, max_overflow=20)
-    yield database
-    database.dispose()
-    with admin.connect() as conn:
-        conn.execute(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with postgres_copy(*postgres_template) as database:
+        yield database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

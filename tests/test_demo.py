@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from timebank import ledger
 from timebank.auth.services import SignInRefused, authenticate
-from timebank.demo import DEMO_PASSWORD, DemoRefused, build_demo, make_resident_id, reset_demo_database
+from timebank.demo import DEMO_PASSWORD, make_resident_id
 from timebank.events import review
 from timebank.events.checkin import presence
 from timebank.events.models import Activity, Attendance, CorrectionRequest, Flag, Phase, SignUp
@@ -30,11 +29,15 @@ SIGN_IN_LINE = re.compile(r"^  (admin|coordinator|social worker|station staff|vo
 
 
 @pytest.fixture
-def demo(session: Session, vault) -> str:
-    """A small demo, committed; returns what the command prints."""
-    summary = build_demo(session, volunteers=40, days=30, seed=7, now=NOW, vault=vault)
-    session.commit()
-    return summary
+def db(demo_db):
+    """These tests read the shared demo (tests/conftest.py), each from a copy of its own."""
+    return demo_db[0]
+
+
+@pytest.fixture
+def demo(demo_db) -> str:
+    """What `timebank demo` printed when it built the shared demo."""
+    return demo_db[1]
 
 
 def test_make_resident_id_gives_a_number_with_a_correct_check_digit():
@@ -114,18 +117,6 @@ def test_volunteers_have_realistic_records_and_valid_sealed_id_numbers(session, 
     assert session.scalar(select(func.count()).select_from(Person).where(Person.status == "pending")) >= 1
 
 
-def test_the_same_seed_builds_the_same_people(db, vault):
-    """Two builds on fresh databases give the same names, phones and summary."""
-    summaries, people = [], []
-    for _ in range(2):
-        reset_demo_database(db)
-        with db.session() as session:
-            summaries.append(build_demo(session, volunteers=10, days=5, seed=11, now=NOW, vault=vault))
-            session.commit()
-            people.append(session.execute(select(Person.id, Person.real_name, Person.phone).order_by(Person.id)).all())
-    assert summaries[0] == summaries[1] and people[0] == people[1]
-
-
 def test_the_stations_have_hours_and_catalogues_and_a_counter_history_with_voids_that_reconciles(session, demo):
     """Redemptions went through the counter inside opening hours, voids the same day with a reason; each station agrees to the point."""
     assert "stations' counters: 26度万家驿站 (每天 8:00–20:00): " in demo and "/stations/2/counter" in demo
@@ -198,20 +189,3 @@ def test_finished_activities_wait_for_review_flagged_for_a_second_reviewer_or_ov
     coordinator = session.scalar(select(Person).where(Person.phone == "13900000011"))
     overdue = review.overdue(session, actor=actor_for(session, coordinator), now=NOW)
     assert {a.activity.title for a, _ in overdue} == {"“四点半课堂”作业辅导"}
-
-
-def test_the_demo_refuses_a_database_holding_real_people(db, org_tree, make_person):
-    make_person(name="真实志愿者")
-
-    with pytest.raises(DemoRefused):
-        reset_demo_database(db)
-
-
-@pytest.mark.slow
-def test_the_default_demo_builds_within_half_a_minute(sqlite_db, vault):
-    started = time.monotonic()
-    with sqlite_db.session() as session:
-        summary = build_demo(session, volunteers=300, days=180, seed=2026, now=NOW, vault=vault)
-        session.commit()
-    assert time.monotonic() - started < 30
-    assert summary.startswith("demo ready: 300 volunteers, ")
