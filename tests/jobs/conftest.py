@@ -30,23 +30,24 @@ def db(sqlite_db: Database) -> Database:
     return sqlite_db
 
 
-def _redis_reachable() -> bool:
+def require_redis() -> str:
+    """Redis's URL; skips without Redis, except where CI requires it (TIMEBANK_REQUIRE_REDIS=1)."""
     import redis
 
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except Exception:
-        return False
-    return True
+    except Exception as exc:  # any failure to reach it means: no Redis here
+        if os.environ.get("TIMEBANK_REQUIRE_REDIS") == "1":
+            pytest.fail(f"Redis is required (TIMEBANK_REQUIRE_REDIS=1) but unreachable at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL} ({type(exc).__name__})")
+    return REDIS_URL
 
 
 @pytest.fixture(params=["sqlite", "redis"])
 def queue_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The queue's backend: a SqliteHuey file, or Redis."""
     if request.param == "redis":
-        if not _redis_reachable():
-            pytest.skip(f"Redis not reachable at {REDIS_URL}")
-        return REDIS_URL
+        return require_redis()
     return f"sqlite:///{tmp_path / 'queue.db'}"
 
 
