@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, current_app, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 
 from timebank.auth.login import now, requires
+from timebank.domain import Conflict
 from timebank.jobs import services
 from timebank.jobs.queue import queue_of
 from timebank.jobs.registry import SPECS
@@ -46,5 +47,5 @@ def retry(job_id: str) -> ResponseReturnValue:
     services.checked_retry(db_session(), job_id, now=now())
     db_session().rollback()  # the queue writes the row itself, in its own transaction
     if not queue_of(current_app._get_current_object()).send_again(job_id):
-        abort(409)
+        raise Conflict("A periodic task is not sent again: it runs again on its schedule.")
     return done(gettext("The job was sent again."), "jobs.index")
