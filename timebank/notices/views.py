@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
+from sqlalchemy.exc import SQLAlchemyError
 
 from timebank.auth.login import current_person, now, requires
 from timebank.notices import services
@@ -86,6 +87,11 @@ def bell() -> dict:
 
     def unread_notices() -> int:
         person = current_person()
-        return services.unread_count(db_session(), person.id) if person is not None else 0
+        if person is None:
+            return 0
+        try:
+            return services.unread_count(db_session(), person.id)
+        except SQLAlchemyError:  # the error page of a database that is down still renders, without a count
+            return 0
 
     return {"unread_notices": unread_notices}
