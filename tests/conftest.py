@@ -249,6 +249,8 @@ def app(db: Database, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fla
             "SECRET_KEY": "test-only-secret",
             "DATA_KEY": "test-only-data-key",
             "RATELIMIT_ENABLED": False,
+            # Jobs run at once, inside the request that sends them; tests/jobs run a real consumer.
+            "QUEUE_IMMEDIATE": True,
         }
     )
     yield app

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import select
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -21,6 +22,7 @@ from timebank.app import create_app
 from timebank.auth.services import create_device_token
 from timebank.db import Database
 from timebank.certify.batch import request_batch
+from timebank.notices.models import Notice
 from timebank.certify.services import create_programme, record_certificate
 from timebank.events import tokens
 from timebank.events.checkin import record_scan
@@ -153,6 +155,8 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             "programme_id": programme.id,
             "certificate_id": certificate.id,
             "batch_id": batch.id,
+            "job_id": "no-such-job",
+            "notice_id": session.scalar(select(Notice.id).where(Notice.person_id == target.id)),
             "key": certificate.verify_key,
             "token": tokens.screen_code(activity.code_key, "in", "matrix", now=real_now),
             "code": "en",

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import POSTGRES_URL, _postgres_admin
+from tests.jobs.conftest import require_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKIN_FIGURES = ("per_s", "ratio", "p50_ms", "p99_ms", "p99_ms_at_200", "healthz_per_s")
@@ -84,3 +85,12 @@ def test_quick_redeem_benchmark_never_oversells_nor_overdraws(storage):
     assert figures["eggs_sold"] == figures["eggs"] and figures["savers_exact"]
     assert figures["doubled"] == figures["lost"] == figures["errors"] == 0
     assert figures["reconciled"] and figures["ledger_breaches"] == 0
+
+
+@pytest.mark.slow
+def test_quick_jobs_benchmark_measures_both_queues():
+    require_redis()
+    figures = quick_run("jobs", "sqlite")
+    assert figures["bench"] == "jobs" and figures["n"] == 200
+    for key in ("sqlite_per_s", "redis_per_s", "p50_start_ms", "redis_p50_start_ms"):
+        assert figures[key] > 0, key

@@ -74,4 +74,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from timebank.certify import api as certify_api, records_views as certify_records, views as certify
     for blueprint in (certify.bp, certify_records.bp, certify_api.bp):
         app.register_blueprint(blueprint)
+    from timebank.jobs import views as jobs
+    from timebank.notices import views as notices
+    for blueprint in (jobs.bp, notices.bp):
+        app.register_blueprint(blueprint)
     return app

@@ -26,6 +26,7 @@ from timebank.ledger.reports import totals
 from timebank.people.cli import people
 from timebank.redeem.cli import stations
 from timebank.certify.cli import certify
+from timebank.jobs.cli import jobs, worker
 
 
 def _database() -> Database:
@@ -48,6 +49,8 @@ def main() -> None:
 main.add_command(people)
 main.add_command(stations)
 main.add_command(certify)
+main.add_command(worker)
+main.add_command(jobs)
 
 
 @main.command()
@@ -55,8 +58,9 @@ main.add_command(certify)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=lambda: 2 * (os.cpu_count() or 1) + 1, type=int, help="gunicorn workers.")
-def serve(dev: bool, host: str, port: int, workers: int) -> None:
-    """Serve the web app and API (gunicorn on wsgi:app)."""
+@click.option("--no-worker", is_flag=True, help="Start no job queue worker beside gunicorn (on Redis, workers run apart; --dev never starts one).")
+def serve(dev: bool, host: str, port: int, workers: int, no_worker: bool) -> None:
+    """Serve the web app and API (gunicorn on wsgi:app), with a job queue worker beside it on the embedded default."""
     if pending_migrations(_database()):
         raise click.ClickException("The database is not up to date: run `timebank db upgrade` first.")
     if dev:
@@ -64,7 +68,11 @@ def serve(dev: bool, host: str, port: int, workers: int) -> None:
         run_simple(host, port, current_app._get_current_object(), use_reloader=True, use_debugger=True)
         return
     args = [sys.executable, "-m", "gunicorn", "--chdir", str(ROOT), "--bind", f"{host}:{port}"]
-    args += ["--workers", str(workers), "--access-logfile", "-", "wsgi:app"]
+    args += ["--workers", str(workers), "--access-logfile", "-"]
+    queue_url = current_app.config.get("QUEUE_URL") or ""
+    if not no_worker and not queue_url.startswith(("redis://", "rediss://", "unix://")):
+        args += ["--config", "python:timebank.jobs.embedded"]  # the master starts and stops one job queue worker
+    args.append("wsgi:app")
     os.execv(sys.executable, args)
 
 

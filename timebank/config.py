@@ -66,4 +66,12 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ("zh_CN", "en"),
         "JSON_AS_ASCII": False,
+        # Unset: a SQLite queue file in the instance folder (the embedded default); redis://… in production.
+        "QUEUE_URL": env.get(f"{ENV_PREFIX}QUEUE_URL") or None,
+        "QUEUE_NAME": env.get(f"{ENV_PREFIX}QUEUE_NAME") or "timebank",
+        # Outbound notices: email over SMTP, SMS through the deployer's HTTP gateway (unset: kept in the outbox).
+        **{key: env.get(f"{ENV_PREFIX}{key}") or None for key in ("SMTP_HOST", "SMTP_PORT", "SMTP_FROM", "SMTP_USER", "SMTP_PASSWORD", "SMS_URL", "SMS_TOKEN", "SMS_TEMPLATES")},
+        # People per commit in a certificate batch (on SQLite the write lock is held while a chunk is numbered).
+        "CERTIFY_BATCH_CHUNK": int(env.get(f"{ENV_PREFIX}CERTIFY_BATCH_CHUNK") or 50),
+        "SMTP_STARTTLS": env.get(f"{ENV_PREFIX}SMTP_STARTTLS", "0") == "1",
     }

@@ -19,8 +19,10 @@ def metadata() -> MetaData:
     import timebank.auth.models  # noqa: F401
     import timebank.certify.models  # noqa: F401
     import timebank.events.models  # noqa: F401
+    import timebank.jobs.models  # noqa: F401
     import timebank.ledger.models  # noqa: F401
     import timebank.meta  # noqa: F401
+    import timebank.notices.models  # noqa: F401
     import timebank.orgs.models  # noqa: F401
     import timebank.people.models  # noqa: F401
     import timebank.redeem.models  # noqa: F401

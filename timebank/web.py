@@ -149,6 +149,8 @@ NAV = (
     ("orgs.index", "Organisations", ("coordinator", "admin")),
     ("devices.index", "Devices", ("coordinator", "admin")),
     ("audit.index", "Audit log", ("admin",)),
+    ("jobs.index", "Background jobs", ("admin",)),
+    ("notices.outbox", "Outbox", ("coordinator", "admin")),
     ("certify.mine", "Certification", ()),
     ("certify.programmes", "Certification programmes", ("social_worker", "coordinator", "admin")),
 )

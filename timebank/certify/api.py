@@ -13,7 +13,7 @@ from timebank.auth.schemas import masked_name
 from timebank.certify import batch as batches
 from timebank.certify import services, stars
 from timebank.certify.models import Certificate
-from timebank.certify.records_views import start_batch_thread
+from timebank.certify.records_views import send_batch
 from timebank.certify.schemas import BatchSchema, ProgrammeSchema, RevocationSchema
 from timebank.localtime import local_day
 from timebank.openapi import api_blueprint, documented, json_body
@@ -232,7 +232,7 @@ def start_batch() -> ResponseReturnValue:
     """Queue service record certificates for an organisation and period; made in the background."""
     batch = batches.request_batch(db_session(), json_body(), actor=current_actor(), now=now())
     db_session().commit()
-    start_batch_thread(batch.id)
+    send_batch(batch.id)
     return jsonify(BatchOutSchema().dump(batch)), 201
 
 

@@ -1,9 +1,11 @@
 """Service record certificates for everyone of an organisation and a period, into one PDF that streams.
 
 `batch_certificates` numbers a chunk of volunteers' certificates, yields so
-the caller commits (the command line, or the background job that reports
+the caller commits (the command line, or the queue's job that reports
 progress), then draws them and appends them to the open output, outside any
-write transaction.
+write transaction. A batch run again after its worker died finds the
+certificates it numbered already (one per person per batch) and draws them
+again: no serial is ever issued twice.
 People are read a chunk at a time by id and let go after it, so memory stays
 flat however many there are.
 """
@@ -13,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -21,9 +22,10 @@ from typing import Any, BinaryIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from timebank.certify.models import BatchStatus, CertificateBatch
+from timebank.certify.models import BatchStatus, Certificate, CertificateBatch
 from timebank.certify.pdf import Holder, draw_service_record, single_pdf
 from timebank.certify.schemas import BatchSchema
+from timebank.certify.records import service_record
 from timebank.certify.services import record_certificate
 from timebank.certify.stars import person_thresholds
 from timebank.certify.stream import StreamingPdf
@@ -72,7 +74,7 @@ def members(session: Session, path: str, *, chunk: int = CHUNK) -> Iterator[list
 
 def batch_certificates(
     session: Session, organisation: Organisation, start: dt.date, end: dt.date, out: BinaryIO,
-    *, verify_url: Callable[[str], str], actor: Actor, now: dt.datetime,
+    *, verify_url: Callable[[str], str], actor: Actor, now: dt.datetime, batch_id: int | None = None, chunk: int = CHUNK,
 ) -> Iterator[int]:
     """Write every member's service record certificate into `out`; yields how many are drawn, once per chunk and at the end.
 
@@ -84,13 +86,17 @@ def batch_certificates(
     document = StreamingPdf(out)
     homes: dict[int, tuple[str, list[int]]] = {}  # organisation id -> (name, star thresholds): read once each
     done = 0
-    for people in members(session, path):
+    for people in members(session, path, chunk=chunk):
         numbered = []
+        issued = issued_in_batch(session, batch_id, [person.id for person in people])
         for person in people:
             if person.home_organisation_id not in homes:
                 homes[person.home_organisation_id] = (get_organisation(session, person.home_organisation_id).name, person_thresholds(session, person))
             name, thresholds = homes[person.home_organisation_id]
-            certificate, found = record_certificate(session, person, start, end, actor=actor, now=now, thresholds=thresholds)
+            if person.id in issued:
+                certificate, found = issued[person.id], service_record(session, person, start, end, thresholds=thresholds)
+            else:
+                certificate, found = record_certificate(session, person, start, end, actor=actor, now=now, thresholds=thresholds, batch_id=batch_id)
             numbered.append((found, holder(person), certificate, name, verify_url(certificate.verify_key)))
         # The caller commits the chunk's numbers here, before the drawing: on SQLite the write lock is let go
         # while the pages are drawn, so check-ins and redemptions get in between the chunks.
@@ -103,11 +109,19 @@ def batch_certificates(
     yield done
 
 
-# -- the background job of the web page ------------------------------------------
+def issued_in_batch(session: Session, batch_id: int | None, person_ids: list[int]) -> dict[int, Certificate]:
+    """The certificates a batch numbered already for these people (a batch run again), by person."""
+    if batch_id is None or not person_ids:
+        return {}
+    found = session.scalars(select(Certificate).where(Certificate.batch_id == batch_id, Certificate.person_id.in_(person_ids)))
+    return {certificate.person_id: certificate for certificate in found}
+
+
+# -- the queue's job ----------------------------------------------------------------
 
 
 def request_batch(session: Session, data: dict[str, Any], *, actor: Actor, now: dt.datetime) -> CertificateBatch:
-    """A coordinator asks for a batch: checked and queued (the view starts it once committed)."""
+    """A coordinator asks for a batch: checked and recorded (the view sends its job once committed)."""
     values = load(BatchSchema(), data)
     organisation = get_organisation(session, values["organisation_id"])
     actor.require(MANAGERS, organisation)
@@ -143,8 +157,16 @@ def batch_file(batch: CertificateBatch, folder: Path) -> Path:
     return path
 
 
-def run_batch(database: Database, batch_id: int, folder: Path, verify_url: Callable[[str], str], *, now: Callable[[], dt.datetime]) -> None:
-    """Make the batch's PDF, writing progress to its row; any failure is recorded on the row, never lost."""
+def run_batch(database: Database, batch_id: int, folder: Path, verify_url: Callable[[str], str], *, now: Callable[[], dt.datetime], chunk: int = CHUNK) -> None:
+    """Make the batch's PDF, writing progress to its row; run again, it reuses its serials and draws the file afresh.
+
+    A finished batch is left as it is. A failure is written on the row for the
+    coordinator and raised again, so that the queue retries it.
+    """
+    with database.session(write=False) as session:
+        batch = session.get(CertificateBatch, batch_id)
+        if batch is None or batch.status == BatchStatus.DONE.value:
+            return
     folder.mkdir(parents=True, exist_ok=True)
     name = f"batch-{batch_id}-{secrets.token_hex(8)}.pdf"
     partial = folder / f".{name}.partial"
@@ -154,9 +176,10 @@ def run_batch(database: Database, batch_id: int, folder: Path, verify_url: Calla
             actor = actor_for(session, batch.requested_by)
             organisation = get_organisation(session, batch.organisation_id)
             start, end = batch.period_start, batch.period_end
-            batch.status, batch.progressed_at = BatchStatus.RUNNING.value, now()
+            batch.status, batch.progressed_at, batch.done, batch.error = BatchStatus.RUNNING.value, now(), 0, None
+            session.commit()
             with partial.open("wb") as out:
-                for done in batch_certificates(session, organisation, start, end, out, verify_url=verify_url, actor=actor, now=now()):
+                for done in batch_certificates(session, organisation, start, end, out, verify_url=verify_url, actor=actor, now=now(), batch_id=batch_id, chunk=chunk):
                     running = session.get(CertificateBatch, batch_id)
                     running.done, running.progressed_at = done, now()
                     session.commit()
@@ -164,10 +187,12 @@ def run_batch(database: Database, batch_id: int, folder: Path, verify_url: Calla
             batch = session.get(CertificateBatch, batch_id)
             batch.status, batch.filename, batch.finished_at = BatchStatus.DONE.value, name, now()
             session.commit()
-    except Exception as exc:  # a background job has no one to raise to: the row tells the coordinator
+    except Exception as exc:
         log.exception("certificate batch %s failed", batch_id)
         partial.unlink(missing_ok=True)
         _record_failure(database, batch_id, exc, now())
+        if not isinstance(exc, DomainError):  # a refusal (the requester lost the right) will not pass on a retry
+            raise
 
 
 def _record_failure(database: Database, batch_id: int, exc: Exception, at: dt.datetime) -> None:
@@ -180,10 +205,3 @@ def _record_failure(database: Database, batch_id: int, exc: Exception, at: dt.da
                 session.commit()
     except Exception:  # the database itself is gone: the log is all that is left
         log.exception("could not record the failure of certificate batch %s", batch_id)
-
-
-def start_thread(database: Database, batch_id: int, folder: Path, verify_url: Callable[[str], str], *, now: Callable[[], dt.datetime]) -> threading.Thread:
-    """Run the batch in a thread of its own, started by the request that queued it."""
-    thread = threading.Thread(target=run_batch, args=(database, batch_id, folder, verify_url), kwargs={"now": now}, name=f"certificate-batch-{batch_id}", daemon=True)
-    thread.start()
-    return thread

@@ -83,6 +83,8 @@ class Certificate(Base):
         CheckConstraint("kind <> 'programme' OR programme_id IS NOT NULL", name="programme"),
         CheckConstraint("revoked_at IS NULL OR revoke_reason IS NOT NULL", name="revoke_reason"),
         Index("ix_certificates_person", "person_id", "issued_at"),
+        # A batch run again (its worker died) finds the certificates it numbered instead of numbering them twice.
+        Index("uq_certificates_batch_person", "batch_id", "person_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -109,6 +111,7 @@ class Certificate(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     revoked_by: Mapped[int | None] = mapped_column(BigId)
     revoke_reason: Mapped[str | None] = mapped_column(String(200))
+    batch_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("certificate_batches.id"))
 
     person = relationship("Person", foreign_keys=[person_id], lazy="joined")
     organisation = relationship("Organisation", lazy="joined")

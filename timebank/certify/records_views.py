@@ -5,10 +5,9 @@ from __future__ import annotations
 import itertools
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, send_file, stream_with_context, url_for
+from flask import Blueprint, Response, jsonify, render_template, request, send_file, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
@@ -18,7 +17,8 @@ from timebank.auth.login import current_actor, now, requires, vault
 from timebank.certify import batch as batches
 from timebank.certify import education, exports
 from timebank.certify.schemas import BatchSchema
-from timebank.db import utcnow
+from timebank.jobs.queue import enqueue
+from timebank.certify.tasks import batch_folder
 from timebank.localtime import local_day
 from timebank.orgs.services import get_organisation, tree
 from timebank.people.access import MANAGERS
@@ -29,16 +29,9 @@ bp = Blueprint("certify_records", __name__, url_prefix="/certify")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def batch_folder() -> Path:
-    """Where finished batch PDFs are kept: the instance folder."""
-    return Path(current_app.instance_path) / "certificates"
-
-
-def start_batch_thread(batch_id: int) -> None:
-    """Start a committed batch in a thread of its own; the app keeps the threads (tests wait for them)."""
-    base = url_for("certify.verify", key="KEY", _external=True)
-    thread = batches.start_thread(database(), batch_id, batch_folder(), lambda key: base.replace("KEY", key), now=utcnow)
-    current_app.extensions.setdefault("timebank.certify.threads", []).append(thread)
+def send_batch(batch_id: int) -> None:
+    """Send a committed batch's job to the queue, with the verification address as this site answers it."""
+    enqueue("certify.batch", batch_id, url_for("certify.verify", key="KEY", _external=True))
 
 
 def _choices() -> dict[str, Any]:
@@ -68,7 +61,7 @@ def start_batch() -> ResponseReturnValue:
     def queue() -> ResponseReturnValue:
         batch = batches.request_batch(session, form_data(), actor=current_actor(), now=now())
         session.commit()
-        start_batch_thread(batch.id)
+        send_batch(batch.id)
         return done(gettext("The batch has started. This page shows its progress."), "certify_records.batch", batch_id=batch.id)
 
     return submit(queue, template="certify/records.html", **_choices())

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from timebank.audit.services import record
 from timebank.certify.models import Certificate, CertificateKind, Programme
 from timebank.certify.records import ServiceRecord, service_record
+from timebank.notices.services import notify
 from timebank.certify.stars import person_thresholds
 from timebank.certify.schemas import PeriodSchema, ProgrammeSchema, RevocationSchema, VerifyLookupSchema
 from timebank.domain import Conflict, NotAllowed, NotFound
@@ -278,6 +279,7 @@ def issue_certificate(session: Session, programme_id: int, person_id: int, *, ac
         basis_json=json.dumps(balances.certified_by_category, sort_keys=True),
     ), now=now)
     record(session, actor=actor.id, action="issue_certificate", target=("certificate", certificate.id), changes={"serial": [None, certificate.serial]}, now=now)
+    certificate_issued(session, certificate, now=now)
     return certificate
 
 
@@ -291,7 +293,8 @@ def issue_service_record(
 
 
 def record_certificate(
-    session: Session, person: Person, start: dt.date, end: dt.date, *, actor: Actor, now: dt.datetime, thresholds: Sequence[int] | None = None
+    session: Session, person: Person, start: dt.date, end: dt.date, *, actor: Actor, now: dt.datetime, thresholds: Sequence[int] | None = None,
+    batch_id: int | None = None,
 ) -> tuple[Certificate, ServiceRecord]:
     """Number and store a service record certificate (the caller has checked who may ask; a batch passes the thresholds it read once)."""
     thresholds = person_thresholds(session, person) if thresholds is None else thresholds
@@ -300,9 +303,15 @@ def record_certificate(
         kind=CertificateKind.SERVICE_RECORD.value, person_id=person.id, organisation_id=person.home_organisation_id,
         period_start=start, period_end=end, issued_at=now, issued_by=actor.id,
         certified_minutes=found.service_minutes, training_minutes=found.training_minutes, activities=len(found.service),
-        basis_json=json.dumps(found.by_category, sort_keys=True),
+        basis_json=json.dumps(found.by_category, sort_keys=True), batch_id=batch_id,
     ), now=now)
+    certificate_issued(session, certificate, now=now)
     return certificate, found
+
+
+def certificate_issued(session: Session, certificate: Certificate, *, now: dt.datetime) -> None:
+    """Tell the holder a certificate was issued to them."""
+    notify(session, certificate.person_id, "certificate_issued", {"serial": certificate.serial}, key=str(certificate.id), link=f"/certify/certificates/{certificate.id}", now=now)
 
 
 def get_certificate(session: Session, certificate_id: int, *, actor: Actor) -> Certificate:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from timebank.audit.services import record
 from timebank.domain import Conflict, NotFound
+from timebank.events import notices as event_notices
 from timebank.events.models import Activity, Attendance, AttendanceStatus, CorrectionRequest, CorrectionStatus
 from timebank.events.review import reviewed_attendance, correct_attendance
 from timebank.events.schemas import CorrectionAnswerSchema, CorrectionRequestSchema
@@ -74,6 +75,7 @@ def answer_correction(
     request.status = CorrectionStatus.ACCEPTED.value if values["accept"] else CorrectionStatus.DECLINED.value
     request.answer, request.answered_by, request.answered_at = values["answer"], actor.id, now
     record(session, actor=actor.id, action="answer_correction", target=("correction_request", request.id), changes={"status": ["open", request.status]}, now=now)
+    event_notices.correction_answered(session, request, now=now)
     return request
 
 

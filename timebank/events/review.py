@@ -20,6 +20,7 @@ from timebank import ledger
 from timebank.audit.services import record
 from timebank.certify.stars import sync_star_levels
 from timebank.domain import Conflict, NotAllowed, NotFound
+from timebank.events import notices as event_notices
 from timebank.events.credit import Credit, add_working_days, points_for, work_out
 from timebank.events.models import (
     Activity,
@@ -116,6 +117,7 @@ def approve_attendance(session: Session, attendance_id: int, *, actor: Actor, no
         sync_star_levels(session, attendance.volunteer_id, now=now)
         attendance.status, attendance.decided_by, attendance.decided_at = AttendanceStatus.APPROVED.value, actor.id, now
         settle_if_done(session, activity, now=now)
+        event_notices.hours_approved(session, attendance, now=now)
     return attendance
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from timebank.audit.services import apply_changes, record
 from timebank.domain import Conflict, InvalidInput, NotFound
+from timebank.events import notices as event_notices
 from timebank.events.models import Activity, ActivityStatus, Attendance, Phase, SignUp, SignUpStatus
 from timebank.events.schemas import ActivitySchema
 from timebank.orgs.models import Organisation
@@ -89,6 +90,7 @@ def update_activity(
     changes = apply_changes(activity, values)
     if changes:
         record(session, actor=actor.id, action="update_activity", target=("activity", activity.id), changes=changes, now=now)
+        event_notices.activity_changed(session, activity, changes, now=now)
     return activity
 
 
@@ -118,6 +120,7 @@ def cancel_activity(session: Session, activity_id: int, reason: str, *, actor: A
         raise Conflict("Volunteers have already checked in; review their attendances instead of cancelling.")
     activity.status, activity.cancelled_at, activity.cancel_reason = ActivityStatus.CANCELLED.value, now, reason
     record(session, actor=actor.id, action="cancel_activity", target=("activity", activity.id), changes={"reason": [None, reason]}, now=now)
+    event_notices.activity_cancelled(session, activity, now=now)
     return activity
 
 

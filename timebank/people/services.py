@@ -25,6 +25,7 @@ from timebank.orgs.services import effective_policy, get_organisation
 from timebank.people.access import CARERS, MANAGERS, Actor
 from timebank.people.idnumbers import IdNumberError, IdVault, mask, normalise, resident_id_birth_date, resident_id_sex
 from timebank.people.models import RELATIONS, FamilyLink, Person, Role, RoleGrant, Status
+from timebank.notices.services import notify
 from timebank.people.schemas import ProfileSchema, RegistrationSchema, RoleGrantSchema
 from timebank.redeem.models import Station
 
@@ -162,6 +163,7 @@ def approve(session: Session, person_id: int, *, actor: Actor, now: dt.datetime)
     )
     record(session, actor=actor.id, action="approve", target=("person", person.id), changes={"status": [Status.PENDING.value, Status.ACTIVE.value]}, now=now)
     session.flush()
+    notify(session, person.id, "registration_approved", {}, key=str(person.id), link="/me", now=now)
     return person
 
 

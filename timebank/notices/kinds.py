@@ -1,0 +1,41 @@
+"""Each kind of notice: what it says (in the reader's language, filled from its params) and its default channels.
+
+Other features add their kinds here (the needs/orders and grading notices
+when they arrive): a key, a title, a sentence, and the channels a person
+gets unless they choose otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+#: Outbound channels a person may choose, beyond the inbox everyone has.
+CHANNELS = ("sms", "email")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of notice."""
+
+    title: object  # a lazy string
+    text: object  # a lazy string with %(name)s fields from the notice's params
+    channels: tuple[str, ...] = ("sms",)
+
+
+KINDS: dict[str, Kind] = {
+    "hours_approved": Kind(_l("Hours approved"), _l("Your service at %(activity)s was approved: %(hours)s hours of time credit and %(points)s points.")),
+    "correction_answered": Kind(_l("Your report was answered"), _l("Your report about %(activity)s was answered: %(answer)s")),
+    "registration_approved": Kind(_l("Registration approved"), _l("Your registration was approved. Welcome to the time bank!")),
+    "certificate_issued": Kind(_l("Certificate issued"), _l("Certificate %(serial)s was issued to you.")),
+    "activity_changed": Kind(_l("Activity changed"), _l("%(activity)s was changed: it is now on %(starts)s at %(address)s.")),
+    "activity_cancelled": Kind(_l("Activity cancelled"), _l("%(activity)s on %(starts)s was cancelled: %(reason)s")),
+    "activity_tomorrow": Kind(_l("Tomorrow's activity"), _l("Reminder: %(activity)s tomorrow at %(starts)s, %(address)s.")),
+    "recording_deadline": Kind(_l("Recording deadline near"), _l("%(count)s attendance(s) of %(activity)s must be decided by %(deadline)s."), ("email",)),
+}
+
+
+def kind_of(name: str) -> Kind:
+    """The kind by its key (a kind no longer known still shows, by its key)."""
+    return KINDS.get(name) or Kind(name, name, ())
