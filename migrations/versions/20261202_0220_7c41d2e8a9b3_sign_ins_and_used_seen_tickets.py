@@ -1,7 +1,7 @@
 """sign-ins kept on the server; seen tickets used once
 
 Revision ID: 7c41d2e8a9b3
-Revises: e9d8c65f0526
+Revises: 581b1004c020
 Create Date: 2026-12-02 02:20:00+00:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '7c41d2e8a9b3'
-down_revision = 'e9d8c65f0526'
+down_revision = '581b1004c020'
 branch_labels = None
 depends_on = None
 
