@@ -83,7 +83,7 @@ def test_approve_all_unflagged_leaves_the_flagged_for_a_closer_look(session, mak
     activity = make_activity()
     good = [attend(session, activity, make_person()) for _ in range(3)]
     late = attend(session, activity, make_person(), at=START + 30 * MINUTE)
-    approved = review.approve_unflagged(session, activity.id, actor=reviewer, now=AFTER)
+    approved = review.approve_unflagged(session, activity.id, actor=reviewer, now=AFTER).approved
     session.commit()
     assert {a.id for a in approved} == {a.id for a in good}
     assert late.status == AttendanceStatus.CHECKED_OUT
