@@ -13,8 +13,10 @@ from timebank.ledger import rules
 from timebank.ledger.models import Account, Commodity
 from timebank.orgs.policy import DEFAULTS
 from timebank.orgs.services import set_policies
+from timebank.people.access import actor_for
 from timebank.people.balances import summary
 from tests.conftest import ACTOR, END, NOW, START, SYSTEM, attend, send, signed_in, text
+from tests.ledger.test_concurrency import race
 
 AFTER = END + dt.timedelta(hours=3)
 MINUTE = dt.timedelta(minutes=1)
@@ -160,3 +162,18 @@ def test_the_review_page_and_the_api_say_who_met_the_cap_and_who_was_left(sessio
     assert "2 小时时间币超出您的存储上限，未存入" in text(mine.get("/me/attendances"))
     (first, *_) = mine.get("/api/v1/me/attendances").json
     assert first["at_cap"]["minutes_over_cap"] == 120
+
+
+def test_four_approvals_at_once_fill_the_room_under_the_cap_once(db, session, org_tree, make_activity, make_person):
+    cap(session, org_tree, 150)
+    volunteer = make_person()
+    attendances = [attend(session, make_activity(), volunteer).id for _ in range(4)]
+    reviewers = [actor_for(session, make_person("social_worker")) for _ in range(4)]
+    session.commit()  # the test's own session must not hold SQLite's write lock during the race
+
+    results = race(db, 4, lambda s, i: review.approve_attendance(s, attendances[i], actor=reviewers[i], now=AFTER).status, ())
+
+    assert results == ["approved"] * 4
+    session.expire_all()
+    assert holds(session, volunteer) == (150, 480, 80)
+    assert list(ledger.verify(session)) == []
