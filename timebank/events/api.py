@@ -31,8 +31,8 @@ from timebank.events.api_schemas import (
 )
 from timebank.events.deposits import HourDeposit, deposits_at_cap
 from timebank.events.listings import listings
-from timebank.events.review_views import at_cap_message, left_out_message
 from timebank.events.models import Activity
+from timebank.events.review_views import at_cap_message, left_out_message
 from timebank.events.schemas import ActivitySchema, AdjustmentSchema, CorrectionAnswerSchema, CorrectionRequestSchema, ReasonSchema
 from timebank.openapi import api_blueprint, documented, json_body
 from timebank.people.access import CARERS

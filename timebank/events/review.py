@@ -126,7 +126,7 @@ class LeftOut:
     """An undecided attendance a bulk approval did not approve, and why."""
 
     attendance: Attendance
-    reason: str  # one of LEFT_OUT_REASONS, or "refused" with the refusal
+    reason: str  # own_attendance, flagged, nothing_to_credit, approved_by_you (see left_out_reason), or refused
     refusal: DomainError | ledger.LedgerError | None = None
     flags: tuple[str, ...] = ()  # a flagged attendance's flags
 
@@ -138,10 +138,6 @@ class BulkApproval:
     approved: list[Attendance]
     left_out: list[LeftOut]
     at_cap: dict[int, HourDeposit]
-
-
-#: Why an undecided attendance is not approved in bulk.
-LEFT_OUT_REASONS = ("own_attendance", "flagged", "nothing_to_credit", "approved_by_you")
 
 
 def approve_unflagged(session: Session, activity_id: int, *, actor: Actor, now: dt.datetime) -> BulkApproval:
