@@ -341,7 +341,13 @@ def test_approving_all_unflagged_leaves_the_late_arrival_for_a_closer_look(app, 
     clock(AFTER)
     organiser = signed_in(app, make_person("coordinator"))
 
-    assert organiser.post(f"/api/v1/activities/{activity.id}/approve-unflagged", json={}).json == {"approved": [on_time]}
+    answer = organiser.post(f"/api/v1/activities/{activity.id}/approve-unflagged", json={}, headers=ZH).json
+
+    assert answer["approved"] == [on_time] and answer["at_cap"] == []
+    assert answer["exceptions"] == [{
+        "attendance_id": late, "volunteer_id": answer["exceptions"][0]["volunteer_id"], "volunteer_name": "迟到者",
+        "reason": "flagged", "flags": ["late"], "message": "有标记（迟到）：请查看后单独决定。",
+    }]
 
     listed = {item["attendance"]["id"]: item for item in organiser.get(f"/api/v1/activities/{activity.id}/attendances").json}
     assert listed[late]["flags"] == ["late"] and listed[late]["attendance"]["status"] == "checked_out"

@@ -11,6 +11,7 @@ from timebank import ledger
 from timebank.domain import Conflict, InvalidInput, NotAllowed
 from timebank.events import corrections, review
 from timebank.events.models import AttendanceStatus, Flag
+from timebank.events.refusals import CreditRefused
 from timebank.ledger.models import Transaction
 from timebank.orgs.services import set_policies
 from timebank.people.access import actor_for
@@ -82,7 +83,7 @@ def test_approve_all_unflagged_leaves_the_flagged_for_a_closer_look(session, mak
     activity = make_activity()
     good = [attend(session, activity, make_person()) for _ in range(3)]
     late = attend(session, activity, make_person(), at=START + 30 * MINUTE)
-    approved = review.approve_unflagged(session, activity.id, actor=reviewer, now=AFTER)
+    approved = review.approve_unflagged(session, activity.id, actor=reviewer, now=AFTER).approved
     session.commit()
     assert {a.id for a in approved} == {a.id for a in good}
     assert late.status == AttendanceStatus.CHECKED_OUT
@@ -152,7 +153,7 @@ def test_a_correction_is_refused_when_the_points_were_spent(session, make_activi
     ledger.open_account(session, "station:1:PTS", commodity="PTS", owner_type="station", owner_id=1, now=AFTER)
     ledger.post(session, ledger.rules.redemption_legs(volunteer.id, 1, 20), kind="redemption", idempotency_key="r1", actor=volunteer.id, now=AFTER)
     session.commit()
-    with pytest.raises(ledger.InsufficientBalance, match="write-off"):
+    with pytest.raises(CreditRefused, match="write-off"):
         review.adjust_minutes(session, attendance.id, {"minutes": 0, "reason": "未到场"}, actor=reviewer, now=AFTER)
 
 

@@ -25,7 +25,6 @@ from timebank.certify.stars import sync_star_levels
 from timebank.ledger import Commodity, Kind, rules
 from timebank.localtime import local_day
 from timebank.orgs.models import Organisation
-from timebank.orgs.services import effective_policy
 from timebank.people.access import actor_for
 from timebank.people.models import Person, Role
 
@@ -42,8 +41,7 @@ def _post(session: Session, legs: list[ledger.Leg], *, kind: Kind, key: str, mem
 
 def _earlier_years(session: Session, person: Person, hours: int, *, pool_org: int, actor: int, now: dt.datetime) -> None:
     """Bring the volunteer's certified elderly-care service up to `hours`, a month at a time, ending before the demo's history."""
-    policy = effective_policy(session, session.get(Organisation, person.home_organisation_id))
-    rules.open_volunteer_accounts(session, person.id, categories=("elderly", rules.TRAINING), max_hour_balance=policy["hour_cap_minutes"], now=now)
+    rules.open_volunteer_accounts(session, person.id, categories=("elderly", rules.TRAINING), now=now)
     served = sum(m for c, m in services.balances_of(session, person).certified_by_category.items())
     missing = max(0, hours * 60 - served)
     months = -(-missing // (MONTHLY_HOURS * 60))

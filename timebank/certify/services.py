@@ -30,7 +30,7 @@ from timebank.events.models import Activity, Attendance, AttendanceStatus
 from timebank.ledger.models import Account
 from timebank.localtime import local_day
 from timebank.orgs.models import Organisation
-from timebank.orgs.services import effective_policy, get_organisation, lineage
+from timebank.orgs.services import get_organisation, home_policy, lineage
 from timebank.people.access import CARERS, MANAGERS, Actor
 from timebank.people.balances import VolunteerBalances, summary
 from timebank.people.models import SOCIAL_WORKER_LEVELS, Person, Role, RoleGrant
@@ -167,7 +167,7 @@ def activities_served(session: Session, person_id: int) -> int:
 
 def balances_of(session: Session, person: Person) -> VolunteerBalances:
     """The volunteer's balances and star level under their home organisation's policy."""
-    return summary(session, person.id, effective_policy(session, get_organisation(session, person.home_organisation_id)))
+    return summary(session, person.id, home_policy(session, person))
 
 
 def progress(session: Session, person: Person, programme: Programme, *, now: dt.datetime, balances: VolunteerBalances | None = None, activities: int | None = None) -> Progress:

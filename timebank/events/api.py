@@ -29,8 +29,10 @@ from timebank.events.api_schemas import (
     ScanOutSchema,
     SignUpOutSchema,
 )
+from timebank.events.deposits import HourDeposit, deposits_at_cap
 from timebank.events.listings import listings
 from timebank.events.models import Activity
+from timebank.events.review_views import at_cap_message, left_out_message
 from timebank.events.schemas import ActivitySchema, AdjustmentSchema, CorrectionAnswerSchema, CorrectionRequestSchema, ReasonSchema
 from timebank.openapi import api_blueprint, documented, json_body
 from timebank.people.access import CARERS
@@ -304,10 +306,22 @@ def adjust(attendance_id: int) -> ResponseReturnValue:
 @documented(response=ApprovedSchema)
 @requires(*CARERS)
 def approve_unflagged(activity_id: int) -> ResponseReturnValue:
-    """Approve every undecided attendance of the activity that has no flag."""
-    approved = review.approve_unflagged(db_session(), activity_id, actor=current_actor(), now=now())
+    """Approve every undecided attendance of the activity that has no flag; list each one left, with why."""
+    result = review.approve_unflagged(db_session(), activity_id, actor=current_actor(), now=now())
+    names = {a.id: a.volunteer.real_name for a in result.approved}
+    body = {
+        "approved": [a.id for a in result.approved],
+        "exceptions": [{"attendance": left.attendance, "reason": left.reason, "flags": list(left.flags), "message": left_out_message(left)}
+                       for left in result.left_out],
+        "at_cap": [_at_cap(i, deposit, names[i]) for i, deposit in result.at_cap.items()],
+    }
+    answer = ApprovedSchema().dump(body)
     db_session().commit()
-    return jsonify(ApprovedSchema().dump({"approved": [a.id for a in approved]}))
+    return jsonify(answer)
+
+
+def _at_cap(attendance_id: int, deposit: HourDeposit, name: str) -> dict[str, Any]:
+    return {"attendance_id": attendance_id, "deposit": deposit, "message": at_cap_message(name, deposit)}
 
 
 # -- the volunteer's own record, and corrections ------------------------------
@@ -320,7 +334,13 @@ def my_attendances() -> ResponseReturnValue:
     """The signed-in volunteer's attendances, newest first: status, minutes and points credited, any report of an error."""
     session, person = db_session(), current_person()
     reports = corrections.requests_of(session, person.id)
-    items = [{"attendance": a, "correction": reports.get(a.id)} for a in review.attendances_of(session, person.id)]
+    mine = review.attendances_of(session, person.id)
+    at_cap = deposits_at_cap(session, mine)
+    items = [
+        {"attendance": a, "correction": reports.get(a.id),
+         "at_cap": _at_cap(a.id, at_cap[a.id], person.real_name) if a.id in at_cap else None}
+        for a in mine
+    ]
     return jsonify(MyAttendanceSchema(many=True).dump(items))
 
 

@@ -180,10 +180,38 @@ class ReviewedAttendanceSchema(Schema):
     flags = fields.List(fields.String(), attribute="credit.flags", metadata={"description": "late, early_leave, forgotten_checkout, outside_distance, short."})
 
 
+class LeftOutSchema(Schema):
+    """An undecided attendance that "approve all unflagged" did not approve, and why."""
+
+    attendance_id = fields.Integer(attribute="attendance.id")
+    volunteer_id = fields.Integer(attribute="attendance.volunteer_id")
+    volunteer_name = fields.String(attribute="attendance.volunteer.real_name")
+    reason = fields.String(
+        metadata={"description": "own_attendance, flagged, nothing_to_credit, approved_by_you, or refused (the message says why)."}
+    )
+    flags = fields.List(fields.String())
+    message = fields.String()
+
+
+class AtCapSchema(Schema):
+    """An approved attendance whose time credit met the volunteer's storage cap (certified hours and points are never capped)."""
+
+    attendance_id = fields.Integer()
+    minutes_deposited = fields.Integer(attribute="deposit.deposited")
+    minutes_over_cap = fields.Integer(attribute="deposit.over_cap")
+    pool_organisation_id = fields.Integer(
+        attribute="deposit.pool_id", allow_none=True,
+        metadata={"description": "The organisation whose community pool took the minutes over the cap; null: they were not deposited."},
+    )
+    message = fields.String()
+
+
 class ApprovedSchema(Schema):
-    """The attendances one click approved."""
+    """What one "approve all unflagged" did: the approved, each attendance left with why, the credits that met the cap."""
 
     approved = fields.List(fields.Integer())
+    exceptions = fields.List(fields.Nested(LeftOutSchema))
+    at_cap = fields.List(fields.Nested(AtCapSchema))
 
 
 class CorrectionRequestOutSchema(Schema):
@@ -210,3 +238,4 @@ class MyAttendanceSchema(Schema):
     attendance = fields.Nested(AttendanceOutSchema)
     activity = fields.Nested(ActivityOutSchema, attribute="attendance.activity")
     correction = fields.Nested(CorrectionRequestOutSchema, allow_none=True)
+    at_cap = fields.Nested(AtCapSchema, allow_none=True, metadata={"description": "Set when the credit met the storage cap."})

@@ -15,10 +15,6 @@ from typing import Any
 
 from timebank.events.models import Activity, Attendance, CreditMode, Flag
 
-#: Arriving later or leaving earlier than this is flagged (the rounding step, but never under 5 minutes).
-MIN_TOLERANCE_MINUTES = 5
-
-
 @dataclass(frozen=True)
 class Credit:
     """An attendance's worked-out credit."""
@@ -49,10 +45,19 @@ def points_for(activity: Activity, minutes: int, policy: Mapping[str, Any]) -> i
     return math.floor(Fraction(minutes) * Fraction(rate) * Fraction(str(multiplier)) / 60)
 
 
+def flag_threshold(policy: Mapping[str, Any]) -> int:
+    """Minutes late or early beyond which an attendance is flagged: the policy's, never under the rounding step.
+
+    A gap shorter than one rounding step costs the volunteer at most that step,
+    which rounding down already takes, so it needs no reviewer's eye.
+    """
+    return max(int(policy["flag_threshold_minutes"]), int(policy["rounding_minutes"]))
+
+
 def work_out(activity: Activity, attendance: Attendance, policy: Mapping[str, Any]) -> Credit:
     """The credit for an attendance of a finished activity (an open one counts as a forgotten check-out)."""
     flags: list[Flag] = []
-    tolerance = dt.timedelta(minutes=max(MIN_TOLERANCE_MINUTES, int(policy["rounding_minutes"])))
+    tolerance = dt.timedelta(minutes=flag_threshold(policy))
     start = max(attendance.checked_in_at, activity.starts_at)
     if attendance.checked_in_at > activity.starts_at + tolerance:
         flags.append(Flag.LATE)

@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from timebank import ledger
 from timebank.audit.services import record
 from timebank.certify.stars import sync_star_levels
-from timebank.domain import Conflict, NotAllowed, NotFound
+from timebank.domain import Conflict, DomainError, NotAllowed, NotFound
 from timebank.events import notices as event_notices
 from timebank.events.credit import Credit, add_working_days, points_for, work_out
+from timebank.events.deposits import HourDeposit, deposits_at_cap, plan_deposit
 from timebank.events.models import (
     Activity,
     ActivityStatus,
@@ -30,6 +31,7 @@ from timebank.events.models import (
     AttendanceStatus,
     Phase,
 )
+from timebank.events.refusals import in_words, said_in_words
 from timebank.events.schemas import AdjustmentSchema, ReasonSchema
 from timebank.events.services import get_activity
 from timebank.ledger import rules
@@ -121,25 +123,67 @@ def approve_attendance(session: Session, attendance_id: int, *, actor: Actor, no
     return attendance
 
 
-def approve_unflagged(session: Session, activity_id: int, *, actor: Actor, now: dt.datetime) -> list[Attendance]:
-    """Approve every undecided attendance with no flag that the actor has not approved yet."""
-    approved = []
+@dataclass(frozen=True)
+class LeftOut:
+    """An undecided attendance a bulk approval did not approve, and why."""
+
+    attendance: Attendance
+    reason: str  # own_attendance, flagged, nothing_to_credit, approved_by_you (see left_out_reason), or refused
+    refusal: DomainError | ledger.LedgerError | None = None
+    flags: tuple[str, ...] = ()  # a flagged attendance's flags
+
+
+@dataclass(frozen=True)
+class BulkApproval:
+    """What one "approve all unflagged" did: the approved, those left with their reasons, those credited at the cap."""
+
+    approved: list[Attendance]
+    left_out: list[LeftOut]
+    at_cap: dict[int, HourDeposit]
+
+
+def approve_unflagged(session: Session, activity_id: int, *, actor: Actor, now: dt.datetime) -> BulkApproval:
+    """Approve every undecided attendance with no flag that the actor has not approved yet; list the rest with why.
+
+    One refused attendance does not hold the others back: each is approved in
+    a savepoint, and a refusal is listed with its reason.
+    """
+    activity = reviewed_activity(session, activity_id, actor=actor)
+    if activity.phase(now) is not Phase.FINISHED:
+        raise Conflict("Attendances are reviewed once the activity has finished.")
+    approved: list[Attendance] = []
+    left_out: list[LeftOut] = []
     for item in review_list(session, activity_id, actor=actor):
-        if approvable_in_bulk(item, actor=actor):
-            approved.append(approve_attendance(session, item.attendance.id, actor=actor, now=now))
-    return approved
+        if item.attendance.status not in UNDECIDED:
+            continue
+        reason = left_out_reason(item, actor=actor)
+        if reason is not None:
+            left_out.append(LeftOut(item.attendance, reason, flags=tuple(str(f) for f in item.credit.flags)))
+            continue
+        try:
+            with session.begin_nested():
+                approved.append(approve_attendance(session, item.attendance.id, actor=actor, now=now))
+        except (DomainError, ledger.LedgerError) as exc:
+            left_out.append(LeftOut(item.attendance, "refused", exc))
+    return BulkApproval(approved, left_out, deposits_at_cap(session, approved))
+
+
+def left_out_reason(item: Reviewed, *, actor: Actor) -> str | None:
+    """Why `approve_unflagged` leaves an attendance for a closer look, or None if it approves it."""
+    if item.attendance.volunteer_id == actor.id:
+        return "own_attendance"
+    if item.credit.flagged:
+        return "flagged"
+    if item.credit.minutes <= 0:  # a figure adjusted to nothing is rejected, not approved
+        return "nothing_to_credit"
+    if actor.id in item.reviewers:
+        return "approved_by_you"
+    return None
 
 
 def approvable_in_bulk(item: Reviewed, *, actor: Actor) -> bool:
     """True if `approve_unflagged` would approve it: undecided, unflagged, something to credit, not yet approved by the actor."""
-    attendance = item.attendance
-    return (
-        attendance.status in UNDECIDED
-        and not item.credit.flagged
-        and item.credit.minutes > 0  # a figure adjusted to nothing is rejected, not approved
-        and actor.id not in item.reviewers
-        and attendance.volunteer_id != actor.id
-    )
+    return item.attendance.status in UNDECIDED and left_out_reason(item, actor=actor) is None
 
 
 def reject_attendance(session: Session, attendance_id: int, reason: str, *, actor: Actor, now: dt.datetime) -> Attendance:
@@ -177,6 +221,7 @@ def adjust_minutes(
     return attendance
 
 
+@said_in_words
 def correct_attendance(
     session: Session, attendance: Attendance, minutes: int, reason: str, *, actor: Actor, now: dt.datetime
 ) -> Attendance:
@@ -216,14 +261,22 @@ def _post_credit(
     actor: Actor,
     now: dt.datetime,
 ) -> None:
-    """One transaction: HOUR, CERT in the category and PTS from issuance (training: CERT in training only)."""
+    """One transaction: CERT in the category and PTS in full, HOUR up to the volunteer's cap (training: CERT only).
+
+    What the activity credits follows the activity's policy; the cap and what
+    happens above it follow the volunteer's own (see events/deposits.py).
+    """
     volunteer_id = attendance.volunteer_id
     points = points_for(activity, minutes, policy)
     if activity.is_training:
         legs = rules.training_credit_legs(volunteer_id, minutes=minutes)
         kind = ledger.Kind.TRAINING_CREDIT
     else:
-        legs = rules.service_credit_legs(volunteer_id, minutes=minutes, category=activity.category, points=points)
+        deposit = plan_deposit(session, attendance.volunteer, minutes, now=now)
+        legs = rules.service_credit_legs(
+            volunteer_id, minutes=minutes, category=activity.category, points=points,
+            deposit=deposit.deposited, pool=deposit.pool_id,
+        )
         kind = ledger.Kind.SERVICE_CREDIT
     def post() -> ledger.Transaction:
         return ledger.post(
@@ -238,17 +291,16 @@ def _post_credit(
             now=now,
         )
 
-    try:
-        transaction = post()
-    except ledger.UnknownAccount:
-        # A first credit in this category (or the programme's first credit of all):
-        # open what is missing and post again. The ledger resolves accounts before it
-        # writes anything, so the refused attempt left nothing behind.
-        rules.open_system_accounts(session, now=now)
-        rules.open_volunteer_accounts(
-            session, volunteer_id, categories=(activity.category,), max_hour_balance=policy["hour_cap_minutes"], now=now
-        )
-        transaction = post()
+    with in_words(attendance):
+        try:
+            transaction = post()
+        except ledger.UnknownAccount:
+            # A first credit in this category (or the programme's first credit of all):
+            # open what is missing and post again. The ledger resolves accounts before it
+            # writes anything, so the refused attempt left nothing behind.
+            rules.open_system_accounts(session, now=now)
+            rules.open_volunteer_accounts(session, volunteer_id, categories=(activity.category,), now=now)
+            transaction = post()
     attendance.transaction_id = transaction.id
     attendance.credited_minutes, attendance.credited_points = minutes, points
 

@@ -7,15 +7,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext, ngettext
 
 from timebank.auth.login import current_actor, now, requires
 from timebank.events import corrections, review
 from timebank.events.credit import work_out
+from timebank.events.deposits import HourDeposit, deposits_at_cap
 from timebank.events.models import Activity, Attendance, AttendanceStatus, CorrectionRequest, CorrectionStatus, Flag, Phase
 from timebank.localtime import hhmm, local_day
+from timebank.orgs.models import Organisation
 from timebank.orgs.services import effective_policy
 from timebank.people.access import CARERS, MANAGERS
 from timebank.people.registers import names_of
@@ -41,6 +43,17 @@ ATTENDANCE_STATUS_NAMES = {
 }
 
 
+#: Why "approve all unflagged" left an attendance, as the reviewer reads it.
+LEFT_OUT_MESSAGES = {
+    "own_attendance": lazy_gettext("Your own attendance: another reviewer decides."),
+    "flagged": lazy_gettext("Flagged: look at each one and decide it on its own."),
+    "nothing_to_credit": lazy_gettext("Nothing to credit: adjust the minutes or reject."),
+    "approved_by_you": lazy_gettext("You have approved; waiting for another reviewer."),
+}
+#: How many names one line of the bulk approval's answer lists before "and N more".
+NAMES_SHOWN = 10
+
+
 @bp.context_processor
 def names() -> dict[str, Any]:
     """Labels and links the review pages share."""
@@ -50,6 +63,34 @@ def names() -> dict[str, Any]:
         "activity_link": activity_link,
         "hhmm": hhmm,  # cheaper than Babel's formatter, which a long sheet calls hundreds of times
     }
+
+
+def flag_names(flags: tuple[str, ...]) -> str:
+    """"迟到、早退"."""
+    return "、".join(str(FLAG_NAMES.get(str(flag), flag)) for flag in flags)
+
+
+def left_out_message(left: review.LeftOut) -> str:
+    """Why an attendance was not approved in bulk, in the reviewer's language."""
+    if left.refusal is not None:
+        return gettext(left.refusal.template, **left.refusal.params)
+    if left.reason == "flagged":
+        return gettext("Flagged (%(flags)s): look at it and decide it on its own.", flags=flag_names(left.flags))
+    return str(LEFT_OUT_MESSAGES[left.reason])
+
+
+def at_cap_message(name: str, deposit: HourDeposit) -> str:
+    """What the storage cap did to one volunteer's credit, for the reviewer."""
+    if deposit.pool_id is not None:
+        pool = db_session().get(Organisation, deposit.pool_id)
+        return gettext(
+            "%(name)s is at the storage cap: %(minutes)d minutes of time credit went to the community pool of %(pool)s; certified hours and points were credited in full.",
+            name=name, minutes=deposit.over_cap, pool=pool.name if pool else "—",
+        )
+    return gettext(
+        "%(name)s is at the storage cap: %(minutes)d minutes of time credit were not deposited; certified hours and points were credited in full.",
+        name=name, minutes=deposit.over_cap,
+    )
 
 
 def activity_link(activity_id: int) -> str | None:
@@ -210,6 +251,9 @@ def approve(attendance_id: int) -> ResponseReturnValue:
                 "Approved: %(name)s, %(minutes)d minutes, %(points)d points.",
                 name=name, minutes=attendance.credited_minutes or 0, points=attendance.credited_points or 0,
             )
+            capped = deposits_at_cap(db_session(), [attendance]).get(attendance.id)
+            if capped is not None:
+                message = f"{message} {at_cap_message(name, capped)}"
         else:
             message = gettext("Your approval of %(name)s is recorded; another reviewer must approve before it is credited.", name=name)
         return _back_to_row(message, attendance)
@@ -258,21 +302,66 @@ def approve_unflagged(activity_id: int) -> ResponseReturnValue:
     """Approve every undecided attendance without a flag; the flagged ones stay for a closer look."""
 
     def approve_and_commit() -> ResponseReturnValue:
-        approved = review.approve_unflagged(db_session(), activity_id, actor=current_actor(), now=now())
-        credited = sum(1 for a in approved if a.status == AttendanceStatus.APPROVED.value)
-        waiting = len(approved) - credited
+        result = review.approve_unflagged(db_session(), activity_id, actor=current_actor(), now=now())
+        credited = sum(1 for a in result.approved if a.status == AttendanceStatus.APPROVED.value)
+        waiting = len(result.approved) - credited
         parts = []
         if credited:
             parts.append(ngettext("Approved and credited %(num)d attendance.", "Approved and credited %(num)d attendances.", credited))
         if waiting:
             parts.append(ngettext("%(num)d attendance now needs another reviewer.", "%(num)d attendances now need another reviewer.", waiting))
-        message = " ".join(parts) or gettext("No unflagged attendance was waiting for your approval.")
-        return done(message, "review.activity", activity_id=activity_id, _anchor="summary")
+        summary = " ".join(parts) or gettext("No unflagged attendance was waiting for your approval.")
+        session = db_session()
+        volunteers = {a.id: a.volunteer_id for a in result.approved} | {left.attendance.id: left.attendance.volunteer_id for left in result.left_out}
+        who = names_of(session, list(volunteers.values()))
+        at_cap = _at_cap_lines([(who.get(volunteers[i], "—"), deposit) for i, deposit in result.at_cap.items()])
+        session.commit()
+        for line in [summary, *_left_out_lines(result, who), *at_cap]:
+            flash(line)
+        return redirect(url_for("review.activity", activity_id=activity_id, _anchor="summary"))
 
     def page() -> tuple[str, dict[str, Any]]:
         return "review/activity.html", {"sheet": _sheet(activity_id)}
 
     return refusable(approve_and_commit, page)
+
+
+def _left_out_lines(result: review.BulkApproval, who: dict[int, str]) -> list[str]:
+    """"Not approved: 张三、李四 — why", one line per reason (refusals one by one, each with its own words).
+
+    Grouped, not a line per person: a sheet of two hundred must not overflow the session cookie.
+    """
+    groups: dict[str, list[str]] = {}
+    lines = []
+    for left in result.left_out:
+        name = who.get(left.attendance.volunteer_id, "—")
+        if left.refusal is not None:
+            lines.append(gettext("Not approved: %(names)s — %(why)s", names=name, why=left_out_message(left)))
+        else:
+            groups.setdefault(left.reason, []).append(f"{name}（{flag_names(left.flags)}）" if left.flags else name)
+    for reason, names in groups.items():
+        lines.append(gettext("Not approved: %(names)s — %(why)s", names=_some(names), why=str(LEFT_OUT_MESSAGES[reason])))
+    return lines
+
+
+def _at_cap_lines(deposits: list[tuple[str, HourDeposit]]) -> list[str]:
+    """Who met the storage cap in a bulk approval and how many minutes, one line for each thing done with them."""
+    kept = [gettext("%(name)s %(minutes)d min", name=n, minutes=d.over_cap) for n, d in deposits if d.pool_id is None]
+    pooled = [gettext("%(name)s %(minutes)d min", name=n, minutes=d.over_cap) for n, d in deposits if d.pool_id is not None]
+    lines = []
+    if kept:
+        lines.append(gettext("At the storage cap, time credit not deposited (certified hours and points credited in full): %(names)s", names=_some(kept)))
+    if pooled:
+        lines.append(gettext("At the storage cap, time credit given to the community pool (certified hours and points credited in full): %(names)s", names=_some(pooled)))
+    return lines
+
+
+def _some(names: list[str]) -> str:
+    """The first names joined, and how many more."""
+    shown = "、".join(names[:NAMES_SHOWN])
+    if len(names) > NAMES_SHOWN:
+        shown = gettext("%(names)s and %(num)d more", names=shown, num=len(names) - NAMES_SHOWN)
+    return shown
 
 
 # -- overdue reviews and correction requests ----------------------------------------------

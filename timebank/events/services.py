@@ -138,12 +138,19 @@ def managed_activities(session: Session, *, actor: Actor, limit: int = 200) -> l
     return list(session.scalars(stmt))
 
 
+#: The levels a neighbourhood is drawn around: the street one lives in, or the district where no street is between.
+AREA_LEVELS = ("district", "street")
+
+
 def neighbourhood_paths(session: Session, person: Person) -> tuple[list[int], str]:
-    """Where a volunteer looks for activities: their organisation's ancestors, and everything under its parent."""
+    """Where a volunteer looks for activities and stations: the nearest street at or above their
+    home organisation (or the district, where there is none) with everything under it, and every
+    organisation above it. Returns the ancestors' ids and the street's path.
+    """
     home = get_organisation(session, person.home_organisation_id)
     chain = lineage(session, home)
-    around = chain[-2] if len(chain) > 1 else home
-    return [o.id for o in chain], around.path
+    area = next((o for o in reversed(chain) if o.level in AREA_LEVELS), chain[0])
+    return [o.id for o in chain], area.path
 
 
 def browse(session: Session, person: Person, *, now: dt.datetime, limit: int = 100) -> list[Activity]:

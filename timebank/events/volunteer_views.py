@@ -18,6 +18,7 @@ from timebank.auth.login import current_person, now, requires
 from timebank.domain import Conflict, DomainError, InvalidInput, NotFound
 from timebank.errors import status_for
 from timebank.events import checkin, corrections, review, services, tokens
+from timebank.events.deposits import deposits_at_cap
 from timebank.events.listings import Listing, listings, waiting_place
 from timebank.events.models import Activity, Attendance, CorrectionStatus, SignUpStatus
 from timebank.events.schemas import PositionSchema
@@ -230,10 +231,12 @@ def my_attendances() -> ResponseReturnValue:
     """The volunteer's attendances, newest first: status, what was credited, and any report of an error."""
     person = current_person()
     session = db_session()
+    attendances = review.attendances_of(session, person.id)
     return render_template(
         "volunteering/attendances.html",
-        attendances=review.attendances_of(session, person.id),
+        attendances=attendances,
         requests=corrections.requests_of(session, person.id),
+        at_cap=deposits_at_cap(session, attendances),
         now=now(),
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from timebank.ledger.models import Account, Commodity, OwnerType
@@ -68,7 +69,11 @@ def open_volunteer_accounts(
     max_hour_balance: int | None = None,
     now: dt.datetime,
 ) -> list[Account]:
-    """A volunteer's HOUR and PTS accounts, and a CERT account per category given."""
+    """A volunteer's HOUR and PTS accounts, and a CERT account per category given.
+
+    `max_hour_balance` is a fixed ceiling the database keeps; the service opens
+    none, since the storage cap is the policy's and may change (`hour_room`).
+    """
     wanted = [
         (volunteer_code(volunteer_id, Commodity.HOUR), Commodity.HOUR, max_hour_balance),
         (volunteer_code(volunteer_id, Commodity.PTS), Commodity.PTS, None),
@@ -90,11 +95,54 @@ def open_volunteer_accounts(
     ]
 
 
-def service_credit_legs(volunteer_id: int, *, minutes: int, category: str, points: int) -> list[Leg]:
-    """An approved attendance: hours, certified hours in its category, and points, from issuance."""
-    legs = [
-        Leg(ISSUANCE[Commodity.HOUR], -minutes),
-        Leg(volunteer_code(volunteer_id, Commodity.HOUR), minutes),
+def open_pool_account(session: Session, organisation_id: int, *, now: dt.datetime) -> Account:
+    """The organisation's community pool of hours, opened if it is not yet."""
+    return open_account(
+        session,
+        pool_code(organisation_id),
+        commodity=Commodity.HOUR,
+        owner_type=OwnerType.ORGANISATION,
+        owner_id=organisation_id,
+        now=now,
+    )
+
+
+def hour_room(session: Session, volunteer_id: int, *, cap: int) -> int:
+    """Minutes of time credit the volunteer can still take under `cap`.
+
+    The account's row stays locked until the transaction ends, so two credits
+    at once cannot both take the same room.
+    """
+    balance = session.scalar(
+        select(Account.balance)
+        .where(Account.code == volunteer_code(volunteer_id, Commodity.HOUR))
+        .with_for_update()
+    )
+    return max(0, cap - (balance or 0))
+
+
+def service_credit_legs(
+    volunteer_id: int,
+    *,
+    minutes: int,
+    category: str,
+    points: int,
+    deposit: int | None = None,
+    pool: int | None = None,
+) -> list[Leg]:
+    """An approved attendance: certified hours in its category and points in full, from issuance.
+
+    Time credit goes to the volunteer up to `deposit` minutes (all by default);
+    the rest goes to organisation `pool`'s community pool, or is not issued.
+    """
+    deposit = minutes if deposit is None else min(deposit, minutes)
+    pooled = minutes - deposit if pool is not None else 0
+    legs = [Leg(ISSUANCE[Commodity.HOUR], -(deposit + pooled))] if deposit + pooled else []
+    if deposit:
+        legs.append(Leg(volunteer_code(volunteer_id, Commodity.HOUR), deposit))
+    if pooled:
+        legs.append(Leg(pool_code(pool), pooled))
+    legs += [
         Leg(ISSUANCE[Commodity.CERT], -minutes),
         Leg(volunteer_code(volunteer_id, Commodity.CERT, category), minutes),
     ]

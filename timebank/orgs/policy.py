@@ -9,6 +9,7 @@ DEFAULTS: dict[str, Any] = {
     "points_per_hour": 10,
     "category_multipliers": {},
     "hour_cap_minutes": 1500 * 60,  # Nanjing, Guangzhou: 1,500 hours
+    "hours_over_cap_to_pool": False,  # Nanjing: time credit above the cap goes to the community pool
     "family_transfers": True,  # only along confirmed family links
     "donations": True,
     "min_star_to_spend_hours": 0,  # Guangzhou: 1
@@ -16,6 +17,7 @@ DEFAULTS: dict[str, Any] = {
     "checkin_opens_minutes": 60,
     "min_attendance_share": 0.6,  # Yunnan: 60 %
     "rounding_minutes": 15,
+    "flag_threshold_minutes": 5,  # late or early beyond this (and beyond the rounding step) is flagged
     "reviewers_required": 1,  # Wuhan: 2
     "record_deadline_working_days": 10,  # 2021 national measures, art. 11
     "forgotten_checkout": "planned_end_flagged",

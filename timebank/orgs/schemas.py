@@ -47,6 +47,7 @@ class PolicySchema(Schema):
     points_per_hour = fields.Integer(strict=True, allow_none=True, validate=COUNT)
     category_multipliers = fields.Dict(keys=fields.String(), values=fields.Float(), allow_none=True)
     hour_cap_minutes = fields.Integer(strict=True, allow_none=True, validate=COUNT)
+    hours_over_cap_to_pool = fields.Boolean(allow_none=True)
     family_transfers = fields.Boolean(allow_none=True)
     donations = fields.Boolean(allow_none=True)
     min_star_to_spend_hours = fields.Integer(
@@ -59,6 +60,9 @@ class PolicySchema(Schema):
     )
     rounding_minutes = fields.Integer(
         strict=True, allow_none=True, validate=validate.Range(min=1, max=60, error="Use 1 to 60 minutes.")
+    )
+    flag_threshold_minutes = fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=0, max=240, error="Use 0 to 240 minutes.")
     )
     reviewers_required = fields.Integer(
         strict=True, allow_none=True, validate=validate.Range(min=1, max=5, error="Use 1 to 5 reviewers.")

@@ -70,6 +70,15 @@ def effective_policy(session: Session, organisation: Organisation) -> dict[str, 
     return merge([o.policies for o in lineage(session, organisation)])
 
 
+def home_policy(session: Session, person: Any) -> dict[str, Any]:
+    """The policies a person lives under wherever they serve or spend (通存通兑): their home organisation's.
+
+    Their star level, the right to spend hours and the storage cap on their
+    time credit follow them; what an activity credits follows the activity's.
+    """
+    return effective_policy(session, get_organisation(session, person.home_organisation_id))
+
+
 def set_policies(
     session: Session, organisation_id: int, overrides: Mapping[str, Any], *, actor: Any, now: dt.datetime
 ) -> Organisation:

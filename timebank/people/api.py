@@ -11,7 +11,7 @@ from timebank.auth import services as auth
 from timebank.auth.login import current_actor, current_person, limiter, now, requires, vault
 from timebank.auth.schemas import MemberCodeSchema
 from timebank.openapi import api_blueprint, documented, json_body
-from timebank.orgs.services import effective_policy, get_organisation
+from timebank.orgs.services import home_policy
 from timebank.people import services
 from timebank.people.access import CARERS, MANAGERS
 from timebank.people.api_schemas import (
@@ -35,7 +35,7 @@ bp = api_blueprint("people_api", __name__)
 
 def balances_of(session: Session, person: Person) -> VolunteerBalances:
     """The person's balances under their home organisation's policy."""
-    return summary(session, person.id, effective_policy(session, get_organisation(session, person.home_organisation_id)))
+    return summary(session, person.id, home_policy(session, person))
 
 
 @bp.get("/me")

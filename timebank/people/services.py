@@ -21,7 +21,7 @@ from timebank.auth.passwords import hash_password
 from timebank.domain import Conflict, InvalidInput, NotAllowed, NotFound
 from timebank.ledger import rules
 from timebank.orgs.models import Organisation
-from timebank.orgs.services import effective_policy, get_organisation
+from timebank.orgs.services import get_organisation
 from timebank.people.access import CARERS, MANAGERS, Actor
 from timebank.people.idnumbers import IdNumberError, IdVault, mask, normalise, resident_id_birth_date, resident_id_sex
 from timebank.people.models import RELATIONS, FamilyLink, Person, Role, RoleGrant, Status
@@ -157,10 +157,8 @@ def approve(session: Session, person_id: int, *, actor: Actor, now: dt.datetime)
         raise Conflict("Only pending registrations can be approved.")
     person.status, person.approved_at, person.approved_by = Status.ACTIVE.value, now, actor.id
     session.add(RoleGrant(person_id=person.id, role=Role.VOLUNTEER.value, organisation_id=organisation.id, granted_at=now, granted_by=actor.id))
-    policy = effective_policy(session, organisation)
-    rules.open_volunteer_accounts(
-        session, person.id, categories=tuple(person.categories), max_hour_balance=policy["hour_cap_minutes"], now=now
-    )
+    # No cap is copied into the account: the policy's cap applies at each credit, as it stands then.
+    rules.open_volunteer_accounts(session, person.id, categories=tuple(person.categories), now=now)
     record(session, actor=actor.id, action="approve", target=("person", person.id), changes={"status": [Status.PENDING.value, Status.ACTIVE.value]}, now=now)
     session.flush()
     notify(session, person.id, "registration_approved", {}, key=str(person.id), link="/me", now=now)

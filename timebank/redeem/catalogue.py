@@ -294,7 +294,7 @@ def stations_staffed(session: Session, actor: Actor) -> list[Station]:
 
 
 def stations_near(session: Session, person: Person) -> list[Station]:
-    """The open stations a volunteer can walk to: those of their organisation's ancestors and around its parent."""
+    """The open stations near a volunteer: in their street and above it, as for activities (`neighbourhood_paths`)."""
     ancestors, around = neighbourhood_paths(session, person)
     return list(session.scalars(
         select(Station).join(Organisation, Organisation.id == Station.organisation_id)

@@ -26,11 +26,11 @@ from timebank.audit.services import record
 from timebank.auth import codes
 from timebank.auth.models import DeviceToken
 from timebank.domain import Conflict, DomainError, NotAllowed, NotFound
-from timebank.ledger import InsufficientBalance, Kind, UnknownAccount, open_account, post, reverse, rules
+from timebank.ledger import AccountClosed, AlreadyReversed, InsufficientBalance, Kind, UnknownAccount, open_account, post, reverse, rules
 from timebank.ledger.models import Commodity, OwnerType
 from timebank.ledger.posting import dialect_insert
 from timebank.localtime import LOCAL_TZ, local, local_day
-from timebank.orgs.services import effective_policy
+from timebank.orgs.services import home_policy
 from timebank.people.access import MANAGERS, Actor
 from timebank.people.balances import VolunteerBalances, summary
 from timebank.people.models import Person, Status
@@ -160,10 +160,6 @@ def check_open(station: Station, now: dt.datetime) -> None:
         raise StationClosed(hours=opening_hours(station))
 
 
-def _policy(session: Session, station: Station) -> dict[str, Any]:
-    return effective_policy(session, station_organisation(session, station))
-
-
 def start_visit(session: Session, counter: Counter, member_code: str, secret_key: str, *, now: dt.datetime) -> Visit:
     """Resolve a scanned member code to the volunteer, with their balances and a ticket for the basket."""
     check_open(counter.station, now)
@@ -171,13 +167,13 @@ def start_visit(session: Session, counter: Counter, member_code: str, secret_key
     if counter.device_id is None and volunteer.id == counter.actor_id:
         raise SelfRedemption()
     ticket = timed_serializer(secret_key, VISIT_SALT, now).dumps([volunteer.member_key, counter.station.id])
-    return Visit(volunteer, ticket, summary(session, volunteer.id, _policy(session, counter.station)))
+    return Visit(volunteer, ticket, summary(session, volunteer.id, home_policy(session, volunteer)))
 
 
 def resume_visit(session: Session, counter: Counter, ticket: str, secret_key: str, *, now: dt.datetime) -> Visit:
     """The visit a basket's ticket names, at this station, while it lasts."""
     volunteer = _visitor(session, counter, ticket, secret_key, now=now)
-    return Visit(volunteer, ticket, summary(session, volunteer.id, _policy(session, counter.station)))
+    return Visit(volunteer, ticket, summary(session, volunteer.id, home_policy(session, volunteer)))
 
 
 def _visitor(session: Session, counter: Counter, ticket: str, secret_key: str, *, now: dt.datetime) -> Person:
@@ -263,7 +259,8 @@ def _check_rules(session: Session, counter: Counter, volunteer: Person, items: d
         if (item.active_from and item.active_from > today) or (item.active_to and item.active_to < today):
             raise ItemUnavailable(item=item.name)
     if any(item.commodity == Commodity.HOUR for item in items.values()):
-        policy = _policy(session, counter.station)
+        # The volunteer's own policy, the same at every station (通存通兑).
+        policy = home_policy(session, volunteer)
         balances = summary(session, volunteer.id, policy)
         stars, age = policy.get("min_star_to_spend_hours") or 0, policy.get("min_age_to_spend_hours") or 0
         if balances.star_level < stars:
@@ -303,6 +300,15 @@ def _post_to_ledger(session: Session, counter: Counter, redemption: Redemption, 
     except InsufficientBalance as exc:
         commodity = Commodity.HOUR if exc.params["account"].endswith(":HOUR") else Commodity.PTS
         _refuse_short(commodity, available=exc.params["available"], required=exc.params["required"])
+    except AccountClosed as exc:
+        raise _closed(exc, counter) from exc
+
+
+def _closed(exc: AccountClosed, counter: Counter) -> RedemptionRefused:
+    """A closed ledger account, named as the clerk knows it: the volunteer's or the station's."""
+    if exc.params.get("account", "").startswith("station:"):
+        return RedemptionRefused("The ledger accounts of %(station)s are closed; it can take no redemptions.", station=counter.station.name)
+    return RedemptionRefused("This volunteer's accounts are closed; nothing can be redeemed or given back.")
 
 
 def _refuse_short(commodity: Commodity, *, available: int, required: int) -> None:
@@ -395,8 +401,13 @@ def void_redemption(session: Session, redemption: Redemption, counter: Counter, 
     if local_day(redemption.created_at) != local_day(now) and not counter.manages(session):
         raise VoidTooLate()
     reason = load(VoidSchema(), data)["reason"].strip()
-    reversal = reverse(session, redemption.transaction_id, actor=counter.actor_id, now=now,
-                       memo=f"作废 {redemption.number}：{reason}", idempotency_key=f"void:{redemption.id}")
+    try:
+        reversal = reverse(session, redemption.transaction_id, actor=counter.actor_id, now=now,
+                           memo=f"作废 {redemption.number}：{reason}", idempotency_key=f"void:{redemption.id}")
+    except AlreadyReversed as exc:
+        raise AlreadyVoided(number=redemption.number) from exc
+    except AccountClosed as exc:
+        raise _closed(exc, counter) from exc
     for line in redemption.lines:
         item = session.get(CatalogueItem, line.item_id)
         if item.tracks_stock:

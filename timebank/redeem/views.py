@@ -20,7 +20,7 @@ from timebank.auth.login import current_actor, current_person, now, requires
 from timebank.auth.schemas import masked_name
 from timebank.domain import InvalidInput, NotFound
 from timebank.localtime import local, local_day
-from timebank.orgs.services import effective_policy, lineage
+from timebank.orgs.services import home_policy, lineage
 from timebank.people.balances import summary
 from timebank.people.access import MANAGERS
 from timebank.people.models import Person, Role
@@ -77,8 +77,7 @@ def near_me() -> ResponseReturnValue:
     session, person, at = db_session(), current_person(), now()
     found = [(station, counter.opening_hours(station), catalogue.catalogue(session, station, now=at))
              for station in catalogue.stations_near(session, person)]
-    policy = effective_policy(session, catalogue.get_organisation(session, person.home_organisation_id))
-    return render_template("redeem/near_me.html", stations=found, balances=summary(session, person.id, policy))
+    return render_template("redeem/near_me.html", stations=found, balances=summary(session, person.id, home_policy(session, person)))
 
 
 # -- the counter -----------------------------------------------------------------------
