@@ -1,6 +1,7 @@
 """Certificates on paper: the service record certificate (志愿服务记录证明) and the professional volunteer certificate, as A4 PDFs.
 
-reportlab draws each with its built-in Chinese CID font (nothing embedded).
+Each embeds a subset of the service's own Chinese font (timebank/fonts), so any
+renderer draws every character.
 The wording is the formal Chinese of the document itself, whatever the
 reader's page language. No Flask here: callers pass the verification address.
 """
@@ -19,7 +20,8 @@ from reportlab.pdfgen import canvas
 from timebank.categories import SERVICE_CATEGORIES
 from timebank.certify.models import Certificate
 from timebank.certify.records import ServiceLine, ServiceRecord
-from timebank.events.poster import FONT, _draw_qr, _font
+from timebank.events.poster import _draw_qr
+from timebank.fonts import FONT, a4_canvas, register_font
 from timebank.localtime import local_day
 
 WIDTH, HEIGHT = A4
@@ -138,7 +140,7 @@ def _plan(record: ServiceRecord, top: float) -> list[list[tuple[str, object, flo
 
 def draw_service_record(pdf: canvas.Canvas, record: ServiceRecord, holder: Holder, certificate: Certificate, organisation: str, verify_url: str) -> None:
     """The service record certificate, on as many pages as its lines need."""
-    _font()
+    register_font()
     y = HEIGHT - MARGIN - 10
     pdf.setFont(FONT, 20)
     pdf.drawCentredString(WIDTH / 2, y, "志愿服务记录证明")
@@ -194,7 +196,7 @@ def draw_service_record(pdf: canvas.Canvas, record: ServiceRecord, holder: Holde
 
 def draw_programme_certificate(pdf: canvas.Canvas, certificate: Certificate, holder: Holder, signer: str, verify_url: str) -> None:
     """A professional volunteer certificate: who, which programme, the hours it rests on, validity, signer."""
-    _font()
+    register_font()
     programme = certificate.programme
     y = HEIGHT - MARGIN - 30
     pdf.setFont(FONT, 26)
@@ -224,7 +226,7 @@ def draw_programme_certificate(pdf: canvas.Canvas, certificate: Certificate, hol
 def single_pdf(draw, *args) -> bytes:
     """One document drawn by `draw(canvas, *args)`, as bytes."""
     buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
+    pdf = a4_canvas(buffer)
     pdf.setTitle("志愿服务记录证明")
     draw(pdf, *args)
     pdf.save()
