@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections import Counter
 
 import pytest
 import zxingcpp
@@ -28,8 +29,11 @@ def page_count(data: bytes) -> int:
 def qr_on_page(data: bytes, page: int = -1, scale: float = 4.0) -> str:
     """The text of the QR code drawn on a page: its filled squares are painted on white and read by zxing-cpp."""
     content = PdfReader(io.BytesIO(data)).pages[page].get_contents().get_data()
-    squares = [tuple(float(v) for v in m.groups()) for m in RECT.finditer(content)]
-    assert squares, "no QR code drawn on the page"
+    rects = [tuple(float(v) for v in m.groups()) for m in RECT.finditer(content)]
+    assert rects, "no QR code drawn on the page"
+    # The code's runs of modules share one height; the page's frame and boxes do not.
+    module = Counter(h for _, _, _, h in rects).most_common(1)[0][0]
+    squares = [r for r in rects if r[3] == module]
     left = min(x for x, _, _, _ in squares)
     bottom = min(y for _, y, _, _ in squares)
     right = max(x + w for x, _, w, _ in squares)
@@ -97,3 +101,20 @@ def ink(image: Image.Image, box: tuple[int, int, int, int] | None = None) -> int
     """How many pixels of the image (or of `box` in it) are darker than mid grey."""
     part = image.crop(box) if box else image
     return sum(part.point(lambda v: 255 if v < 128 else 0).histogram()[255:])
+
+
+def text_positions(data: bytes, page: int = 0) -> list[tuple[str, float, float]]:
+    """Each piece of text drawn on a page with where it starts (x, y in points from the bottom left)."""
+    found: list[tuple[str, float, float]] = []
+
+    def visit(text, cm, tm, font_dict, font_size) -> None:  # noqa: ANN001
+        if text.strip():
+            found.append((text.strip(), tm[4] * cm[0] + cm[4], tm[5] * cm[3] + cm[5]))
+
+    PdfReader(io.BytesIO(data)).pages[page].extract_text(visitor_text=visit)
+    return found
+
+
+def where(positions: list[tuple[str, float, float]], text: str) -> tuple[float, float]:
+    """Where the first piece of text holding `text` starts."""
+    return next((x, y) for piece, x, y in positions if text in piece)

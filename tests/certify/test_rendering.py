@@ -13,7 +13,7 @@ import pytest
 
 from timebank.certify.models import Certificate
 from timebank.fonts import FONT, a4_canvas
-from tests.certify.pdfs import fonts_listed, ink, pdf_text, rendered
+from tests.certify.pdfs import fonts_listed, ink, page_count, pdf_text, qr_on_page, rendered, text_positions, where
 from tests.certify.test_programmes import define
 from tests.conftest import RESIDENT_ID, send, signed_in
 
@@ -90,4 +90,27 @@ def test_poppler_and_ghostscript_draw_the_same_certificate(printed, tmp_path):
         for top in range(0, height, 12):  # band by band: a line of text blank in one shows here
             band = (0, top, width, min(top + 12, height))
             drawn = ink(poppler, band), ink(ghostscript, band)
-            assert (drawn[0] > 0) == (drawn[1] > 0) and abs(drawn[0] - drawn[1]) <= max(drawn) * 0.5 + 6, (kind, top, drawn)
+            assert (drawn[0] > 0) == (drawn[1] > 0), (kind, top, drawn)
+        total = ink(poppler, (0, 0, width, height)), ink(ghostscript, (0, 0, width, height))
+        assert 0.6 < total[0] / total[1] < 1.67, (kind, total)
+
+
+def test_the_professional_certificate_fills_one_framed_page_from_title_to_seal(printed):
+    data = printed["programme"]
+    assert page_count(data) == 1
+    positions = text_positions(data)
+    height = 842
+    title, name, seal, check = (where(positions, t)[1] for t in ("专业志愿者证书", "欧阳秀英", "盖章", "校验码"))
+    assert title > 0.8 * height and 0.5 * height < name < title  # the title on top, then the holder
+    assert seal < 0.3 * height and check < 0.3 * height  # the seal's place and the check code at the foot, not in the top 40 %
+    statement = " ".join(p for p, _, _ in positions)
+    assert "兹证明" in statement and "督导社工" in statement and "校验码" in statement and "参加志愿服务活动 2 次" in statement
+    assert qr_on_page(data)
+
+
+def test_the_service_record_sets_its_lines_in_a_table_above_the_seal(printed):
+    data = printed["record"]
+    positions = text_positions(data)
+    heading, line, seal = (where(positions, t)[1] for t in ("负责人", "敬老院探访", "盖章"))
+    assert where(positions, "志愿服务记录证明")[1] > heading > line > seal
+    assert seal < 0.35 * 842
