@@ -168,7 +168,8 @@ def test_search_filters_by_status_and_pages(coordinator, make_person, monkeypatc
 
 def in_person(**fields):
     """A complete in-person registration of the east community, with some fields changed."""
-    return {"real_name": "钱奶奶", "phone": "13912345678", "id_type": "resident_id", "id_number": RESIDENT_ID, "residence_area": "东城社区3号楼", **fields}
+    return {"real_name": "钱奶奶", "phone": "13912345678", "id_type": "resident_id", "id_number": RESIDENT_ID, "residence_area": "东城社区3号楼",
+            "privacy_consent": "1", **fields}
 
 
 def test_registering_in_person_without_a_password_makes_an_active_volunteer(coordinator, org_tree, session):
