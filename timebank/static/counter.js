@@ -13,6 +13,11 @@
     problem.hidden = true;
     scan.appendChild(problem);
     window.addEventListener("focus", function () { field.focus(); });
+    // The scanner needs no keyboard; typing the phone's twelve digits does.
+    document.getElementById("counter-type").addEventListener("click", function () {
+      field.setAttribute("inputmode", "numeric");
+      field.focus();
+    });
     window.timebankCamera(document.getElementById("counter-camera"), document.getElementById("counter-video"), function (code) {
       field.value = code;
       scan.submit();
