@@ -16,6 +16,7 @@ import io
 import re
 from dataclasses import dataclass
 
+from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -31,7 +32,8 @@ from timebank.localtime import local_day
 WIDTH, HEIGHT = A4
 MARGIN = 20 * mm  # the text's; the border lies inside the page's edge by BORDER
 BORDER = 9 * mm
-INK, RED, SHADE = "#1f2937", "#9b1c1c", "#f3ede4"
+# Parsed once: reportlab parses a colour string on every use.
+INK, RED, SHADE, GREY = HexColor("#1f2937"), HexColor("#9b1c1c"), HexColor("#f3ede4"), HexColor("#6b7280")
 LEADING = 10  # points per line of a table cell
 CELL_LINES = 2  # a cell wraps to at most this many lines
 BOTTOM = MARGIN + 8  # no table row below this
@@ -388,7 +390,7 @@ def draw_programme_certificate(pdf: canvas.Canvas, certificate: Certificate, hol
     )
     for label, value in details:
         pdf.setFont(FONT, 10)
-        pdf.setFillColor("#6b7280")
+        pdf.setFillColor(GREY)
         pdf.drawString(MARGIN + 20 * mm, y, label)
         pdf.setFillColor(INK)
         pdf.setFont(FONT, 12)
