@@ -23,7 +23,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('people', schema=None) as batch_op:
-        batch_op.drop_column('consent_recorded_by')
-        batch_op.drop_column('consent_at')
-        batch_op.drop_column('consent_version')
+    # Plain DROP COLUMN (SQLite 3.35+): a batch copy of `people` would break the foreign keys pointing at it.
+    for column in ('consent_recorded_by', 'consent_at', 'consent_version'):
+        op.execute(f'ALTER TABLE people DROP COLUMN {column}')
