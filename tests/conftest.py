@@ -321,7 +321,7 @@ def make_person(session: Session, vault: IdVault, org_tree) -> Callable[..., Per
         organisation = org_tree[org]
         person = register_person(
             session,
-            {"phone": str(next(phones)), "password": PASSWORD, "real_name": name, "home_organisation_id": organisation.id, **profile},
+            {"phone": str(next(phones)), "password": PASSWORD, "real_name": name, "home_organisation_id": organisation.id, "privacy_consent": True, **profile},
             actor=None,
             vault=vault,
             now=NOW,

@@ -104,7 +104,7 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         phones, people = {}, {}
         for number, (persona, (roles, org)) in enumerate({**PERSONAS, "target": ((), "east"), "relative": ((), "east")}.items()):
             phone = f"1390000{number:04d}"
-            data = {"phone": phone, "password": PASSWORD, "real_name": persona, "home_organisation_id": orgs[org].id}
+            data = {"phone": phone, "password": PASSWORD, "real_name": persona, "home_organisation_id": orgs[org].id, "privacy_consent": True}
             if persona == "target":
                 data |= {"id_type": "resident_id", "id_number": RESIDENT_ID}
             person = register(session, data, actor=None, vault=vault, now=NOW)

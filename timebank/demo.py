@@ -21,7 +21,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import inspect, select
+from sqlalchemy import insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from timebank import ledger, migrate
@@ -30,6 +30,7 @@ from timebank.categories import SERVICE_CATEGORIES
 from timebank.db import Database
 from timebank.certify.demo import build_certification
 from timebank.events.demo import build_activities
+from timebank.events.models import Activity, ActivityStatus, Attendance, AttendanceStatus
 from timebank.ledger import Account, Commodity, Hold, Kind, Leg, OwnerType, Transaction
 from timebank.ledger import rules
 from timebank.ledger.models import SYSTEM_ACTOR
@@ -51,6 +52,16 @@ DEMO_FLAG = "demo_built_at"
 DEMO_PASSWORD = "timebank-demo"
 CATEGORIES = {k: v for k, v in SERVICE_CATEGORIES.items() if k != "training"}
 CATEGORY_POINT_MULTIPLIER = {"emergency": 1.5}
+#: The history's activities per category: what was done (the record's content) and where, in the community.
+HISTORY_CONTENT = {
+    "elderly": "上门陪伴独居老人，读报聊天，协助测量血压", "disability": "协助残疾人出行，代购生活用品",
+    "children": "“四点半课堂”作业辅导与阅读陪伴", "governance": "楼院议事会记录，协助入户走访",
+    "emergency": "应急物资清点与防汛巡查", "civility": "垃圾分类宣传与文明劝导",
+}
+HISTORY_VENUES = {
+    "elderly": "日间照料中心", "disability": "残疾人之家", "children": "儿童之家",
+    "governance": "党群服务中心", "emergency": "应急物资储备点", "civility": "新时代文明实践站",
+}
 #: (key, name, level, parent key), parents first.
 TREE = (
     ("county", "陕县", "district", None),
@@ -158,7 +169,7 @@ class DemoWorld:
     hours: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     points: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     categories: set[tuple[int, str]] = field(default_factory=set)
-    credits: list[tuple[Transaction, int, str, int, int]] = field(default_factory=list)
+    credits: list[tuple[Transaction, int, int, str, int, int]] = field(default_factory=list)  # txn, attendance, volunteer, category, minutes, points
     counter: int = 0
     purchases: int = 0  # closed service purchases so far
 
@@ -179,15 +190,19 @@ class DemoWorld:
         self.counter += 1
         return f"{DEMO_PREFIX}{what}:{self.counter}"
 
-    def post(self, legs: list[Leg], *, kind: Kind, actor: int, at: dt.datetime, memo: str, event_at: dt.datetime | None = None) -> Transaction:
+    def post(
+        self, legs: list[Leg], *, kind: Kind, actor: int, at: dt.datetime, memo: str,
+        event_at: dt.datetime | None = None, ref: tuple[str, int] | None = None, idempotency_key: str | None = None,
+    ) -> Transaction:
         """Post a demo transaction recorded at `at`."""
         return ledger.post(
             self.session,
             legs,
             kind=kind,
-            idempotency_key=self.key(kind.value),
+            idempotency_key=idempotency_key or self.key(kind.value),
             actor=actor,
             memo=memo,
+            ref=ref,
             event_at=event_at,
             now=at,
         )
@@ -301,6 +316,7 @@ class Faces:
             "service_categories": rng.sample(list(CATEGORIES), rng.randint(1, 3)),
             "emergency_contact_name": self.name(rng.choice("MF")),
             "emergency_contact_phone": self.phone(),
+            "privacy_consent": True,
             "home_organisation_id": organisation.id,
         }
 
@@ -429,33 +445,57 @@ def _ensure_category(world: DemoWorld, volunteer: int, category: str, at: dt.dat
         world.categories.add((volunteer, category))
 
 
-def _credit(world: DemoWorld, volunteer: int, minutes: int, category: str, *, ended: dt.datetime, memo: str) -> Transaction:
+def _credit(world: DemoWorld, attendance: int, volunteer: int, minutes: int, category: str, *, ended: dt.datetime, memo: str, version: int = 0) -> dict:
+    """Post the attendance's service credit at `minutes`, keyed and referred to as a reviewer's approval does; returns its approval."""
     points = int(minutes / 60 * POINTS_PER_HOUR * CATEGORY_POINT_MULTIPLIER.get(category, 1.0))
     _ensure_category(world, volunteer, category, ended)
     approved = min(ended + dt.timedelta(days=world.rng.randint(1, 3)), world.now)
+    reviewer = world.rng.choice(world.cast.social_workers)
     txn = world.post(
         rules.service_credit_legs(volunteer, minutes=minutes, category=category, points=points),
-        kind=Kind.SERVICE_CREDIT, actor=world.rng.choice(world.cast.social_workers), at=approved,
-        memo=memo, event_at=ended,
+        kind=Kind.SERVICE_CREDIT, actor=reviewer, at=approved, memo=memo, event_at=ended,
+        ref=("attendance", attendance), idempotency_key=f"attendance:{attendance}:v{version}",
     )
     world.hours[volunteer] += minutes
     world.points[volunteer] += points
-    world.credits.append((txn, volunteer, category, minutes, points))
-    return txn
+    world.credits.append((txn, attendance, volunteer, category, minutes, points))
+    return {
+        "id": attendance, "status": AttendanceStatus.APPROVED.value, "transaction_id": txn.id, "credited_minutes": minutes,
+        "credited_points": points, "decided_by": reviewer, "decided_at": approved,
+    }
 
 
 def _activities(world: DemoWorld, day: int, morning: dt.datetime) -> None:
+    """The day's settled activities: each a real activity with its place, content and person in charge, and its approved attendances."""
     for number in range(world.rng.randint(1, 3)):
         category = world.rng.choice(list(CATEGORIES))
         minutes = world.rng.choice((60, 90, 120, 150, 180, 240))
         ended = morning + dt.timedelta(hours=number * 3, minutes=minutes)
-        title = f"{world.rng.choice(list(world.pools.values()))} {CATEGORIES[category]}活动"
+        community = world.cast.organisations[world.rng.choice(POOLS)]
+        leader = world.cast.carers[next(key for key in POOLS if world.cast.organisations[key] is community)]
+        starts = ended - dt.timedelta(minutes=minutes)
+        activity = Activity(
+            organisation_id=community.id, title=f"{community.name} {CATEGORIES[category]}活动", category=category,
+            description=HISTORY_CONTENT[category], address=f"{community.name}{HISTORY_VENUES[category]}",
+            starts_at=starts, ends_at=ended, person_in_charge_id=leader.id, status=ActivityStatus.SETTLED.value,
+            code_key=f"history-{day}-{number}", created_by=leader.id, created_at=starts - dt.timedelta(days=7),
+            published_at=starts - dt.timedelta(days=7), settled_at=min(ended + dt.timedelta(days=3), world.now),
+        )
+        world.session.add(activity)
+        world.session.flush()
         count = world.rng.randint(4, 12)
         interested = world.interests[category]
         pool = interested if len(interested) >= count else world.volunteers
-        for volunteer in world.rng.sample(pool, min(count, len(pool))):
-            served = minutes - world.rng.choice((0, 0, 0, 15, 30))
-            _credit(world, volunteer, served, category, ended=ended, memo=f"{title}（第{day + 1}天）")
+        served = {v: minutes - world.rng.choice((0, 0, 0, 15, 30)) for v in world.rng.sample(pool, min(count, len(pool)))}
+        # Plain rows, inserted and then approved in one statement each: thousands of them make the demo's history.
+        ids = world.session.scalars(insert(Attendance).returning(Attendance.id, sort_by_parameter_order=True), [
+            {"activity_id": activity.id, "volunteer_id": v, "checked_in_at": starts, "checked_out_at": starts + dt.timedelta(minutes=m),
+             "check_in_method": "screen", "check_out_method": "screen", "status": AttendanceStatus.CHECKED_OUT.value, "credit_version": 0}
+            for v, m in served.items()
+        ]).all()
+        memo = f"{activity.title}（第{day + 1}天）"
+        approvals = [_credit(world, a, v, m, category, ended=ended, memo=memo) for a, (v, m) in zip(ids, served.items())]
+        world.session.execute(update(Attendance), approvals)
 
 
 def _family_transfer(world: DemoWorld, at: dt.datetime) -> None:
@@ -525,14 +565,17 @@ def _service_purchase(world: DemoWorld, at: dt.datetime, now: dt.datetime) -> No
 
 
 def _correction(world: DemoWorld, at: dt.datetime) -> None:
-    """A social worker finds minutes were recorded wrong: reverse, then credit again."""
-    for txn, volunteer, category, minutes, points in world.rng.sample(world.credits, min(5, len(world.credits))):
+    """A social worker finds minutes were recorded wrong: reverse, then credit the attendance again at the right figure."""
+    for txn, attendance, volunteer, category, minutes, points in world.rng.sample(world.credits, min(5, len(world.credits))):
         corrected = minutes - 30
         if corrected <= 0 or world.hours[volunteer] < minutes or world.points[volunteer] < points:
             continue
-        ledger.reverse(world.session, txn, actor=world.rng.choice(world.cast.social_workers), now=at, memo="更正：签退时间记录有误")
+        reason = "签退时间记录有误"
+        ledger.reverse(world.session, txn, actor=world.rng.choice(world.cast.social_workers), now=at, memo=f"更正：{reason}")
         world.hours[volunteer] -= minutes
         world.points[volunteer] -= points
-        world.credits.remove((txn, volunteer, category, minutes, points))
-        _credit(world, volunteer, corrected, category, ended=at - dt.timedelta(days=1), memo="更正后重新记入")
+        world.credits.remove((txn, attendance, volunteer, category, minutes, points))
+        version = world.session.scalar(select(Attendance.credit_version).where(Attendance.id == attendance)) + 1
+        approval = _credit(world, attendance, volunteer, corrected, category, ended=txn.event_at, memo=txn.memo, version=version)
+        world.session.execute(update(Attendance), [approval | {"credit_version": version, "adjusted_minutes": corrected, "adjust_reason": reason}])
         return

@@ -15,7 +15,7 @@ from tests.conftest import NOW, PASSWORD, RESIDENT_ID, csrf_token
 
 def registration(**fields):
     """A valid self-registration body, with `fields` changed."""
-    return {"phone": "13912345678", "password": "long enough 1", "real_name": "王秀英", "home_organisation_id": fields.pop("org"), **fields}
+    return {"phone": "13912345678", "password": "long enough 1", "real_name": "王秀英", "home_organisation_id": fields.pop("org"), "privacy_consent": True, **fields}
 
 
 # -- oneself ------------------------------------------------------------------

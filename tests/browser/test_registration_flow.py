@@ -3,6 +3,7 @@ and shows 我的码: the QR on the screen decodes to a code the station service 
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from timebank.auth.codes import resolve
@@ -42,6 +43,13 @@ def test_register_approve_sign_in_and_show_a_member_code_that_the_station_accept
     page.select_option("select[name=id_type]", value="resident_id")
     page.fill("input[name=id_number]", RESIDENT_ID)
     page.check("input[name=service_categories][value=elderly]")
+    # The notice stands open above the consent box, whole on a phone's width, and registering needs the tick.
+    notice, consent = page.locator("#privacy-notice"), page.locator("label.consent")
+    for heading in ("收集哪些信息", "为什么收集", "谁能看到", "保存多久", "您的权利"):
+        expect(notice.get_by_text(heading)).to_be_visible()
+    above, below = notice.bounding_box(), consent.bounding_box()
+    assert above["y"] + above["height"] <= below["y"] and above["x"] + above["width"] <= 390
+    page.check("input[name=privacy_consent]")
     page.click("button[type=submit]")
     page.wait_for_load_state()
     assert "张秀兰" in page.content()

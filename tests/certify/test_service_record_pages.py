@@ -7,7 +7,9 @@ from urllib.parse import urlparse
 from timebank.app import create_app
 from timebank.certify.models import Certificate
 from tests.certify.pdfs import pdf_text, qr_on_page, rendered_qr
-from tests.conftest import RESIDENT_ID, send, signed_in, text
+from timebank.events.models import Attendance
+from timebank.events.review import correct_attendance
+from tests.conftest import NOW, RESIDENT_ID, send, signed_in, text
 
 
 def only_certificate(db, person) -> Certificate:
@@ -45,6 +47,27 @@ def test_a_volunteer_prints_a_certificate_holding_name_masked_id_hours_and_seria
     address = qr_on_page(pdf.data)
     assert urlparse(address).path == f"/certify/verify/{certificate.verify_key}"
     assert rendered_qr(pdf.data, tmp_path) in (None, address)
+
+
+def test_each_line_names_its_activity_place_content_unit_and_person_in_charge_and_a_correction_stays_on_its_line(app, db, session, make_person, serve, reviewer):
+    volunteer = make_person(name="周桂兰")
+    corrected = serve(volunteer, minutes=150, days_ago=30)
+    serve(volunteer, minutes=60, days_ago=25)
+    correct_attendance(session, session.get(Attendance, corrected.id), 120, "签退时间记录有误", actor=reviewer, now=NOW)
+    session.commit()
+    client = signed_in(app, volunteer)
+    page = text(client.get(_issue(client, volunteer)))
+    certificate = only_certificate(db, volunteer)
+
+    words = pdf_text(client.get(f"/certify/certificates/{certificate.id}.pdf").data)
+    rows = [line for line in words.splitlines() if line.startswith("2026-")]
+    assert len(rows) == 2, rows  # the correction is not a line of its own
+    for row in rows:
+        for field in ("敬老院探访", "东城社区敬老院", "陪老人聊天、读报", "东城社区", "王社工"):
+            assert field in row, (field, row)
+    assert "2※" in rows[0] and "※" not in rows[1] and "1 " in rows[1] + " "
+    assert "该行经更正" in words and "更正后重新记入" not in words
+    assert page.count('class="corrected"') == 1 and 'id="corrected-note"' in page and "王社工" in page
 
 
 def test_the_verification_page_says_valid_then_revoked_after_revocation(app, db, make_person, serve):

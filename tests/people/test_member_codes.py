@@ -18,6 +18,7 @@ from timebank.auth.codes import (
     issue_new_card,
     phone_code,
     resolve,
+    typed_code,
 )
 
 SECRET = "test-only-secret"
@@ -97,3 +98,32 @@ def test_no_code_carries_the_database_id_or_other_personal_data(session, make_pe
         decoded = b"".join(parts)
         for personal in (volunteer.volunteer_number, volunteer.phone, volunteer.real_name, f'"id": {volunteer.id}'):
             assert personal.encode() not in decoded and personal not in code
+
+
+def test_the_typed_code_is_twelve_digits_in_three_groups_naming_its_volunteer_in_its_window_and_the_next(session, make_person):
+    volunteer, other = make_person(name="王秀英"), make_person(name="李四")
+    typed = typed_code(volunteer, SECRET, now=NOW)
+    assert len(typed) == 14 and [len(group) for group in typed.split(" ")] == [4, 4, 4] and typed.replace(" ", "").isdigit()
+    for as_typed in (typed, typed.replace(" ", ""), typed.replace(" ", "-"), f"  {typed} "):
+        assert resolve(session, as_typed, SECRET, now=NOW + dt.timedelta(seconds=119)).id == volunteer.id
+    assert typed_code(other, SECRET, now=NOW) != typed
+    assert typed_code(volunteer, SECRET, now=NOW + dt.timedelta(minutes=5)) != typed  # it rotates
+    assert str(volunteer.id).zfill(6) not in typed.replace(" ", "")
+    with pytest.raises(MemberCodeExpired):
+        resolve(session, typed, SECRET, now=NOW + dt.timedelta(minutes=6))
+
+
+def test_a_mistyped_or_guessed_typed_code_names_nobody(session, make_person):
+    volunteer = make_person()
+    digits = typed_code(volunteer, SECRET, now=NOW).replace(" ", "")
+    for bad in (
+        digits[:-1] + str((int(digits[-1]) + 1) % 10),  # one digit wrong
+        digits[1:] + digits[0],  # digits swapped round
+        typed_code(volunteer, "someone-elses-secret", now=NOW),
+        "000000000000",
+        "123456789012",
+    ):
+        with pytest.raises(MemberCodeError) as refused:
+            resolve(session, bad, SECRET, now=NOW)
+        assert not isinstance(refused.value, (MemberCodeExpired, MemberCodeRevoked)), bad
+

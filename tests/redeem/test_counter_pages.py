@@ -59,6 +59,37 @@ def test_the_clerk_scans_fills_the_basket_and_gets_a_receipt_once(app, session, 
     assert re.search(r"DH20261120-\d{6}", receipt) and "大米 5kg × 1" in receipt and "80" in receipt
 
 
+def test_the_receipt_says_what_is_left_and_the_next_basket_knows_the_daily_limit_already_used(app, session, shop, make_person, fund):
+    volunteer = make_person(name="李桂芳")
+    fund(volunteer, points=200, minutes=165)
+    clerk = signed_in(app, shop.clerk)
+    basket = text(_open_basket(clerk, app, shop, volunteer))
+    assert "2 小时 45 分钟" in basket and "2.75" not in basket  # time as the volunteer's pages write it
+    assert 'data-left="2"' in basket and re.search(rf'name="qty_{shop.rice.id}" min="0" max="2"', basket)
+    receipt = text(clerk.get(_confirm(clerk, shop, basket, (shop.rice, 1), (shop.care, 1)).location))
+    left = receipt[receipt.index('id="left-after"'):]
+    assert re.search(r"剩余积分</td><td class=\"amount\">140<", left) and re.search(r"剩余时间币</td><td class=\"amount\">1 小时 45 分钟<", left)
+    again = text(_open_basket(clerk, app, shop, volunteer))
+    assert 'data-left="1"' in again and re.search(rf'name="qty_{shop.rice.id}" min="0" max="1"', again)
+    assert "今天还能兑换 1 件：每人每天限 2 件。" in again
+
+
+def test_the_clerk_types_the_twelve_digits_from_the_phone_when_the_scan_fails(app, session, shop, make_person, fund, monkeypatch):
+    monkeypatch.setattr("timebank.people.me_views.now", lambda: NOW)
+    monkeypatch.setattr("timebank.redeem.api.now", lambda: NOW)
+    volunteer = make_person(name="赵桂兰")
+    fund(volunteer, points=50)
+    shown = text(signed_in(app, volunteer).get("/me/code"))
+    typed = re.search(r'id="member-code-typed">([\d ]{14})<', shown).group(1)
+    assert phone_code(volunteer, app.config["SECRET_KEY"], now=NOW)[:12] not in shown  # no raw token text
+    clerk = signed_in(app, shop.clerk)
+    scanned = send(clerk, f"/stations/{shop.station.id}/counter", member_code=typed)
+    assert scanned.status_code == 302, text(scanned)
+    assert "赵**" in text(clerk.get(scanned.location))
+    api = clerk.post(f"/api/v1/stations/{shop.station.id}/visits", json={"member_code": typed.replace(" ", "")})
+    assert api.status_code == 200 and api.get_json()["masked_name"] == "赵**"
+
+
 def test_a_refused_basket_shows_the_reason_on_the_basket_page(app, session, shop, make_person, fund):
     volunteer = make_person()
     fund(volunteer, points=50)

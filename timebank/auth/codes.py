@@ -4,11 +4,24 @@ The phone code carries the person's opaque member key and expires after two
 minutes (the page fetches a fresh one); the card code carries the key and the
 card version, never expires, and is revoked by issuing a new card. Neither
 carries a database id. Each kind has its own salt, so one cannot pass for the other.
+
+For a counter whose camera or scanner fails, the phone also shows a typed
+code: twelve digits in three groups (`4823 0917 5536`). It is the person's
+number and a six-digit tag of the current two-minute window, keyed with the
+service's secret, put through a keyed permutation of the twelve-digit space,
+so the digits reveal neither and follow no order; it is accepted in its
+window and the next, like the QR code beside it. Forging one means hitting a
+live (person, window) pair by chance: about two in 10^8 per try with ten
+thousand active volunteers, and every try needs a clerk's or a device's
+credentials. People numbered beyond 999,999 get no typed code.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import re
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -23,6 +36,11 @@ PHONE_CODE_SECONDS = 120
 PHONE_SALT = "timebank.member-code.phone"
 CARD_SALT = "timebank.member-code.card"
 CARD_PREFIX = "C."  # printed cards; phone codes have no prefix
+TYPED_SALT = "timebank.member-code.typed"
+TYPED_WINDOW_SECONDS = 120
+TYPED_HALF = 10**6  # each half of the twelve digits
+TYPED_ROUNDS = 4
+TYPED = re.compile(r"[\s\-]")  # what a clerk may type between the groups
 
 
 class MemberCodeError(DomainError):
@@ -58,9 +76,68 @@ def card_code(person: Person, secret_key: str) -> str:
     return CARD_PREFIX + URLSafeSerializer(secret_key, salt=CARD_SALT).dumps([person.member_key, person.card_version])
 
 
+def _typed_key(secret_key: str) -> bytes:
+    return hmac.new(secret_key.encode(), TYPED_SALT.encode(), hashlib.sha256).digest()
+
+
+def _round(key: bytes, number: int, half: int) -> int:
+    digest = hmac.new(key, b"%d:%d" % (number, half), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big") % TYPED_HALF
+
+
+def _permute(key: bytes, value: int, *, inverse: bool = False) -> int:
+    """A keyed permutation of 0 … 10^12 − 1: four rounds of a Feistel network on its two six-digit halves."""
+    left, right = divmod(value, TYPED_HALF)
+    if not inverse:
+        for number in range(TYPED_ROUNDS):
+            left, right = right, (left + _round(key, number, right)) % TYPED_HALF
+    else:
+        for number in reversed(range(TYPED_ROUNDS)):
+            left, right = (right - _round(key, number, left)) % TYPED_HALF, left
+    return left * TYPED_HALF + right
+
+
+def _tag(key: bytes, person_id: int, member_key: str, window: int) -> int:
+    digest = hmac.new(key, f"{person_id}:{member_key}:{window}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big") % TYPED_HALF
+
+
+def _window(now: dt.datetime) -> int:
+    return int(now.timestamp()) // TYPED_WINDOW_SECONDS
+
+
+def typed_code(person: Person, secret_key: str, *, now: dt.datetime) -> str | None:
+    """The twelve digits, grouped by four, a clerk can type in the current window; None for people numbered too high."""
+    if person.id >= TYPED_HALF:
+        return None
+    key = _typed_key(secret_key)
+    digits = f"{_permute(key, person.id * TYPED_HALF + _tag(key, person.id, person.member_key, _window(now))):012d}"
+    return " ".join(digits[i:i + 4] for i in range(0, 12, 4))
+
+
+def _resolve_typed(session: Session, digits: str, secret_key: str, now: dt.datetime) -> Person:
+    key = _typed_key(secret_key)
+    person_id, tag = divmod(_permute(key, int(digits), inverse=True), TYPED_HALF)
+    person = session.get(Person, person_id) if person_id else None
+    if person is None:
+        raise MemberCodeError()
+    window = _window(now)
+    if any(hmac.compare_digest(b"%06d" % tag, b"%06d" % _tag(key, person.id, person.member_key, w)) for w in (window, window - 1)):
+        return person
+    if any(tag == _tag(key, person.id, person.member_key, w) for w in range(window - 30, window - 1)):
+        raise MemberCodeExpired()  # the last hour's code: say so rather than "not valid"
+    raise MemberCodeError()
+
+
 def resolve(session: Session, code: str, secret_key: str, *, now: dt.datetime) -> Person:
-    """The active volunteer a scanned code names, or a MemberCodeError saying why not."""
+    """The active volunteer a scanned or typed code names, or a MemberCodeError saying why not."""
     code = (code or "").strip()
+    typed = TYPED.sub("", code)
+    if typed.isdigit() and len(typed) == 12:
+        person = _resolve_typed(session, typed, secret_key, now)
+        if person.status != Status.ACTIVE.value:
+            raise MemberCodeError("This volunteer's account is not active.")
+        return person
     try:
         if code.startswith(CARD_PREFIX):
             key, version = URLSafeSerializer(secret_key, salt=CARD_SALT).loads(code[len(CARD_PREFIX):])

@@ -47,7 +47,7 @@ def _earlier_years(session: Session, person: Person, hours: int, *, pool_org: in
     months = -(-missing // (MONTHLY_HOURS * 60))
     hour_code = rules.volunteer_code(person.id, Commodity.HOUR)
     for month in range(months):
-        at = now - dt.timedelta(days=200 + 30 * (months - month))
+        at = now - dt.timedelta(days=366 + 30 * (months - month))  # before this year, so this year's records hold only its activities
         minutes = min(MONTHLY_HOURS * 60, missing)
         missing -= minutes
         if ledger.balance(session, hour_code).available + minutes > DONATE_ABOVE_HOURS * 60:

@@ -34,6 +34,7 @@ class Credit:
     memo: str | None
     attendance_id: int | None
     minutes: int = 0
+    corrected: bool = False  # reversed at least once, and posted again at the figure that stands
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class ServiceLine:
     minutes: int
     organising_unit: str
     person_in_charge: str
+    corrected: bool = False
 
 
 @dataclass
@@ -119,6 +121,7 @@ def credits(session: Session, person_id: int) -> list[Credit]:
             attendance = ref_id if ref_type == "attendance" else None
             credit = groups[key] = Credit(category, event_at, memo, attendance)
         credit.minutes += amount
+        credit.corrected = credit.corrected or reverses_id is not None
     return sorted((c for c in groups.values() if c.minutes), key=lambda c: c.served_at)
 
 
@@ -144,9 +147,10 @@ def _lines(session: Session, found: Iterable[Credit]) -> list[ServiceLine]:
         detail = details.get(credit.attendance_id) if credit.attendance_id is not None else None
         if detail is not None:
             title, address, description, category, unit, leader_name = detail
-            lines.append(ServiceLine(day, title, credit.category, address, description or SERVICE_CATEGORIES.get(category, ""), credit.minutes, unit, leader_name or ""))
+            content = description or SERVICE_CATEGORIES.get(category, "")
+            lines.append(ServiceLine(day, title, credit.category, address, content, credit.minutes, unit, leader_name or "", credit.corrected))
         else:
-            lines.append(ServiceLine(day, credit.memo or kind, credit.category, "", kind, credit.minutes, "", ""))
+            lines.append(ServiceLine(day, credit.memo or kind, credit.category, "", kind, credit.minutes, "", "", credit.corrected))
     return lines
 
 

@@ -5,11 +5,12 @@ batch of 10,000 certificates drawn on one canvas would hold them all. Here
 each certificate is drawn as a small PDF of its own, and its pages are copied
 into the open output file at once: only the objects' file offsets (8 bytes
 each) are kept until the end. Fonts, the same in every certificate, are
-written once and shared.
+written once and shared where they hold the same characters.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 from array import array
 from typing import BinaryIO
@@ -37,6 +38,18 @@ class _Ref(PdfObject):
         stream.write(b"%d 0 R" % self.number)
 
 
+def _font_key(font: DictionaryObject) -> tuple[str, ...]:
+    """What makes two documents' fonts the same one.
+
+    An embedded subset is named by its place (`AAAAAA+…`), not its glyphs, so
+    two certificates' subsets share a name but hold different characters: the
+    characters each code maps to (its ToUnicode map) tell them apart.
+    """
+    to_unicode = font.get("/ToUnicode")
+    glyphs = hashlib.sha1(to_unicode.get_object().get_data()).hexdigest() if to_unicode is not None else ""
+    return (str(font.get("/BaseFont")), str(font.get("/Encoding")), glyphs)
+
+
 class StreamingPdf:
     """Append PDFs' pages to `out` as they come; `close()` writes the page tree, catalog and cross-reference table."""
 
@@ -44,7 +57,7 @@ class StreamingPdf:
         self.out = out
         self.offsets = array("Q", [0, 0, 0])  # object number -> offset; 0 is the free head
         self.pages = array("Q")
-        self.fonts: dict[tuple[str, str], _Ref] = {}
+        self.fonts: dict[tuple[str, ...], _Ref] = {}
         self.position = 0
         self._write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
 
@@ -70,7 +83,7 @@ class StreamingPdf:
             target = obj.get_object()
             font = None
             if isinstance(target, DictionaryObject) and target.get("/Type") == "/Font":
-                font = (str(target.get("/BaseFont")), str(target.get("/Encoding")))
+                font = _font_key(target)
                 if font in self.fonts:
                     memo[obj.idnum] = self.fonts[font]
                     return self.fonts[font]

@@ -14,7 +14,7 @@ from timebank.categories import SERVICE_CATEGORIES
 from timebank.certify import services, stars
 from timebank.certify.batch import holder
 from timebank.certify.models import Certificate, CertificateKind
-from timebank.certify.pdf import draw_programme_certificate, draw_service_record, single_pdf
+from timebank.certify.pdf import certified_statement, draw_programme_certificate, draw_service_record, single_pdf
 from timebank.certify.records import service_record
 from timebank.domain import DomainError
 from timebank.events.poster import qr_svg
@@ -131,6 +131,7 @@ def _document(certificate: Certificate) -> dict[str, Any]:
                                            thresholds=stars.person_thresholds(session, certificate.person))
     else:
         context["signer"] = session.get(Person, certificate.signed_off_by).real_name if certificate.signed_off_by else ""
+        context["statement"] = certified_statement(certificate, context["holder"].name)
     return context
 
 
@@ -147,7 +148,7 @@ def certificate(certificate_id: int) -> ResponseReturnValue:
 @bp.get("/certificates/<int:certificate_id>.pdf")
 @requires()
 def certificate_pdf(certificate_id: int) -> ResponseReturnValue:
-    """The certificate as a PDF (A4, reportlab's built-in Chinese font)."""
+    """The certificate as a PDF (A4, its Chinese font embedded)."""
     found = services.get_certificate(db_session(), certificate_id, actor=current_actor())
     context = _document(found)
     if "record" in context:

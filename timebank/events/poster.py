@@ -5,7 +5,6 @@ No Flask here: the view passes the addresses and the words, already in the reade
 
 from __future__ import annotations
 
-import functools
 import io
 import re
 from dataclasses import dataclass
@@ -18,11 +17,10 @@ from PIL import Image, ImageDraw
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
-#: Built into reportlab as a CID font: the PDF names it and the reader supplies the glyphs, so nothing is embedded.
-FONT = "STSong-Light"
+from timebank.fonts import FONT, a4_canvas, register_font
+
 #: Check-in green and check-out orange, the same on screen, paper and image.
 IN_COLOUR, OUT_COLOUR = "#047857", "#c2410c"
 
@@ -54,12 +52,6 @@ def qr_svg(data: str, label: str) -> str:
     # The library sizes the code in millimetres and names its path; two codes share the screen, scaled by CSS.
     svg = re.sub(r'^<svg width="[^"]*" height="[^"]*"', f'<svg class="qr" role="img" aria-label="{escape(label)}"', svg)
     return svg.replace(' id="qr-path"', "")
-
-
-@functools.cache
-def _font() -> str:
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
 
 
 def _wrap(text: str, size: float, width: float) -> list[str]:
@@ -104,9 +96,9 @@ def _draw_qr(pdf: canvas.Canvas, data: str, x: float, y: float, size: float, **o
 
 def poster_pdf(text: PosterText, check_in_url: str, check_out_url: str) -> bytes:
     """One A4 page: the activity, where and when, and the check-in and check-out codes side by side."""
-    font = _font()
+    font = register_font()
     buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
+    pdf = a4_canvas(buffer)
     pdf.setTitle(text.title)
     pdf.setAuthor(text.organisation)
     width, height = A4

@@ -415,7 +415,8 @@ def _import_row(
     now: dt.datetime,
 ) -> list[RowProblem]:
     """Register one row in its own savepoint; its problems, if refused."""
-    data = _registration(cells)
+    # The importing coordinator vouches that each person in the file agreed to the notice on paper (README: bulk import).
+    data = {**_registration(cells), "privacy_consent": True}
     data["home_organisation_id"], organisation_problem = finder.find(cells.get("organisation"))
     problems: dict[str, RowProblem] = {}
     if organisation_problem:

@@ -94,8 +94,10 @@ def family_rows(person: Person) -> list[FamilyRow]:
 
 def fresh_code(person: Person) -> dict[str, object]:
     """A new phone member code, its QR image and how long it lives."""
-    code = codes.phone_code(person, current_app.secret_key, now=now())
-    return {"code": code, "png": qr_data_uri(code), "expires_in": codes.PHONE_CODE_SECONDS}
+    at = now()
+    code = codes.phone_code(person, current_app.secret_key, now=at)
+    typed = codes.typed_code(person, current_app.secret_key, now=at)
+    return {"code": code, "typed": typed, "png": qr_data_uri(code), "expires_in": codes.PHONE_CODE_SECONDS}
 
 
 @bp.get("")

@@ -76,6 +76,11 @@ class Person(Base):
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     approved_by: Mapped[int | None] = mapped_column(BigId)
     last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Consent to the personal information notice (PIPL art. 14, 17): which version, when, and who
+    # recorded it on the person's behalf (a coordinator registering or importing them; None: themself).
+    consent_version: Mapped[str | None] = mapped_column(String(20))
+    consent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    consent_recorded_by: Mapped[int | None] = mapped_column(BigId)
 
     roles: Mapped[list[RoleGrant]] = relationship(
         back_populates="person",

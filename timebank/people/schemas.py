@@ -93,6 +93,8 @@ class RegistrationSchema(ProfileSchema):
     home_organisation_id = fields.Integer(
         required=True, strict=False, error_messages={"required": "Choose your community or team."}
     )
+    # The person agreed to the personal information notice (a coordinator confirms it for someone registered in person).
+    privacy_consent = fields.Boolean(load_default=False)
 
 
 class RoleGrantSchema(Schema):

@@ -26,6 +26,7 @@ from timebank.people.access import CARERS, MANAGERS, Actor
 from timebank.people.idnumbers import IdNumberError, IdVault, mask, normalise, resident_id_birth_date, resident_id_sex
 from timebank.people.models import RELATIONS, FamilyLink, Person, Role, RoleGrant, Status
 from timebank.notices.services import notify
+from timebank.people.privacy import NOTICE_VERSION
 from timebank.people.schemas import ProfileSchema, RegistrationSchema, RoleGrantSchema
 from timebank.redeem.models import Station
 
@@ -102,6 +103,7 @@ def _snapshot(person: Person) -> dict[str, Any]:
         "id_number_masked": person.id_number_masked,
         "status": person.status,
         "home_organisation_id": person.home_organisation_id,
+        "consent_version": person.consent_version,
     }
 
 
@@ -121,6 +123,9 @@ def register(
         actor.require(MANAGERS, organisation)
     elif not values.get("password"):
         raise InvalidInput(errors={"password": ["This field is required."]})
+    if not values.get("privacy_consent"):
+        message = "Confirm that the person has read the personal information notice and agrees to it." if in_person else "Read the personal information notice and agree to it to register."
+        raise InvalidInput(errors={"privacy_consent": [message]})
     if session.scalar(select(Person.id).where(Person.phone == values["phone"])) is not None:
         raise Conflict(
             "This phone number is already registered. Sign in, or ask a coordinator to reset your password.",
@@ -136,6 +141,9 @@ def register(
         session_version=1,
         must_change_password=False,
         created_at=now,
+        consent_version=NOTICE_VERSION,
+        consent_at=now,
+        consent_recorded_by=actor.id if in_person else None,
     )
     session.add(person)
     _apply_profile(session, person, values, vault)

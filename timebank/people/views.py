@@ -17,6 +17,7 @@ from timebank.people.labels import RELATION_NAMES, ROLE_NAMES, STATUS_NAMES
 from timebank.people import registers, services
 from timebank.people.access import CARERS, MANAGERS
 from timebank.people.models import SOCIAL_WORKER_LEVELS, FamilyLink, RoleGrant, Status
+from timebank.people.privacy import NOTICE_VERSION, RETENTION_YEARS
 from timebank.web import db_session, done, form_data, submit
 
 bp = Blueprint("people", __name__, url_prefix="/people")
@@ -24,6 +25,12 @@ bp = Blueprint("people", __name__, url_prefix="/people")
 PAGE_SIZE = 50
 #: Pages that show a number or password once: never cached, never back-buttoned into.
 NO_STORE = {"Cache-Control": "no-store"}
+
+
+@bp.app_context_processor
+def privacy_notice() -> dict[str, Any]:
+    """The notice's version and retention, wherever a page shows the notice (registration, in person, import)."""
+    return {"notice_version": NOTICE_VERSION, "retention_years": RETENTION_YEARS}
 
 
 @bp.context_processor

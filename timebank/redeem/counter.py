@@ -27,7 +27,7 @@ from timebank.auth import codes
 from timebank.auth.models import DeviceToken
 from timebank.domain import Conflict, DomainError, NotAllowed, NotFound
 from timebank.ledger import AccountClosed, AlreadyReversed, InsufficientBalance, Kind, UnknownAccount, open_account, post, reverse, rules
-from timebank.ledger.models import Commodity, OwnerType
+from timebank.ledger.models import Account, Commodity, OwnerType, Posting
 from timebank.ledger.posting import dialect_insert
 from timebank.localtime import LOCAL_TZ, local, local_day
 from timebank.orgs.services import home_policy
@@ -250,6 +250,31 @@ def redeemed_since(session: Session, volunteer_id: int, item_ids: list[int], sin
         .group_by(RedemptionLine.item_id)
     ).all()
     return {item_id: int(total) for item_id, total in rows}
+
+
+def left_today(session: Session, volunteer_id: int, items: list[CatalogueItem], *, now: dt.datetime) -> dict[int, int]:
+    """How many more of each item with a daily limit the volunteer may take today, so the counter warns before confirming."""
+    limited = [item for item in items if item.limit_per_day]
+    if not limited:
+        return {}
+    taken = redeemed_since(session, volunteer_id, [item.id for item in limited], day_bounds(local_day(now))[0])
+    return {item.id: max(0, item.limit_per_day - taken.get(item.id, 0)) for item in limited}
+
+
+def balances_after(session: Session, redemption: Redemption) -> dict[str, int]:
+    """The volunteer's points and time credit (minutes) as they stood right after the redemption posted, by commodity."""
+    if redemption.transaction_id is None:
+        return {}
+    left = {}
+    for commodity in (Commodity.PTS, Commodity.HOUR):
+        # The account's last posting up to this redemption's, read along the (account, id) index.
+        left[commodity.value] = session.scalar(
+            select(Posting.balance_after)
+            .join(Account, Account.id == Posting.account_id)
+            .where(Account.code == rules.volunteer_code(redemption.volunteer_id, commodity), Posting.transaction_id <= redemption.transaction_id)
+            .order_by(Posting.id.desc()).limit(1)
+        ) or 0
+    return left
 
 
 def _check_rules(session: Session, counter: Counter, volunteer: Person, items: dict[int, CatalogueItem], lines: Mapping[int, int], now: dt.datetime) -> None:

@@ -23,6 +23,7 @@ from timebank.localtime import local, local_day
 from timebank.orgs.services import home_policy, lineage
 from timebank.people.balances import summary
 from timebank.people.access import MANAGERS
+from timebank.people.me_views import hours_text
 from timebank.people.models import Person, Role
 from timebank.people.services import load
 from timebank.redeem import catalogue, counter, reports
@@ -48,8 +49,7 @@ def labels() -> dict[str, Any]:
 
     def price(amount: int, unit: str) -> str:
         if unit == "HOUR":
-            hours = f"{amount / 60:g}"
-            return gettext("%(hours)s h", hours=hours)
+            return hours_text(amount)  # the volunteer's own pages write time the same way
         return gettext("%(points)d points", points=amount)
 
     return {"kind_name": lambda kind: KIND_NAMES.get(kind, kind), "movement_reason": lambda reason: MOVEMENT_NAMES.get(reason, reason), "price": price, "local": local, "masked_name": masked_name}
@@ -91,6 +91,7 @@ def _counter_page(station_id: int, ticket: str | None = None) -> tuple[str, dict
     if ticket:
         context["visit"] = counter.resume_visit(session, here, ticket, current_app.config["SECRET_KEY"], now=at)
         context["offers"] = catalogue.catalogue(session, here.station, now=at)
+        context["left_today"] = counter.left_today(session, context["visit"].volunteer.id, [o.item for o in context["offers"]], now=at)
         context["basket_key"] = (request.form.get("idempotency_key") if request.method == "POST" else None) or secrets.token_urlsafe(18)
     return "redeem/counter.html", context
 
@@ -149,6 +150,7 @@ def _receipt_page(redemption_id: int) -> tuple[str, dict[str, Any]]:
     return "redeem/receipt.html", {
         "redemption": redemption, "station": here.station, "volunteer": masked_name(volunteer.real_name),
         "may_void": redemption.status == "completed" and (same_day or here.manages(session)),
+        "after": counter.balances_after(session, redemption),
     }
 
 
