@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from timebank.audit.services import record
 from timebank.domain import DomainError
-from timebank.signing import timed_serializer
+from timebank.signing import scanned_token, timed_serializer
 from timebank.people.models import Person, Status
 
 PHONE_CODE_SECONDS = 120
@@ -60,7 +60,7 @@ def card_code(person: Person, secret_key: str) -> str:
 
 def resolve(session: Session, code: str, secret_key: str, *, now: dt.datetime) -> Person:
     """The active volunteer a scanned code names, or a MemberCodeError saying why not."""
-    code = (code or "").strip()
+    code = scanned_token(code)
     try:
         if code.startswith(CARD_PREFIX):
             key, version = URLSafeSerializer(secret_key, salt=CARD_SALT).loads(code[len(CARD_PREFIX):])
