@@ -165,7 +165,32 @@ class MemberScanSchema(Schema):
                                 error_messages={"required": "Scan a member code."})
 
 
+class DutyInSchema(Schema):
+    """The clerk at the counter signing in on the station's device for their shift."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    phone = fields.String(required=True, error_messages={"required": "This field is required."})
+    password = fields.String(required=True, load_only=True, error_messages={"required": "This field is required."})
+
+
 # -- answers ---------------------------------------------------------------------------
+
+
+class ClerkSchema(Schema):
+    """The clerk on duty (name masked)."""
+
+    id = fields.Integer()
+    masked_name = fields.String()
+
+
+class DutyOutSchema(Schema):
+    """The duty ticket a station's device sends as X-Counter-Duty with each visit, redemption and void."""
+
+    duty = fields.String(metadata={"description": "Send as the X-Counter-Duty header; valid for a 12-hour shift on this device."})
+    clerk = fields.Nested(ClerkSchema)
+
 
 
 class OfferSchema(Schema):
@@ -215,6 +240,8 @@ class RedemptionOutSchema(Schema):
     voided_at = fields.DateTime(allow_none=True)
     void_reason = fields.String(allow_none=True)
     transaction_id = fields.Integer()
+    clerk_id = fields.Integer(metadata={"description": "The clerk who served: the person signed in, or the clerk on duty at the device."})
+    device_id = fields.Integer(allow_none=True, metadata={"description": "The station device it was made on, if any."})
     lines = fields.List(fields.Nested(RedemptionLineOutSchema))
 
 
