@@ -120,6 +120,7 @@ def requires(*roles: Role, allow_device: bool = False) -> Callable:
             return view(*args, **kwargs)
 
         guarded.required_roles = roles  # read by the authorisation tests
+        guarded.allows_device = allow_device
         return guarded
 
     return decorate

@@ -27,10 +27,12 @@ from timebank.events.api_schemas import (
     MyAttendanceSchema,
     ReviewedAttendanceSchema,
     ScanOutSchema,
+    ScreenSchema,
     SignUpOutSchema,
 )
 from timebank.events.listings import listings
 from timebank.events.models import Activity
+from timebank.events.venue import screen_state, venue_activity
 from timebank.events.schemas import ActivitySchema, AdjustmentSchema, CorrectionAnswerSchema, CorrectionRequestSchema, ReasonSchema
 from timebank.openapi import api_blueprint, documented, json_body
 from timebank.people.access import CARERS
@@ -223,6 +225,15 @@ def check_in() -> ResponseReturnValue:
 def check_out() -> ResponseReturnValue:
     """Check out with the check-out code on the venue screen (or the poster, where allowed)."""
     return _scan_code("out")
+
+
+@bp.get("/activities/<int:activity_id>/screen")
+@documented(response=ScreenSchema, device=True)
+@requires(allow_device=True)  # the activity's organisers, or its own kiosk or screen device
+def screen(activity_id: int) -> ResponseReturnValue:
+    """The venue screen's rotating check-in and check-out codes and live count, for a screen device or an organiser."""
+    state = screen_state(venue_activity(activity_id), now())
+    return jsonify(ScreenSchema().dump(state)), 200, {"Cache-Control": "no-store"}
 
 
 @bp.post("/activities/<int:activity_id>/scans")

@@ -6,12 +6,13 @@ either an organiser's session or a device bound to the activity may ask.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import current_app, url_for
 from flask_babel import gettext
 
-from timebank.auth.login import current_actor, current_device, now
+from timebank.auth.login import current_actor, current_device
 from timebank.domain import NotAllowed
 from timebank.events import checkin, poster, services, tokens
 from timebank.events.models import Activity
@@ -36,9 +37,8 @@ def venue_activity(activity_id: int) -> Activity:
     return services.get_activity(db_session(), activity_id)
 
 
-def screen_state(activity: Activity) -> dict[str, Any]:
-    """What the venue screen shows now: both codes, when they turn, who is in, and the phase."""
-    at = now()
+def screen_state(activity: Activity, at: dt.datetime) -> dict[str, Any]:
+    """What the venue screen shows at `at`: both codes, when they turn, who is in, and the phase."""
     secret = current_app.config["SECRET_KEY"]
     state: dict[str, Any] = {}
     for action, key, label in (("in", "check_in", gettext("Check in")), ("out", "check_out", gettext("Check out"))):

@@ -213,7 +213,7 @@ def cancel(activity_id: int) -> ResponseReturnValue:
 def screen(activity_id: int) -> ResponseReturnValue:
     """The full-screen page at the venue: the rotating check-in and check-out codes and the live count."""
     activity = venue_activity(activity_id)
-    page = render_template("events/screen.html", activity=activity, state=screen_state(activity), window_seconds=tokens.WINDOW_SECONDS)
+    page = render_template("events/screen.html", activity=activity, state=screen_state(activity, now()), window_seconds=tokens.WINDOW_SECONDS)
     return page, 200, NO_STORE
 
 
@@ -221,7 +221,7 @@ def screen(activity_id: int) -> ResponseReturnValue:
 @requires(allow_device=True)
 def screen_data(activity_id: int) -> ResponseReturnValue:
     """The screen's codes and count now, fetched by venue.js without reloading the page."""
-    return jsonify(screen_state(venue_activity(activity_id))), 200, NO_STORE
+    return jsonify(screen_state(venue_activity(activity_id), now())), 200, NO_STORE
 
 
 # -- the poster ----------------------------------------------------------------------------
