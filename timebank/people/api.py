@@ -9,13 +9,14 @@ from sqlalchemy.orm import Session
 from timebank.auth import codes
 from timebank.auth import services as auth
 from timebank.auth.login import current_actor, current_person, limiter, now, requires, vault
-from timebank.auth.schemas import MemberCodeSchema
+from timebank.auth.schemas import CardCodeSchema, MemberCodeSchema
 from timebank.openapi import api_blueprint, documented, json_body
 from timebank.orgs.services import effective_policy, get_organisation
 from timebank.people import services
 from timebank.people.access import CARERS, MANAGERS
 from timebank.people.api_schemas import (
     PER_PAGE,
+    BalancesSchema,
     IdNumberSchema,
     MeSchema,
     PeopleQuerySchema,
@@ -27,6 +28,7 @@ from timebank.people.api_schemas import (
 )
 from timebank.people.balances import VolunteerBalances, summary
 from timebank.people.models import Person
+from timebank.people.registers import managed_person
 from timebank.people.schemas import PersonOutSchema, ProfileSchema, RegistrationSchema, RoleGrantSchema
 from timebank.web import db_session
 
@@ -65,6 +67,14 @@ def member_code() -> ResponseReturnValue:
     """A fresh member code (我的码) for the phone screen, valid for two minutes."""
     code = codes.phone_code(current_person(), current_app.config["SECRET_KEY"], now=now())
     return jsonify(MemberCodeSchema().dump({"code": code, "expires_in": codes.PHONE_CODE_SECONDS}))
+
+
+@bp.get("/me/card")
+@documented(response=CardCodeSchema)
+@requires()
+def my_card() -> ResponseReturnValue:
+    """The code of one's own printed card, for those who print it themselves."""
+    return _card(current_person())
 
 
 @bp.post("/registrations")
@@ -182,3 +192,24 @@ def revoke_role(grant_id: int) -> ResponseReturnValue:
     grant = services.revoke_role(db_session(), grant_id, actor=current_actor(), now=now())
     db_session().commit()
     return jsonify(RoleGrantOutSchema().dump(grant))
+
+
+@bp.get("/people/<int:person_id>/balances")
+@documented(response=BalancesSchema)
+@requires(*MANAGERS)
+def balances(person_id: int) -> ResponseReturnValue:
+    """A volunteer's balances, for a coordinator over them: hours, points, certified minutes and star level."""
+    person = managed_person(db_session(), person_id, actor=current_actor())
+    return jsonify(BalancesSchema().dump(balances_of(db_session(), person)))
+
+
+@bp.get("/people/<int:person_id>/card")
+@documented(response=CardCodeSchema)
+@requires(*MANAGERS)
+def card(person_id: int) -> ResponseReturnValue:
+    """The code of a volunteer's printed card, for the coordinator who prints it."""
+    return _card(managed_person(db_session(), person_id, actor=current_actor()))
+
+
+def _card(person: Person) -> ResponseReturnValue:
+    return jsonify(CardCodeSchema().dump({"code": codes.card_code(person, current_app.secret_key), "card_version": person.card_version})), 200, {"Cache-Control": "no-store"}

@@ -16,10 +16,12 @@ from timebank.db import utcnow
 from timebank.localtime import local_day
 from timebank.openapi import api_blueprint, documented, json_body
 from timebank.domain import NotAllowed
+from timebank.people.access import MANAGERS
 from timebank.people.models import Person, Role
 from timebank.people.services import load
 from timebank.redeem import catalogue, counter, reports
 from timebank.redeem.duty import start_duty
+from timebank.redeem.services import create_station
 from timebank.redeem.models import ItemKind
 from timebank.redeem.schemas import (
     DayQuerySchema,
@@ -30,6 +32,9 @@ from timebank.redeem.schemas import (
     OfferSchema,
     RedemptionOutSchema,
     RedemptionRequestSchema,
+    StationHoursSchema,
+    StationOutSchema,
+    StationSchema,
     StationDaySchema,
     StockChangeSchema,
     StockMovementOutSchema,
@@ -53,7 +58,7 @@ def counter_here(station_id: int) -> counter.Counter:
 
 @bp.post("/stations/<int:station_id>/duty")
 @documented(body=DutyInSchema, response=DutyOutSchema, status=201, device=True)
-@requires(*COUNTER_ROLES, allow_device=True)
+@requires(allow_device=True)  # the station's own device; a person signed in gets 403 from the view
 @limiter.limit("20 per minute")
 def duty(station_id: int) -> ResponseReturnValue:
     """The clerk at the counter signs in on the station's device; each visit, redemption and void then names them."""
@@ -67,6 +72,35 @@ def duty(station_id: int) -> ResponseReturnValue:
     db_session().commit()
     person = db_session().get(Person, clerk.id)
     return jsonify(DutyOutSchema().dump({"duty": ticket, "clerk": {"id": clerk.id, "masked_name": masked_name(person.real_name)}})), 201
+
+
+@bp.get("/stations")
+@documented(response=StationOutSchema, many=True)
+@requires(*COUNTER_ROLES)
+def stations() -> ResponseReturnValue:
+    """The open stations the actor works at or manages, with their ids and hours."""
+    return jsonify(StationOutSchema(many=True).dump(catalogue.stations_staffed(db_session(), current_actor())))
+
+
+@bp.post("/stations")
+@documented(body=StationSchema, response=StationOutSchema, status=201)
+@requires(*MANAGERS)
+def open_station() -> ResponseReturnValue:
+    """Open a station in an organisation the actor manages."""
+    values = load(StationSchema(), json_body())
+    station = create_station(db_session(), values["organisation_id"], values, actor=current_actor(), now=now())
+    db_session().commit()
+    return jsonify(StationOutSchema().dump(station)), 201
+
+
+@bp.patch("/stations/<int:station_id>/hours")
+@documented(body=StationHoursSchema, response=StationOutSchema)
+@requires(*MANAGERS)
+def station_hours(station_id: int) -> ResponseReturnValue:
+    """Set when the counter opens (weekdays, from, until, and the hours in words); fields not sent stay as they were."""
+    station = catalogue.set_station_hours(db_session(), station_id, json_body(), actor=current_actor(), now=now())
+    db_session().commit()
+    return jsonify(StationOutSchema().dump(station))
 
 
 @bp.get("/stations/<int:station_id>/catalogue")

@@ -63,6 +63,18 @@ class StationHoursSchema(Schema):
             raise ValidationError("The station must close after it opens.", "closes_at")
 
 
+class StationSchema(Schema):
+    """A station to open: where (the organisation), its name, address, and opening hours in words."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    organisation_id = fields.Integer(required=True, strict=False, error_messages={"required": "This field is required."})
+    name = fields.String(required=True, metadata={"description": "At most 100 characters."})
+    address = fields.String(allow_none=True, metadata={"description": "At most 200 characters."})
+    opening_hours = fields.String(allow_none=True, metadata={"description": "As shown to volunteers, e.g. 周一至周六 9:00–17:00."})
+
+
 class ItemSchema(Schema):
     """A catalogue item as a coordinator enters it."""
 
@@ -176,6 +188,19 @@ class DutyInSchema(Schema):
 
 
 # -- answers ---------------------------------------------------------------------------
+
+
+class StationOutSchema(Schema):
+    """A station: where it is, when its counter opens."""
+
+    id = fields.Integer()
+    organisation_id = fields.Integer()
+    name = fields.String()
+    address = fields.String(allow_none=True)
+    opening_hours = fields.String(allow_none=True)
+    open_days = fields.String(allow_none=True, metadata={"description": "ISO weekdays the counter opens, e.g. 123456; null: every day."})
+    opens_at = fields.String(allow_none=True, metadata={"description": "Local time, e.g. 08:00."})
+    closes_at = fields.String(allow_none=True)
 
 
 class ClerkSchema(Schema):
