@@ -25,6 +25,7 @@ from timebank.events.api_schemas import (
     KioskScanOutSchema,
     KioskScanSchema,
     MyAttendanceSchema,
+    OverdueAttendanceSchema,
     ReviewedAttendanceSchema,
     ScanOutSchema,
     ScreenSchema,
@@ -35,7 +36,7 @@ from timebank.events.models import Activity
 from timebank.events.venue import screen_state, venue_activity
 from timebank.events.schemas import ActivitySchema, AdjustmentSchema, CorrectionAnswerSchema, CorrectionRequestSchema, ReasonSchema
 from timebank.openapi import api_blueprint, documented, json_body
-from timebank.people.access import CARERS
+from timebank.people.access import CARERS, MANAGERS
 from timebank.people.models import Person
 from timebank.people.services import load
 from timebank.web import db_session
@@ -267,6 +268,15 @@ def kiosk_scan(activity_id: int) -> ResponseReturnValue:
 
 
 # -- review -------------------------------------------------------------------
+
+
+@bp.get("/attendances/overdue")
+@documented(response=OverdueAttendanceSchema, many=True)
+@requires(*MANAGERS)
+def overdue() -> ResponseReturnValue:
+    """Attendances still undecided after the recording deadline, in the actor's organisations, oldest first (at most 500)."""
+    found = review.overdue(db_session(), actor=current_actor(), now=now())
+    return jsonify(OverdueAttendanceSchema(many=True).dump([{"attendance": a, "due": due} for a, due in found]))
 
 
 @bp.get("/activities/<int:activity_id>/attendances")

@@ -186,6 +186,14 @@ class AttendanceOutSchema(Schema):
     reviewers = fields.Function(lambda a: [r.reviewer_id for r in a.reviews], metadata={"description": "Who has approved so far."})
 
 
+class OverdueAttendanceSchema(Schema):
+    """An attendance still undecided after the recording deadline (10 working days, art. 11)."""
+
+    attendance = fields.Nested(AttendanceOutSchema)
+    activity_title = fields.String(attribute="attendance.activity.title")
+    due = fields.Date(metadata={"description": "The last day it should have been decided."})
+
+
 class ReviewedAttendanceSchema(Schema):
     """An attendance as the reviewer sees it: who, and the minutes, points and flags worked out."""
 
