@@ -54,7 +54,6 @@ PUBLIC = {
     "device.enter",
     "device.clerk",
     "device.end_duty",
-    "device.forget",
 }
 #: Personas, in the order they act (the most powerful last, so their changes
 #: cannot hide a refusal of a weaker one): name -> (roles, organisation key).

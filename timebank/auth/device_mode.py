@@ -18,7 +18,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import Forbidden
 
 from timebank.auth import services
-from timebank.auth.login import current_device, limiter, now
+from timebank.auth.login import current_device, limiter
 from timebank.auth.models import DeviceToken
 from timebank.db import utcnow
 from timebank.domain import NotAllowed
@@ -63,7 +63,8 @@ def cookie_device() -> DeviceToken | None:
         state = _state()
         g.cookie_device = None
         if state and isinstance(state.get("token"), int) and isinstance(state.get("fingerprint"), str):
-            g.cookie_device = services.resume_device(db_session(), state["token"], state["fingerprint"], now=now())
+            g.cookie_device = services.resume_device(db_session(), state["token"], state["fingerprint"], now=utcnow(),
+                                                     record_use=request.method not in SAFE_METHODS)
     return g.cookie_device
 
 
@@ -85,12 +86,9 @@ def current_clerk() -> Actor | None:
     return g.clerk
 
 
-def _with_cookie(response: Any, device: DeviceToken | None, duty: str | None = None) -> Any:
-    """The response, setting (or with no device, clearing) the device cookie."""
+def _with_cookie(response: Any, device: DeviceToken, duty: str | None = None) -> Any:
+    """The response, setting the device cookie (with the clerk's duty ticket, if one is on duty)."""
     response = current_app.make_response(response)
-    if device is None:
-        response.delete_cookie(DEVICE_COOKIE)
-        return response
     value = _serializer().dumps({"token": device.id, "fingerprint": device.token_hash[:16], "duty": duty})
     response.set_cookie(DEVICE_COOKIE, value, max_age=400 * 24 * 3600, httponly=True, samesite="Lax",
                         secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
@@ -111,7 +109,7 @@ def enter() -> ResponseReturnValue:
     if request.method == "GET":
         device = cookie_device()
         return redirect(home_of(device)) if device else render_template("device/enter.html")
-    device = services.authenticate_device(db_session(), (request.form.get("token") or "").strip(), now=now())
+    device = services.authenticate_device(db_session(), (request.form.get("token") or "").strip(), now=utcnow())
     if device is None:
         message = gettext("This device token is not valid or has been revoked. Ask a coordinator for the token on the Devices page.")
         return render_template("device/enter.html", message=message, errors={"token": [message]}), 422
@@ -150,12 +148,6 @@ def end_duty() -> ResponseReturnValue:
         return redirect(url_for("device.enter"))
     flash(gettext("Signed out of the counter. The next clerk signs in."))
     return _with_cookie(redirect(url_for("device.clerk")), device)
-
-
-@bp.post("/forget")
-def forget() -> ResponseReturnValue:
-    """This browser stops being the device (a coordinator enters a token again to set it up)."""
-    return _with_cookie(redirect(url_for("device.enter")), None)
 
 
 def confine() -> ResponseReturnValue | None:
