@@ -13,6 +13,8 @@ from timebank.auth import codes
 from timebank.auth import services as auth
 from timebank.auth.login import current_actor, current_person, limiter, now, requires, vault
 from timebank.auth.schemas import CardCodeSchema, MemberCodeSchema
+from timebank.errors import error_response
+from timebank.ledger.models import Commodity
 from timebank.openapi import api_blueprint, documented, json_body
 from timebank.orgs.services import effective_policy, get_organisation
 from timebank.people import services
@@ -33,8 +35,6 @@ from timebank.people.api_schemas import (
     StatementQuerySchema,
     TemporaryPasswordSchema,
 )
-from timebank.errors import error_response
-from timebank.ledger.models import Commodity
 from timebank.people.balances import VolunteerBalances, history, summary
 from timebank.people.importing import WEB_MAX_ROWS, ImportReport, import_volunteers, read_rows
 from timebank.people.models import Person

@@ -13,15 +13,14 @@ from timebank.auth.device_mode import current_clerk
 from timebank.auth.login import current_actor, current_device, limiter, now, requires
 from timebank.auth.schemas import masked_name
 from timebank.db import utcnow
+from timebank.domain import NotAllowed
 from timebank.localtime import local_day
 from timebank.openapi import api_blueprint, documented, json_body
-from timebank.domain import NotAllowed
 from timebank.people.access import MANAGERS
 from timebank.people.models import Person, Role
 from timebank.people.services import load
 from timebank.redeem import catalogue, counter, reports
 from timebank.redeem.duty import start_duty
-from timebank.redeem.services import create_station
 from timebank.redeem.models import ItemKind
 from timebank.redeem.schemas import (
     DayQuerySchema,
@@ -41,6 +40,7 @@ from timebank.redeem.schemas import (
     VisitSchema,
     VoidSchema,
 )
+from timebank.redeem.services import create_station
 from timebank.web import db_session
 
 bp = api_blueprint("redeem_api", __name__)
