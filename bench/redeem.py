@@ -54,6 +54,7 @@ from timebank.orgs.services import create_organisation
 from timebank.people.access import Actor, Grant, actor_for
 from timebank.people.models import Person, Role, RoleGrant, Status
 from timebank.redeem import catalogue, counter, reports
+from timebank.redeem.duty import DUTY_SALT
 from timebank.redeem.models import CatalogueItem, MovementReason, Redemption, RedemptionLine, StationStock, StockMovement
 from timebank.redeem.services import create_station
 from timebank.signing import timed_serializer
@@ -87,6 +88,8 @@ class Seeded:
 
     station_id: int
     token: str  # the station tablet's device token
+    device_id: int
+    clerk_id: int  # the coordinator, on duty at the tablet
     items: dict[str, int]  # name -> catalogue item id
     volunteers: list[str]  # member keys: the burst's, then the warm-up's, then the savers'
 
@@ -141,17 +144,18 @@ def seed(database: Database, settings: Settings, now: dt.datetime) -> Seeded:
             ledger.post(session, rules.service_credit_legs(volunteer, minutes=60, category="elderly", points=points),
                         kind="service_credit", idempotency_key=f"bench-credit:{volunteer}", actor=coordinator, now=now)
         session.flush()
-        _token, plain = create_device_token(session, {"name": "前台平板", "scope_type": "station", "scope_id": station.id},
+        token, plain = create_device_token(session, {"name": "前台平板", "scope_type": "station", "scope_id": station.id},
                                             actor=actor_for(session, session.get(Person, coordinator)), now=now)
         keys = list(session.scalars(select(Person.member_key).where(Person.id.in_(volunteer_ids)).order_by(Person.id)))
-        seeded = Seeded(station.id, plain, items, keys)
+        seeded = Seeded(station.id, plain, token.id, coordinator, items, keys)
         session.commit()
     return seeded
 
 
-def with_bearer(request: bytes, token: str) -> bytes:
-    """The request with the station tablet's `Authorization: Bearer` header."""
-    return request.replace(b"\r\n", f"\r\nAuthorization: Bearer {token}\r\n".encode(), 1)
+def with_bearer(request: bytes, seeded: Seeded, secret_key: str) -> bytes:
+    """The request with the station tablet's `Authorization: Bearer` header and its clerk's duty ticket."""
+    duty = timed_serializer(secret_key, DUTY_SALT, utcnow()).dumps([seeded.device_id, seeded.clerk_id, 1])
+    return request.replace(b"\r\n", f"\r\nAuthorization: Bearer {seeded.token}\r\nX-Counter-Duty: {duty}\r\n".encode(), 1)
 
 
 def baskets(port: int, seeded: Seeded, secret_key: str, member_keys: Sequence[str], lines_of, label: str) -> list[bytes]:
@@ -162,7 +166,7 @@ def baskets(port: int, seeded: Seeded, secret_key: str, member_keys: Sequence[st
         with_bearer(http_request(port, "POST", path, body={
             "visit": tickets.dumps([key, seeded.station_id]), "idempotency_key": f"{label}-{n:06d}-{secrets.token_hex(4)}",
             "lines": [{"item_id": seeded.items[name], "quantity": quantity} for name, quantity in lines_of(n)],
-        }), seeded.token)
+        }), seeded, secret_key)
         for n, key in enumerate(member_keys)
     ]
 
@@ -175,9 +179,9 @@ BURST_BASKETS = (
 )
 
 
-def check_token(port: int, seeded: Seeded) -> None:
+def check_token(port: int, seeded: Seeded, secret_key: str) -> None:
     """Refuse to measure anything if the device token does not open the station's counter."""
-    request = with_bearer(http_request(port, "GET", f"/api/v1/stations/{seeded.station_id}/catalogue", close=True), seeded.token)
+    request = with_bearer(http_request(port, "GET", f"/api/v1/stations/{seeded.station_id}/catalogue", close=True), seeded, secret_key)
     answer = exchange(port, request)
     if not answer.startswith(b"HTTP/1.1 200"):
         raise RuntimeError(f"the device token was not accepted: {answer[:300]!r}")
@@ -245,7 +249,7 @@ def measure(database: Database, url: str, settings: Settings, directory: Path) -
     savers = seeded.volunteers[n + settings.warmup:]
     note(f"starting gunicorn with {WORKERS} workers ...")
     with gunicorn("wsgi:app", env=env, workers=WORKERS, log=directory / "gunicorn.log") as port:
-        check_token(port, seeded)
+        check_token(port, seeded, secret_key)
         healthz = [http_request(port, "GET", "/healthz")]
         burst_requests = baskets(port, seeded, secret_key, crowd, lambda i: BURST_BASKETS[i % len(BURST_BASKETS)], "burst")
 

@@ -54,6 +54,10 @@ PUBLIC = {
     "certify.verify",
     "certify.lookup",
     "certify_api.verify",
+    # A browser becomes a device here by entering its token; each page checks the device itself.
+    "device.enter",
+    "device.clerk",
+    "device.end_duty",
 }
 #: Endpoints that act on the target's staff standing (the target is a social worker of `east`): only
 #: someone above may, so a coordinator of `east` itself is refused, an admin over it is not.
@@ -77,6 +81,7 @@ class World:
     path: str
     phones: dict[str, str]
     samples: dict[str, object]
+    tablet: str  # the station's device token, plain
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +120,7 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         target = people["target"]
         grant = grant_role(session, target.id, {"role": "social_worker", "organisation_id": orgs["east"].id, "certificate_level": "社会工作师"}, actor=SYSTEM, now=NOW)
         link = request_family_link(session, target.id, phones["relative"], "child", actor=SYSTEM, now=NOW)
-        token, _ = create_device_token(session, {"name": "东城平板", "scope_type": "station", "scope_id": station.id}, actor=SYSTEM, now=NOW)
+        token, tablet = create_device_token(session, {"name": "东城平板", "scope_type": "station", "scope_id": station.id}, actor=SYSTEM, now=NOW)
         # The matrix runs on the real clock, so the activity has just finished: reviews and corrections work on it.
         real_now = dt.datetime.now(dt.timezone.utc)
         starts, ends = real_now - dt.timedelta(hours=3), real_now - dt.timedelta(hours=1)
@@ -163,7 +168,7 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             "filename": "timebank.css",
         }
     database.dispose()
-    yield World(path, phones, samples)
+    yield World(path, phones, samples, tablet)
 
 
 def _a_redemption(session, station: Station, volunteer, clerk, *, at: dt.datetime):
@@ -263,3 +268,49 @@ def test_every_role_gets_the_answer_it_should(matrix_app: Flask, world: World, e
             assert status in (403, 404), f"{label}: {status}, expected 403/404 outside its subtree"
         else:
             assert status not in (401, 403), f"{label}: {status}, expected to be allowed"
+
+
+@pytest.fixture
+def tablet_browser(matrix_app: Flask, world: World) -> FlaskClient:
+    """A browser set up as the station's tablet, its clerk signed in on it."""
+    client = matrix_app.test_client()
+    def form_token(url: str) -> str:
+        return client.get(url).get_data(as_text=True).split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+    assert client.post("/device", data={"token": world.tablet, "csrf_token": form_token("/device")}).status_code == 302
+    signed = client.post("/device/clerk", data={"phone": world.phones["station_staff"], "password": PASSWORD, "csrf_token": form_token("/device/clerk")})
+    assert signed.status_code == 302, signed.get_data(as_text=True)
+    return client
+
+
+def test_a_station_device_reaches_only_what_a_device_may_do(matrix_app: Flask, world: World, tablet_browser: FlaskClient):
+    """By bearer token, every API call not open to devices is 401; in its browser, every page but the counter's
+    sends it back to the counter (or, for a change, 403)."""
+    from timebank.auth.device_mode import EVERYWHERE, REACHABLE
+
+    bearer = matrix_app.test_client()
+    duty = bearer.post(f"/api/v1/stations/{world.samples['station_id']}/duty", json={"phone": world.phones["station_staff"], "password": PASSWORD},
+                       headers={"Authorization": f"Bearer {world.tablet}"}).get_json()["duty"]
+    bearer.environ_base.update(HTTP_AUTHORIZATION=f"Bearer {world.tablet}", HTTP_X_COUNTER_DUTY=duty)
+    home = f"/stations/{world.samples['station_id']}/counter"
+    form_token = tablet_browser.get(home).get_data(as_text=True).split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    for endpoint, rule, method in ENDPOINTS:
+        view = matrix_app.view_functions[endpoint]
+        url = url_for_rule(next(r for r in matrix_app.url_map.iter_rules() if r.endpoint == endpoint and r.rule == rule), world.samples)
+        if url.startswith("/api/"):
+            status = call(bearer, method, url).status_code
+            if getattr(view, "allows_device", False) or endpoint in PUBLIC:
+                assert status < 500 and status != 401, f"device {method} {url}: {status}"
+            else:
+                assert status == 401, f"device {method} {url}: {status}, expected 401"
+            continue
+        if endpoint in EVERYWHERE or endpoint.startswith("device.") or endpoint == "auth.sign_out":
+            continue
+        response = tablet_browser.open(url, method=method, data={} if method == "GET" else {"csrf_token": form_token})
+        response.close()
+        if endpoint in REACHABLE["station"]:
+            assert response.status_code < 500 and response.location != home, f"tablet {method} {url}: {response.status_code}"
+        elif method == "GET":
+            assert (response.status_code, response.location) == (302, home), f"tablet {method} {url}: {response.status_code}"
+        else:
+            assert response.status_code == 403, f"tablet {method} {url}: {response.status_code}"

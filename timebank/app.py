@@ -60,7 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     outage.init_app(app)
 
     from timebank.audit import api as audit_api, views as audit
-    from timebank.auth import api as auth_api, device_views as devices, session_api, views as auth
+    from timebank.auth import api as auth_api, device_mode, device_views as devices, session_api, views as auth
     from timebank.events import api as events_api, review_views as review, views as events, volunteer_views as volunteering
     from timebank.orgs import api as orgs_api, views as orgs
     from timebank.people import api as people_api, import_views as imports, me_views as me, views as people
@@ -69,6 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     for blueprint in (site.bp, auth.bp, me.bp, people.bp, imports.bp, orgs.bp, devices.bp, audit.bp, events.bp, review.bp, volunteering.bp, redeem.bp):
         app.register_blueprint(blueprint)
+    device_mode.init_app(app)
     for blueprint in (session_api.bp, people_api.bp, orgs_api.bp, auth_api.bp, audit_api.bp, events_api.bp, redeem_api.bp):
         app.register_blueprint(blueprint)
     from timebank.certify import api as certify_api, records_views as certify_records, views as certify

@@ -20,9 +20,11 @@ from flask.cli import FlaskGroup
 from timebank import ledger, migrate
 from timebank.app import ROOT, create_app
 from timebank.db import Database, utcnow
+from timebank.domain import DomainError
 from timebank.ledger.export import FORMATS, export
 from timebank.ledger.models import SYSTEM_ACTOR
 from timebank.ledger.reports import totals
+from timebank.orgs.models import LEVELS
 from timebank.people.cli import people
 from timebank.redeem.cli import stations
 from timebank.certify.cli import certify
@@ -74,6 +76,34 @@ def serve(dev: bool, host: str, port: int, workers: int, no_worker: bool) -> Non
         args += ["--config", "python:timebank.jobs.embedded"]  # the master starts and stops one job queue worker
     args.append("wsgi:app")
     os.execv(sys.executable, args)
+
+
+@main.command()
+@click.option("--organisation", "organisation_name", required=True, help="The root organisation's name, e.g. 陕县.")
+@click.option("--level", type=click.Choice(LEVELS), default="district", show_default=True, help="The root's level.")
+@click.option("--name", "admin_name", required=True, help="The first admin's real name.")
+@click.option("--phone", required=True, help="The first admin's mobile number (they sign in with it).")
+@click.password_option("--password", envvar="TIMEBANK_INIT_PASSWORD", prompt="The first admin's password",
+                       help="Read from TIMEBANK_INIT_PASSWORD, or asked for (never echoed).")
+def init(organisation_name: str, level: str, admin_name: str, phone: str, password: str) -> None:
+    """Make a fresh database usable: its root organisation and first admin (refused once either exists)."""
+    from timebank.people.bootstrap import initialise
+
+    database = _database()
+    if pending_migrations(database):
+        raise click.ClickException("The database is not up to date: run `timebank db upgrade` first.")
+    with database.session() as session:
+        try:
+            root, admin = initialise(
+                session, organisation={"name": organisation_name, "level": level},
+                admin={"real_name": admin_name, "phone": phone, "password": password},
+                vault=current_app.extensions["timebank.vault"], now=utcnow(),
+            )
+        except DomainError as exc:
+            problems = [f"{field}: {'; '.join(messages)}" for field, messages in exc.errors.items()]
+            raise click.ClickException(" ".join([str(exc), *problems])) from None
+        session.commit()
+        click.echo(f"organisation {root.id} {root.name} ({root.level}); admin {admin.id} {admin.real_name}, signs in with {admin.phone}")
 
 
 @main.group()

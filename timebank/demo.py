@@ -33,16 +33,16 @@ from timebank.events.demo import build_activities
 from timebank.events.models import Activity, ActivityStatus, Attendance, AttendanceStatus
 from timebank.ledger import Account, Commodity, Hold, Kind, Leg, OwnerType, Transaction
 from timebank.ledger import rules
-from timebank.ledger.models import SYSTEM_ACTOR
 from timebank.ledger.reports import totals
 from timebank.localtime import local_day
 from timebank.meta import get_meta, set_meta
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import create_organisation
-from timebank.people.access import Actor, Grant, actor_for
+from timebank.people.access import Actor, actor_for
+from timebank.people.bootstrap import initialise
 from timebank.people.idnumbers import CHECK_CODES, WEIGHTS, IdVault
 from timebank.people.models import Person, Role
-from timebank.people.services import approve, confirm_family_link, grant_role, register, request_family_link
+from timebank.people.services import confirm_family_link, grant_role, register, request_family_link
 from timebank.redeem.demo import open_stations
 from timebank.redeem.models import Station
 
@@ -327,16 +327,13 @@ def _cast(session: Session, rng: random.Random, *, volunteers: int, vault: IdVau
     founded = start - dt.timedelta(days=120)
     password_hash = hash_password(DEMO_PASSWORD)  # once: hashing is slow on purpose
     root_key, root_name, root_level, _ = TREE[0]
-    organisations = {root_key: create_organisation(session, name=root_name, level=root_level, parent_id=None, actor=None, now=founded)}
-    cast = Cast(organisations)
-
-    # The first admin is made by the installation itself (the system actor), as no one grants themself a role.
+    # The first admin and the root come as `timebank init` makes them on a real installation.
     phone, name, sex, _role, _org, _detail = STAFF[0]
-    root = organisations[root_key]
-    admin = register(session, {**faces.profile(root, sex=sex, name=name, phone=phone, born=faces.birth_date((45, 55))), "password": DEMO_PASSWORD}, actor=None, vault=vault, now=founded)
-    bootstrap = Actor(SYSTEM_ACTOR, (Grant(Role.ADMIN.value, root.id, root.path),))
-    grant_role(session, admin.id, {"role": Role.ADMIN.value, "organisation_id": root.id}, actor=bootstrap, now=founded)
-    approve(session, admin.id, actor=bootstrap, now=founded)
+    profile = faces.profile(Organisation(name=root_name), sex=sex, name=name, phone=phone, born=faces.birth_date((45, 55)))
+    root, admin = initialise(session, organisation={"name": root_name, "level": root_level},
+                             admin={**profile, "password": DEMO_PASSWORD}, vault=vault, now=founded)
+    organisations = {root_key: root}
+    cast = Cast(organisations)
     cast.staff.append((ROLE_LABELS[Role.ADMIN], admin, root.name))
     admin_actor = actor_for(session, admin)
 

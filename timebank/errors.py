@@ -69,6 +69,7 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     counter.AlreadyVoided: (409, "already_voided"),
     counter.VoidTooLate: (403, "void_too_late"),
     counter.SelfRedemption: (403, "own_redemption"),
+    counter.NoClerkOnDuty: (403, "no_clerk_on_duty"),
     counter.VisitExpired: (422, "visit_expired"),
     domain.DomainError: (422, "refused"),
 }

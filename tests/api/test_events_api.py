@@ -237,6 +237,26 @@ def test_a_code_replayed_after_check_out_records_nothing_more(app, session, cloc
     assert session.scalar(select(Attendance.checked_out_at)) == NOW + 10 * SECOND
 
 
+@pytest.mark.parametrize("wrap", [
+    lambda token: f"http://localhost/checkin/{token}",
+    lambda token: f"  https://timebank.example.cn/checkin/{token}?from=wechat\n",
+    lambda token: f"/checkin/{token}/",
+])
+def test_the_whole_scanned_venue_url_checks_in_as_the_bare_code_does(app, session, make_activity, make_person, wrap):
+    """A phone's camera hands over the QR code's whole URL; the API finds the code in it."""
+    activity = make_activity()
+    answer = signed_in(app, make_person()).post("/api/v1/check-ins", json={"code": wrap(code(activity))}, headers=ZH)
+    assert answer.status_code == 201, answer.json
+    assert session.scalar(select(Attendance.activity_id)) == activity.id
+
+
+def test_a_scanned_check_out_url_at_check_in_is_refused_as_the_check_out_code(app, make_activity, make_person, count):
+    activity = make_activity()
+    answer = signed_in(app, make_person()).post("/api/v1/check-ins", json={"code": f"http://localhost/checkout/{code(activity, 'out')}"}, headers=ZH)
+    assert (answer.status_code, answer.json["code"]) == (422, "check_out_code_at_check_in")
+    assert count(Attendance) == 0
+
+
 def test_an_activity_for_signed_up_volunteers_refuses_anyone_else(app, make_activity, make_person, count):
     activity = make_activity(signup_required=True)
     answer = check(signed_in(app, make_person()), activity)
@@ -260,7 +280,8 @@ def test_a_kiosk_of_the_activity_checks_volunteers_in_and_out_by_member_code(app
     kiosk, headers = app.test_client(), bearer(kiosk_token(session, activity.id))
     url = f"/api/v1/activities/{activity.id}/scans"
 
-    scanned = kiosk.post(url, json={"member_code": card_code(volunteer, SECRET), "action": "in"}, headers=headers)
+    # A scanner that reads a card's code as a link hands over the whole text; the code in it counts.
+    scanned = kiosk.post(url, json={"member_code": f"https://timebank.example.cn/m/{card_code(volunteer, SECRET)}", "action": "in"}, headers=headers)
 
     assert scanned.status_code == 200, scanned.json
     assert scanned.json["volunteer"]["masked_name"] == "张**" and scanned.json["message"] == "张** 签到成功 10:00"

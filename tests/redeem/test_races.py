@@ -22,12 +22,14 @@ from sqlalchemy.orm import Session
 from timebank import ledger
 from timebank.auth.codes import phone_code
 from timebank.auth.services import create_device_token
+from timebank.db import utcnow
 from timebank.ledger import rules
 from timebank.people.access import actor_for
 from timebank.people.models import Person
 from timebank.redeem import catalogue, counter, reports
+from timebank.redeem.duty import start_duty
 from timebank.redeem.models import CatalogueItem, Redemption, StockMovement
-from tests.conftest import ACTOR, NOW, SYSTEM, signed_in
+from tests.conftest import ACTOR, NOW, PASSWORD, SYSTEM, signed_in
 
 pytestmark = pytest.mark.slow
 
@@ -77,13 +79,14 @@ def ticket(app: Flask, session: Session, shop, volunteer) -> str:
 
 
 def tablets(app: Flask, session: Session, shop, coordinator: Person, count: int) -> list[FlaskClient]:
-    """`count` clients, each sending the station's device token (set up by a coordinator, who answers for it)."""
-    _token, plain = create_device_token(session, {"name": "前台平板", "scope_type": "station", "scope_id": shop.station.id},
-                                        actor=actor_for(session, coordinator), now=NOW)
+    """`count` clients, each sending the station's device token (set up by a coordinator) and the duty of its clerk."""
+    token, plain = create_device_token(session, {"name": "前台平板", "scope_type": "station", "scope_id": shop.station.id},
+                                       actor=actor_for(session, coordinator), now=NOW)
+    _clerk, duty = start_duty(session, token, shop.clerk.phone, PASSWORD, app.config["SECRET_KEY"], now=utcnow())
     session.commit()
     made = [app.test_client() for _ in range(count)]
     for client in made:
-        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {plain}"
+        client.environ_base.update(HTTP_AUTHORIZATION=f"Bearer {plain}", HTTP_X_COUNTER_DUTY=duty)
     return made
 
 

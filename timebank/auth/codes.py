@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from timebank.audit.services import record
 from timebank.domain import DomainError
-from timebank.signing import timed_serializer
+from timebank.signing import scanned_token, timed_serializer
 from timebank.people.models import Person, Status
 
 PHONE_CODE_SECONDS = 120
@@ -131,7 +131,7 @@ def _resolve_typed(session: Session, digits: str, secret_key: str, now: dt.datet
 
 def resolve(session: Session, code: str, secret_key: str, *, now: dt.datetime) -> Person:
     """The active volunteer a scanned or typed code names, or a MemberCodeError saying why not."""
-    code = (code or "").strip()
+    code = scanned_token(code)
     typed = TYPED.sub("", code)
     if typed.isdigit() and len(typed) == 12:
         person = _resolve_typed(session, typed, secret_key, now)

@@ -102,11 +102,13 @@ def current_actor() -> Actor:
 
 
 def current_device() -> DeviceToken | None:
-    """The device token of an `Authorization: Bearer` request, if valid."""
+    """The device token of an `Authorization: Bearer` request, or of a browser set up as a device, if valid."""
     if "device" not in g:
+        from timebank.auth.device_mode import cookie_device
+
         header = request.headers.get("Authorization", "")
         plain = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        g.device = authenticate_device(db_session(), plain, now=utcnow()) if plain else None
+        g.device = authenticate_device(db_session(), plain, now=utcnow()) if plain else cookie_device()
     return g.device
 
 
@@ -144,6 +146,7 @@ def requires(*roles: Role, allow_device: bool = False) -> Callable:
             return view(*args, **kwargs)
 
         guarded.required_roles = roles  # read by the authorisation tests
+        guarded.allows_device = allow_device
         return guarded
 
     return decorate

@@ -19,6 +19,13 @@ class MemberCodeSchema(Schema):
     expires_in = fields.Integer(metadata={"description": "Seconds until the code expires."})
 
 
+class CardCodeSchema(Schema):
+    """The static code printed on a volunteer's card; a new card (a higher version) revokes every earlier one."""
+
+    code = fields.String()
+    card_version = fields.Integer()
+
+
 class MemberCodeScanSchema(Schema):
     """A scanned member code: from a phone screen or a printed card."""
 

@@ -205,6 +205,19 @@ def authenticate_device(session: Session, plain: str, *, now: dt.datetime) -> De
     return token
 
 
+def resume_device(session: Session, token_id: int, fingerprint: str, *, now: dt.datetime, record_use: bool) -> DeviceToken | None:
+    """The live token a device's browser was set up with (by id and the start of its hash); None if revoked or replaced.
+
+    Its use is recorded only where asked (a change, which commits), so a screen polling by GET writes nothing.
+    """
+    token = session.get(DeviceToken, token_id)
+    if token is None or token.revoked_at is not None or not token.token_hash.startswith(fingerprint):
+        return None
+    if record_use and (token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5)):
+        token.last_used_at = now
+    return token
+
+
 def device_tokens(session: Session, *, actor: Actor) -> list[DeviceToken]:
     """The tokens of the organisations the actor manages, newest first."""
     paths = actor.paths(MANAGERS)

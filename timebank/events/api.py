@@ -25,17 +25,20 @@ from timebank.events.api_schemas import (
     KioskScanOutSchema,
     KioskScanSchema,
     MyAttendanceSchema,
+    OverdueAttendanceSchema,
     ReviewedAttendanceSchema,
     ScanOutSchema,
+    ScreenSchema,
     SignUpOutSchema,
 )
 from timebank.events.deposits import HourDeposit, deposits_at_cap
 from timebank.events.listings import listings
 from timebank.events.models import Activity
 from timebank.events.review_views import at_cap_message, left_out_message
+from timebank.events.venue import screen_state, venue_activity
 from timebank.events.schemas import ActivitySchema, AdjustmentSchema, CorrectionAnswerSchema, CorrectionRequestSchema, ReasonSchema
 from timebank.openapi import api_blueprint, documented, json_body
-from timebank.people.access import CARERS
+from timebank.people.access import CARERS, MANAGERS
 from timebank.people.models import Person
 from timebank.people.services import load
 from timebank.web import db_session
@@ -227,6 +230,15 @@ def check_out() -> ResponseReturnValue:
     return _scan_code("out")
 
 
+@bp.get("/activities/<int:activity_id>/screen")
+@documented(response=ScreenSchema, device=True)
+@requires(allow_device=True)  # the activity's organisers, or its own kiosk or screen device
+def screen(activity_id: int) -> ResponseReturnValue:
+    """The venue screen's rotating check-in and check-out codes and live count, for a screen device or an organiser."""
+    state = screen_state(venue_activity(activity_id), now())
+    return jsonify(ScreenSchema().dump(state)), 200, {"Cache-Control": "no-store"}
+
+
 @bp.post("/activities/<int:activity_id>/scans")
 @documented(body=KioskScanSchema, response=KioskScanOutSchema, device=True)
 @requires(allow_device=True)  # the service decides: the activity's organisers, or its own kiosk
@@ -258,6 +270,15 @@ def kiosk_scan(activity_id: int) -> ResponseReturnValue:
 
 
 # -- review -------------------------------------------------------------------
+
+
+@bp.get("/attendances/overdue")
+@documented(response=OverdueAttendanceSchema, many=True)
+@requires(*MANAGERS)
+def overdue() -> ResponseReturnValue:
+    """Attendances still undecided after the recording deadline, in the actor's organisations, oldest first (at most 500)."""
+    found = review.overdue(db_session(), actor=current_actor(), now=now())
+    return jsonify(OverdueAttendanceSchema(many=True).dump([{"attendance": a, "due": due} for a, due in found]))
 
 
 @bp.get("/activities/<int:activity_id>/attendances")

@@ -140,6 +140,24 @@ class PresenceSchema(Schema):
     total = fields.Integer(metadata={"description": "Checked in at all."})
 
 
+class VenueCodeSchema(Schema):
+    """One of the venue's codes as the screen shows it."""
+
+    url = fields.String(metadata={"description": "What the QR code carries: the check-in (or check-out) address with its signed token."})
+    svg = fields.String(metadata={"description": "The QR code, labelled, as an SVG image."})
+
+
+class ScreenSchema(Schema):
+    """What the venue screen shows now: the two rotating codes, when they turn, who is in."""
+
+    check_in = fields.Nested(VenueCodeSchema)
+    check_out = fields.Nested(VenueCodeSchema)
+    refresh_in = fields.Integer(metadata={"description": "Seconds until the next code; each is accepted in its 30-second window and the next."})
+    presence = fields.Nested(PresenceSchema)
+    phase = fields.String(metadata={"description": "draft, published, under_way, finished, settled or cancelled."})
+    now = fields.Integer(metadata={"description": "The server's clock, in milliseconds since 1970, for the countdown."})
+
+
 class KioskScanOutSchema(ScanOutSchema):
     """A kiosk scan: what was recorded, for whom, and who is in now."""
 
@@ -166,6 +184,14 @@ class AttendanceOutSchema(Schema):
     reject_reason = fields.String(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
     reviewers = fields.Function(lambda a: [r.reviewer_id for r in a.reviews], metadata={"description": "Who has approved so far."})
+
+
+class OverdueAttendanceSchema(Schema):
+    """An attendance still undecided after the recording deadline (10 working days, art. 11)."""
+
+    attendance = fields.Nested(AttendanceOutSchema)
+    activity_title = fields.String(attribute="attendance.activity.title")
+    due = fields.Date(metadata={"description": "The last day it should have been decided."})
 
 
 class ReviewedAttendanceSchema(Schema):

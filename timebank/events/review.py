@@ -322,7 +322,11 @@ def deadline(activity: Activity, policy: dict[str, Any]) -> dt.date:
     return add_working_days(local_day(activity.ends_at), int(policy["record_deadline_working_days"]))
 
 
-def overdue(session: Session, *, actor: Actor, now: dt.datetime, limit: int = 500) -> list[tuple[Attendance, dt.date]]:
+#: The overdue list shows at most this many attendances, oldest first.
+OVERDUE_LIMIT = 500
+
+
+def overdue(session: Session, *, actor: Actor, now: dt.datetime, limit: int = OVERDUE_LIMIT) -> list[tuple[Attendance, dt.date]]:
     """Undecided attendances past their recording deadline, in the actor's subtrees, oldest first."""
     paths = actor.paths(MANAGERS)
     if not paths:

@@ -13,6 +13,7 @@ from flask_babel import gettext, lazy_gettext, ngettext
 
 from timebank.auth.login import current_actor, now, requires
 from timebank.events import corrections, review
+from timebank.events.review import OVERDUE_LIMIT
 from timebank.events.credit import work_out
 from timebank.events.deposits import HourDeposit, deposits_at_cap
 from timebank.events.models import Activity, Attendance, AttendanceStatus, CorrectionRequest, CorrectionStatus, Flag, Phase
@@ -25,8 +26,6 @@ from timebank.web import db_session, done, form_data, refusable
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
-#: The overdue list shows at most this many attendances, oldest first.
-OVERDUE_LIMIT = 500
 
 FLAG_NAMES = {
     Flag.LATE.value: lazy_gettext("Late"),

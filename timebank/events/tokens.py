@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from timebank.domain import DomainError
-from timebank.signing import timed_serializer
+from timebank.signing import scanned_token, timed_serializer
 
 SALT = "timebank.activity-code"
 SEEN_SALT = "timebank.activity-code.seen"
@@ -84,7 +84,7 @@ def poster_code(code_key: str, action: str, secret_key: str) -> str:
 def read(token: str, secret_key: str) -> ActivityCode:
     """The code's content if its signature holds (its age and use are the check-in's rules)."""
     try:
-        key, action, window = _serializer(secret_key).loads((token or "").strip())
+        key, action, window = _serializer(secret_key).loads(scanned_token(token))
     except (BadSignature, ValueError, TypeError):
         raise ActivityCodeError() from None
     if not isinstance(key, str) or action not in ACTIONS or not (window == POSTER or isinstance(window, int)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import format_date, gettext, lazy_gettext
 
@@ -13,6 +13,7 @@ from timebank.categories import SERVICE_CATEGORIES
 from timebank.domain import NotFound
 from timebank.events import checkin, credit, poster, services, tokens
 from timebank.events.models import Activity, Phase, SignUpStatus
+from timebank.events.venue import code_url, screen_state, venue_activity
 from timebank.localtime import local
 from timebank.openapi import API_PREFIX
 from timebank.orgs.services import effective_policy, tree
@@ -37,8 +38,6 @@ PHASE_NAMES = {
 EDITABLE_PHASES = (Phase.DRAFT, Phase.PUBLISHED)
 #: A check box left unticked sends nothing, which must read as "no" rather than "unchanged".
 BOXES = ("signup_required", "poster_allowed")
-#: Where the phone goes for each action: the volunteers' check-in pages.
-CODE_ENDPOINTS = {"in": "volunteering.check_in", "out": "volunteering.check_out"}
 
 
 def time_span(activity: Activity) -> str:
@@ -52,11 +51,6 @@ def time_span(activity: Activity) -> str:
 def labels() -> dict[str, Any]:
     """Names the activity pages show for phases, and the time span helper."""
     return {"phase_name": lambda phase: PHASE_NAMES.get(phase, phase), "time_span": time_span}
-
-
-def code_url(action: str, token: str) -> str:
-    """The absolute address a phone opens when it scans an activity code."""
-    return url_for(CODE_ENDPOINTS[action], token=token, _external=True)
 
 
 # -- the organiser's list -------------------------------------------------------------
@@ -214,38 +208,20 @@ def cancel(activity_id: int) -> ResponseReturnValue:
 # -- the venue screen --------------------------------------------------------------------
 
 
-def _screen_state(activity: Activity) -> dict[str, Any]:
-    """What the venue screen shows now: both codes, when they turn, who is in, and the phase."""
-    at = now()
-    secret = current_app.config["SECRET_KEY"]
-    state: dict[str, Any] = {}
-    for action, key, label in (("in", "check_in", gettext("Check in")), ("out", "check_out", gettext("Check out"))):
-        url = code_url(action, tokens.screen_code(activity.code_key, action, secret, now=at))
-        state[key] = {"url": url, "svg": poster.qr_svg(url, label)}
-    state.update(
-        refresh_in=tokens.seconds_left(at),
-        presence=checkin.presence(db_session(), activity.id),
-        phase=str(activity.phase(at)),
-        now=int(at.timestamp() * 1000),  # the screen's clock may be wrong; its countdowns follow ours
-    )
-    return state
-
-
 @bp.get("/<int:activity_id>/screen")
-@requires()
+@requires(allow_device=True)
 def screen(activity_id: int) -> ResponseReturnValue:
     """The full-screen page at the venue: the rotating check-in and check-out codes and the live count."""
-    activity = services.managed_activity(db_session(), activity_id, actor=current_actor())
-    page = render_template("events/screen.html", activity=activity, state=_screen_state(activity), window_seconds=tokens.WINDOW_SECONDS)
+    activity = venue_activity(activity_id)
+    page = render_template("events/screen.html", activity=activity, state=screen_state(activity, now()), window_seconds=tokens.WINDOW_SECONDS)
     return page, 200, NO_STORE
 
 
 @bp.get("/<int:activity_id>/screen.json")
-@requires()
+@requires(allow_device=True)
 def screen_data(activity_id: int) -> ResponseReturnValue:
     """The screen's codes and count now, fetched by venue.js without reloading the page."""
-    activity = services.managed_activity(db_session(), activity_id, actor=current_actor())
-    return jsonify(_screen_state(activity)), 200, NO_STORE
+    return jsonify(screen_state(venue_activity(activity_id), now())), 200, NO_STORE
 
 
 # -- the poster ----------------------------------------------------------------------------
@@ -295,16 +271,16 @@ def poster_png(activity_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/<int:activity_id>/kiosk")
-@requires()
+@requires(allow_device=True)
 def kiosk(activity_id: int) -> ResponseReturnValue:
     """A tablet page at the venue: scan volunteers' member codes (barcode scanner or camera) to check them in or out."""
     session = db_session()
-    activity = services.managed_activity(session, activity_id, actor=current_actor())
+    activity = venue_activity(activity_id)
     return render_template(
         "events/kiosk.html",
         activity=activity,
         phase=activity.phase(now()),
         presence=checkin.presence(session, activity.id),
-        # The JSON API's scan endpoint (events_api), which takes this page's signed-in session.
+        # The JSON API's scan endpoint (events_api), which takes this page's signed-in session or device cookie.
         scan_url=f"{request.script_root}{API_PREFIX}/activities/{activity.id}/scans",
     )

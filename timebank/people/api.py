@@ -2,31 +2,43 @@
 
 from __future__ import annotations
 
+import io
+
 from flask import current_app, jsonify, request
+from flask_babel import gettext
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from timebank.auth import codes
 from timebank.auth import services as auth
 from timebank.auth.login import current_actor, current_person, limiter, now, requires, vault
-from timebank.auth.schemas import MemberCodeSchema
+from timebank.auth.schemas import CardCodeSchema, MemberCodeSchema
+from timebank.errors import error_response
+from timebank.ledger.models import Commodity
 from timebank.openapi import api_blueprint, documented, json_body
 from timebank.orgs.services import home_policy
 from timebank.people import services
 from timebank.people.access import CARERS, MANAGERS
 from timebank.people.api_schemas import (
     PER_PAGE,
+    BalancesSchema,
     IdNumberSchema,
+    ImportInSchema,
+    ImportReportSchema,
     MeSchema,
     PeopleQuerySchema,
     PersonPageSchema,
     PersonRecordSchema,
     RejectionSchema,
     RoleGrantOutSchema,
+    StatementPageSchema,
+    StatementQuerySchema,
     TemporaryPasswordSchema,
 )
-from timebank.people.balances import VolunteerBalances, summary
+from timebank.people.balances import VolunteerBalances, history, summary
+from timebank.people.importing import WEB_MAX_ROWS, ImportReport, import_volunteers, read_rows
 from timebank.people.models import Person
+from timebank.people.registers import managed_person
 from timebank.people.schemas import PersonOutSchema, ProfileSchema, RegistrationSchema, RoleGrantSchema
 from timebank.web import db_session
 
@@ -65,6 +77,25 @@ def member_code() -> ResponseReturnValue:
     """A fresh member code (我的码) for the phone screen, valid for two minutes."""
     code = codes.phone_code(current_person(), current_app.config["SECRET_KEY"], now=now())
     return jsonify(MemberCodeSchema().dump({"code": code, "expires_in": codes.PHONE_CODE_SECONDS}))
+
+
+@bp.get("/me/statement")
+@documented(query=StatementQuerySchema, response=StatementPageSchema)
+@requires()
+def statement() -> ResponseReturnValue:
+    """One's statement of hours or points, newest first, a page at a time."""
+    query = services.load(StatementQuerySchema(), request.args)
+    commodity = Commodity.PTS if query["show"] == "points" else Commodity.HOUR
+    page = history(db_session(), current_person().id, commodity, before=query["before"])
+    return jsonify(StatementPageSchema().dump(page))
+
+
+@bp.get("/me/card")
+@documented(response=CardCodeSchema)
+@requires()
+def my_card() -> ResponseReturnValue:
+    """The code of one's own printed card, for those who print it themselves."""
+    return _card(current_person())
 
 
 @bp.post("/registrations")
@@ -182,3 +213,51 @@ def revoke_role(grant_id: int) -> ResponseReturnValue:
     grant = services.revoke_role(db_session(), grant_id, actor=current_actor(), now=now())
     db_session().commit()
     return jsonify(RoleGrantOutSchema().dump(grant))
+
+
+@bp.get("/people/<int:person_id>/balances")
+@documented(response=BalancesSchema)
+@requires(*MANAGERS)
+def balances(person_id: int) -> ResponseReturnValue:
+    """A volunteer's balances, for a coordinator over them: hours, points, certified minutes and star level."""
+    person = managed_person(db_session(), person_id, actor=current_actor())
+    return jsonify(BalancesSchema().dump(balances_of(db_session(), person)))
+
+
+@bp.get("/people/<int:person_id>/card")
+@documented(response=CardCodeSchema)
+@requires(*MANAGERS)
+def card(person_id: int) -> ResponseReturnValue:
+    """The code of a volunteer's printed card, for the coordinator who prints it."""
+    return _card(managed_person(db_session(), person_id, actor=current_actor()))
+
+
+def _card(person: Person) -> ResponseReturnValue:
+    return jsonify(CardCodeSchema().dump({"code": codes.card_code(person, current_app.secret_key), "card_version": person.card_version})), 200, {"Cache-Control": "no-store"}
+
+
+@bp.post("/people/imports")
+@documented(body=ImportInSchema, response=ImportReportSchema, status=201)
+@requires(*MANAGERS)
+def import_people() -> ResponseReturnValue:
+    """Register the volunteers of a CSV (the import template's columns): all of them, or none and each row's problems."""
+    values = services.load(ImportInSchema(), json_body())
+    rows = read_rows(io.BytesIO(values["csv"].encode("utf-8")), "volunteers.csv")
+    report = import_volunteers(db_session(), rows, organisation_id=values["organisation_id"], actor=current_actor(),
+                               vault=vault(), now=now(), max_rows=WEB_MAX_ROWS)
+    if not report.ok:
+        db_session().rollback()
+        return _refused(report)
+    db_session().commit()
+    return jsonify(ImportReportSchema().dump(report)), 201
+
+
+def _refused(report: ImportReport) -> ResponseReturnValue:
+    """The refused import as the API's error: what happened, and each row's problems by its row number."""
+    message = gettext("Nothing was imported: %(refused)d of %(read)d rows have problems. Correct them in the file and upload the whole file again.",
+                      refused=report.refused_rows, read=report.rows_read)
+    errors: dict[str, list[str]] = {}
+    for problem in report.problems:
+        text = gettext(problem.message, **problem.params)
+        errors.setdefault(f"row {problem.row}", []).append(f"{problem.column}: {text}" if problem.column else text)
+    return error_response(422, "import_refused", message, errors)

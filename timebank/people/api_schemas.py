@@ -104,3 +104,52 @@ class IdNumberSchema(Schema):
     """The whole ID number (every view of it is logged)."""
 
     id_number = fields.String()
+
+
+class StatementQuerySchema(Schema):
+    """Which statement, and where the page starts."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    show = fields.String(load_default="hours", validate=validate.OneOf(["hours", "points"], error="Choose hours or points."),
+                         metadata={"description": "hours (time credit, in minutes) or points."})
+    before = fields.Integer(allow_none=True, load_default=None, error_messages={"invalid": "Enter a whole number."},
+                            metadata={"description": "next_before of the previous page: the lines older than it."})
+
+
+class StatementLineSchema(Schema):
+    """One line of a statement: what moved, when, and the balance after it."""
+
+    transaction_id = fields.Integer()
+    kind = fields.String(metadata={"description": "service_credit, redemption, transfer, donation, reversal, ..."})
+    memo = fields.String(allow_none=True)
+    amount = fields.Integer(metadata={"description": "Minutes or points, signed."})
+    balance_after = fields.Integer(allow_none=True)
+    event_at = fields.DateTime()
+    reverses_id = fields.Integer(allow_none=True)
+
+
+class StatementPageSchema(Schema):
+    """A page of one's statement, newest first."""
+
+    lines = fields.List(fields.Nested(StatementLineSchema))
+    next_before = fields.Integer(allow_none=True, metadata={"description": "Send as ?before= for the older lines; null at the first line."})
+
+
+class ImportInSchema(Schema):
+    """Volunteers to import: the import template's CSV, as text."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    organisation_id = fields.Integer(required=True, strict=False, error_messages={"required": "Choose the organisation the volunteers join."})
+    csv = fields.String(required=True, error_messages={"required": "This field is required."},
+                        metadata={"description": "The file's text with the template's headings (姓名, 手机号, ...) in the first row."})
+
+
+class ImportReportSchema(Schema):
+    """What an import did: rows read and volunteers registered (all of them, or none)."""
+
+    rows_read = fields.Integer()
+    imported = fields.Integer()

@@ -11,16 +11,13 @@ from timebank.auth.login import current_actor, now, requires, vault
 from timebank.domain import InvalidInput
 from timebank.orgs.services import tree
 from timebank.people.access import MANAGERS
-from timebank.people.importing import import_volunteers, read_rows, template_csv
+from timebank.people.importing import WEB_MAX_ROWS, import_volunteers, read_rows, template_csv
 from timebank.people.models import Role
 from timebank.web import db_session, submit
 
 bp = Blueprint("imports", __name__, url_prefix="/people/import")
 
-#: Larger files go through `timebank people import`, which shows its progress
-#: and is not cut short by a web request's time limit.
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
-MAX_ROWS = 2000
 TEMPLATE_NAME = "志愿者导入模板.csv"
 
 
@@ -34,7 +31,7 @@ def upload() -> ResponseReturnValue:
         "organisations": organisations,
         "organisation_options": [(o.id, "\u3000" * (o.path.count("/") - top) + o.name) for o in organisations],
         "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
-        "max_rows": MAX_ROWS,
+        "max_rows": WEB_MAX_ROWS,
     }
     if request.method == "GET":
         return render_template("people/import.html", **context)
@@ -43,7 +40,7 @@ def upload() -> ResponseReturnValue:
         file, organisation_id = _upload(organisations)
         report = import_volunteers(
             db_session(), read_rows(file.stream, file.filename), organisation_id=organisation_id,
-            actor=current_actor(), vault=vault(), now=now(), max_rows=MAX_ROWS,
+            actor=current_actor(), vault=vault(), now=now(), max_rows=WEB_MAX_ROWS,
         )
         if report.ok:
             db_session().commit()

@@ -41,6 +41,9 @@ Row = tuple[int, dict[str, Any]]
 
 #: Problems kept in a report; beyond this only their number is counted.
 MAX_PROBLEMS_KEPT = 500
+#: The most rows the page or the API imports in one request; larger files go through `timebank people import`,
+#: which shows its progress and is not cut short by a web request's time limit.
+WEB_MAX_ROWS = 2000
 SAMPLE_BYTES = 64 * 1024
 
 

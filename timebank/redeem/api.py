@@ -9,27 +9,38 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from timebank.auth.login import current_actor, current_device, now, requires
+from timebank.auth.device_mode import current_clerk
+from timebank.auth.login import current_actor, current_device, limiter, now, requires
 from timebank.auth.schemas import masked_name
+from timebank.db import utcnow
+from timebank.domain import NotAllowed
 from timebank.localtime import local_day
 from timebank.openapi import api_blueprint, documented, json_body
-from timebank.people.models import Role
+from timebank.people.access import MANAGERS
+from timebank.people.models import Person, Role
 from timebank.people.services import load
 from timebank.redeem import catalogue, counter, reports
+from timebank.redeem.duty import start_duty
 from timebank.redeem.models import ItemKind
 from timebank.redeem.schemas import (
     DayQuerySchema,
+    DutyInSchema,
+    DutyOutSchema,
     ItemSchema,
     MemberScanSchema,
     OfferSchema,
     RedemptionOutSchema,
     RedemptionRequestSchema,
+    StationHoursSchema,
+    StationOutSchema,
+    StationSchema,
     StationDaySchema,
     StockChangeSchema,
     StockMovementOutSchema,
     VisitSchema,
     VoidSchema,
 )
+from timebank.redeem.services import create_station
 from timebank.web import db_session
 
 bp = api_blueprint("redeem_api", __name__)
@@ -37,9 +48,59 @@ COUNTER_ROLES = (Role.STATION_STAFF, Role.COORDINATOR, Role.ADMIN)
 
 
 def counter_here(station_id: int) -> counter.Counter:
-    """The station's counter as the caller may work it: its own device, its staff, or a coordinator above it."""
+    """The station's counter as the caller may work it: its own device (with the clerk on duty), its staff, or a
+    coordinator above it."""
     device = current_device()
-    return counter.open_counter(db_session(), station_id, actor=None if device else current_actor(), device=device)
+    if device is None:
+        return counter.open_counter(db_session(), station_id, actor=current_actor())
+    return counter.open_counter(db_session(), station_id, device=device, clerk=current_clerk())
+
+
+@bp.post("/stations/<int:station_id>/duty")
+@documented(body=DutyInSchema, response=DutyOutSchema, status=201, device=True)
+@requires(allow_device=True)  # the station's own device; a person signed in gets 403 from the view
+@limiter.limit("20 per minute")
+def duty(station_id: int) -> ResponseReturnValue:
+    """The clerk at the counter signs in on the station's device; each visit, redemption and void then names them."""
+    device = current_device()
+    if device is None:
+        raise NotAllowed("Only the station's own device signs a clerk in; a person signed in serves as themself.")
+    counter.open_counter(db_session(), station_id, device=device)
+    values = load(DutyInSchema(), json_body())
+    # A shift runs by the wall clock, as the duty ticket is checked (device_mode), not by a business time.
+    clerk, ticket = start_duty(db_session(), device, values["phone"], values["password"], current_app.config["SECRET_KEY"], now=utcnow())
+    db_session().commit()
+    person = db_session().get(Person, clerk.id)
+    return jsonify(DutyOutSchema().dump({"duty": ticket, "clerk": {"id": clerk.id, "masked_name": masked_name(person.real_name)}})), 201
+
+
+@bp.get("/stations")
+@documented(response=StationOutSchema, many=True)
+@requires(*COUNTER_ROLES)
+def stations() -> ResponseReturnValue:
+    """The open stations the actor works at or manages, with their ids and hours."""
+    return jsonify(StationOutSchema(many=True).dump(catalogue.stations_staffed(db_session(), current_actor())))
+
+
+@bp.post("/stations")
+@documented(body=StationSchema, response=StationOutSchema, status=201)
+@requires(*MANAGERS)
+def open_station() -> ResponseReturnValue:
+    """Open a station in an organisation the actor manages."""
+    values = load(StationSchema(), json_body())
+    station = create_station(db_session(), values["organisation_id"], values, actor=current_actor(), now=now())
+    db_session().commit()
+    return jsonify(StationOutSchema().dump(station)), 201
+
+
+@bp.patch("/stations/<int:station_id>/hours")
+@documented(body=StationHoursSchema, response=StationOutSchema)
+@requires(*MANAGERS)
+def station_hours(station_id: int) -> ResponseReturnValue:
+    """Set when the counter opens (weekdays, from, until, and the hours in words); fields not sent stay as they were."""
+    station = catalogue.set_station_hours(db_session(), station_id, json_body(), actor=current_actor(), now=now())
+    db_session().commit()
+    return jsonify(StationOutSchema().dump(station))
 
 
 @bp.get("/stations/<int:station_id>/catalogue")

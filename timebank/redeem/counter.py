@@ -36,6 +36,7 @@ from timebank.people.balances import VolunteerBalances, summary
 from timebank.people.models import Person, Status
 from timebank.people.services import load
 from timebank.redeem.catalogue import get_station, move_stock, offered_items, station_organisation, stock_level
+from timebank.redeem.duty import NoClerkOnDuty
 from timebank.redeem.models import CatalogueItem, MovementReason, Redemption, RedemptionLine, RedemptionStatus, Station
 from timebank.redeem.reports import day_bounds
 from timebank.redeem.schemas import RedemptionRequestSchema, VoidSchema
@@ -107,12 +108,19 @@ class BasketKeyReused(Conflict):
 
 @dataclass(frozen=True)
 class Counter:
-    """Who serves at a station's counter: a person (its staff or a coordinator above it), or its own device."""
+    """Who serves at a station's counter: a person (its staff or a coordinator above it), or its own device
+    with the clerk on duty."""
 
     station: Station
-    actor_id: int  # recorded on each redemption and ledger transaction; a device's issuer answers for it
+    actor_id: int | None  # the clerk, recorded on each redemption and ledger transaction; None: a device no one signed in on
     device_id: int | None = None
     actor: Actor | None = None
+
+    def clerk(self) -> int:
+        """The clerk serving, whom every write records; a device with no clerk on duty only reads."""
+        if self.actor_id is None:
+            raise NoClerkOnDuty()
+        return self.actor_id
 
     def manages(self, session: Session) -> bool:
         """True if a coordinator above the station is serving (they may void on later days)."""
@@ -128,16 +136,24 @@ class Visit:
     balances: VolunteerBalances
 
 
-def open_counter(session: Session, station_id: int, *, actor: Actor | None = None, device: DeviceToken | None = None) -> Counter:
-    """The counter of a station, if the actor works there (or manages it), or the device belongs to it."""
+def open_counter(session: Session, station_id: int, *, actor: Actor | None = None, device: DeviceToken | None = None,
+                 clerk: Actor | None = None) -> Counter:
+    """The counter of a station, if the actor works there (or manages it), or the device belongs to it
+    (served by `clerk`, the clerk on duty, who must work there too)."""
     station = get_station(session, station_id)
     if device is not None:
         if device.scope_type != "station" or device.scope_id != station.id:
             raise NotAllowed("This device is not set up for this station.")
-        return Counter(station, device.created_by, device.id)
-    if actor is not None and (station.id in actor.stations() or actor.may(MANAGERS, station_organisation(session, station))):
+        if clerk is not None and not _works_at(session, clerk, station):
+            raise NotAllowed("You do not work at this station.")
+        return Counter(station, clerk.id if clerk else None, device.id, clerk)
+    if actor is not None and _works_at(session, actor, station):
         return Counter(station, actor.id, None, actor)
     raise NotAllowed("You do not work at this station.")
+
+
+def _works_at(session: Session, actor: Actor, station: Station) -> bool:
+    return station.id in actor.stations() or actor.may(MANAGERS, station_organisation(session, station))
 
 
 def opening_hours(station: Station) -> str:
@@ -162,9 +178,10 @@ def check_open(station: Station, now: dt.datetime) -> None:
 
 def start_visit(session: Session, counter: Counter, member_code: str, secret_key: str, *, now: dt.datetime) -> Visit:
     """Resolve a scanned member code to the volunteer, with their balances and a ticket for the basket."""
+    clerk = counter.clerk()
     check_open(counter.station, now)
     volunteer = codes.resolve(session, member_code, secret_key, now=now)
-    if counter.device_id is None and volunteer.id == counter.actor_id:
+    if volunteer.id == clerk:
         raise SelfRedemption()
     ticket = timed_serializer(secret_key, VISIT_SALT, now).dumps([volunteer.member_key, counter.station.id])
     return Visit(volunteer, ticket, summary(session, volunteer.id, home_policy(session, volunteer)))
@@ -189,7 +206,7 @@ def _visitor(session: Session, counter: Counter, ticket: str, secret_key: str, *
         raise VisitExpired("This visit is not valid here. Scan the volunteer's code again.")
     if volunteer.status != Status.ACTIVE.value:
         raise codes.MemberCodeError("This volunteer's account is not active.")
-    if counter.device_id is None and volunteer.id == counter.actor_id:
+    if volunteer.id == counter.clerk():
         raise SelfRedemption()
     return volunteer
 
@@ -355,6 +372,7 @@ def redeem(session: Session, counter: Counter, data: Mapping[str, Any], secret_k
     lines: dict[int, int] = defaultdict(int)
     for line in values["lines"]:
         lines[line["item_id"]] += line["quantity"]
+    counter.clerk()
     try:
         volunteer = _visitor(session, counter, values["visit"], secret_key, now=now)
     except VisitExpired:
@@ -421,6 +439,7 @@ def void_redemption(session: Session, redemption: Redemption, counter: Counter, 
     """
     if counter.station.id != redemption.station_id:
         raise NotFound("No such redemption.")
+    counter.clerk()
     if redemption.status == RedemptionStatus.VOIDED:
         raise AlreadyVoided(number=redemption.number)
     if local_day(redemption.created_at) != local_day(now) and not counter.manages(session):

@@ -63,6 +63,18 @@ class StationHoursSchema(Schema):
             raise ValidationError("The station must close after it opens.", "closes_at")
 
 
+class StationSchema(Schema):
+    """A station to open: where (the organisation), its name, address, and opening hours in words."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    organisation_id = fields.Integer(required=True, strict=False, error_messages={"required": "This field is required."})
+    name = fields.String(required=True, metadata={"description": "At most 100 characters."})
+    address = fields.String(allow_none=True, metadata={"description": "At most 200 characters."})
+    opening_hours = fields.String(allow_none=True, metadata={"description": "As shown to volunteers, e.g. 周一至周六 9:00–17:00."})
+
+
 class ItemSchema(Schema):
     """A catalogue item as a coordinator enters it."""
 
@@ -165,7 +177,45 @@ class MemberScanSchema(Schema):
                                 error_messages={"required": "Scan a member code."})
 
 
+class DutyInSchema(Schema):
+    """The clerk at the counter signing in on the station's device for their shift."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    phone = fields.String(required=True, error_messages={"required": "This field is required."})
+    password = fields.String(required=True, load_only=True, error_messages={"required": "This field is required."})
+
+
 # -- answers ---------------------------------------------------------------------------
+
+
+class StationOutSchema(Schema):
+    """A station: where it is, when its counter opens."""
+
+    id = fields.Integer()
+    organisation_id = fields.Integer()
+    name = fields.String()
+    address = fields.String(allow_none=True)
+    opening_hours = fields.String(allow_none=True)
+    open_days = fields.String(allow_none=True, metadata={"description": "ISO weekdays the counter opens, e.g. 123456; null: every day."})
+    opens_at = fields.String(allow_none=True, metadata={"description": "Local time, e.g. 08:00."})
+    closes_at = fields.String(allow_none=True)
+
+
+class ClerkSchema(Schema):
+    """The clerk on duty (name masked)."""
+
+    id = fields.Integer()
+    masked_name = fields.String()
+
+
+class DutyOutSchema(Schema):
+    """The duty ticket a station's device sends as X-Counter-Duty with each visit, redemption and void."""
+
+    duty = fields.String(metadata={"description": "Send as the X-Counter-Duty header; valid for a 12-hour shift on this device."})
+    clerk = fields.Nested(ClerkSchema)
+
 
 
 class OfferSchema(Schema):
@@ -215,6 +265,8 @@ class RedemptionOutSchema(Schema):
     voided_at = fields.DateTime(allow_none=True)
     void_reason = fields.String(allow_none=True)
     transaction_id = fields.Integer()
+    clerk_id = fields.Integer(metadata={"description": "The clerk who served: the person signed in, or the clerk on duty at the device."})
+    device_id = fields.Integer(allow_none=True, metadata={"description": "The station device it was made on, if any."})
     lines = fields.List(fields.Nested(RedemptionLineOutSchema))
 
 

@@ -27,7 +27,7 @@ from timebank.people.me_views import hours_text
 from timebank.people.models import Person, Role
 from timebank.people.services import load
 from timebank.redeem import catalogue, counter, reports
-from timebank.redeem.api import COUNTER_ROLES
+from timebank.redeem.api import COUNTER_ROLES, counter_here
 from timebank.redeem.models import ItemKind
 from timebank.redeem.schemas import DayQuerySchema
 from timebank.web import db_session, done, form_data, refusable
@@ -56,7 +56,7 @@ def labels() -> dict[str, Any]:
 
 
 def _counter(station_id: int) -> counter.Counter:
-    return counter.open_counter(db_session(), station_id, actor=current_actor())
+    return counter_here(station_id)
 
 
 # -- the stations list -------------------------------------------------------------------
@@ -97,7 +97,7 @@ def _counter_page(station_id: int, ticket: str | None = None) -> tuple[str, dict
 
 
 @bp.get("/stations/<int:station_id>/counter")
-@requires(*COUNTER_ROLES)
+@requires(*COUNTER_ROLES, allow_device=True)
 def counter_page(station_id: int) -> ResponseReturnValue:
     """The counter: scan a member code, then fill the basket."""
     ticket = request.args.get("visit")
@@ -110,7 +110,7 @@ def counter_page(station_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/stations/<int:station_id>/counter")
-@requires(*COUNTER_ROLES)
+@requires(*COUNTER_ROLES, allow_device=True)
 def scan(station_id: int) -> ResponseReturnValue:
     """A scanned member code: open the volunteer's visit."""
     code = (request.form.get("member_code") or "").strip()
@@ -125,7 +125,7 @@ def scan(station_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/stations/<int:station_id>/redemptions")
-@requires(*COUNTER_ROLES)
+@requires(*COUNTER_ROLES, allow_device=True)
 def redeem(station_id: int) -> ResponseReturnValue:
     """Confirm the basket; a repeated or retried confirmation shows the first receipt."""
     data = form_data()
@@ -155,7 +155,7 @@ def _receipt_page(redemption_id: int) -> tuple[str, dict[str, Any]]:
 
 
 @bp.get("/redemptions/<int:redemption_id>")
-@requires(*COUNTER_ROLES)
+@requires(*COUNTER_ROLES, allow_device=True)
 def receipt(redemption_id: int) -> ResponseReturnValue:
     """The receipt, for a small printer; with the void form while a void is allowed."""
     template, context = _receipt_page(redemption_id)
@@ -163,7 +163,7 @@ def receipt(redemption_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/redemptions/<int:redemption_id>/void")
-@requires(*COUNTER_ROLES)
+@requires(*COUNTER_ROLES, allow_device=True)
 def void(redemption_id: int) -> ResponseReturnValue:
     """Void a redemption with a reason."""
     data = form_data()
@@ -322,7 +322,7 @@ def retire_item(item_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/catalogue/items/<int:item_id>/picture")
-@requires(*COUNTER_ROLES)
+@requires(*COUNTER_ROLES, allow_device=True)
 def picture(item_id: int) -> ResponseReturnValue:
     """The item's picture (a small JPEG)."""
     item = catalogue.get_item(db_session(), item_id)
