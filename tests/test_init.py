@@ -10,6 +10,7 @@ from tests.conftest import send
 from timebank.audit.models import AuditEntry
 from timebank.auth.passwords import password_matches
 from timebank.cli import main
+from timebank.ledger.models import SYSTEM_ACTOR
 from timebank.orgs.models import Organisation
 from timebank.people.models import Person, Role, RoleGrant
 
@@ -29,7 +30,7 @@ def test_init_makes_the_root_and_an_admin_who_can_sign_in_and_manage(run_cli, ap
     assert (root.name, root.level, root.parent_id) == ("陕县", "district", None)
     assert admin.status == "active" and admin.home_organisation_id == root.id
     assert session.scalar(select(RoleGrant.organisation_id).where(RoleGrant.person_id == admin.id, RoleGrant.role == Role.ADMIN.value)) == root.id
-    assert session.scalar(select(AuditEntry.actor_id).where(AuditEntry.action == "grant_role")) == admin.id
+    assert session.scalar(select(AuditEntry.actor_id).where(AuditEntry.action == "grant_role")) == SYSTEM_ACTOR  # no one grants themself
     session.rollback()
     client = app.test_client()
     signed = send(client, "/sign-in", phone="13900000001", password="first admin 2026")
