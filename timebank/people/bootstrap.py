@@ -37,7 +37,8 @@ def initialise(
     if has_root is not None or has_admin is not None:
         raise AlreadyInitialised()
     root = create_organisation(session, name=organisation["name"], level=organisation["level"], parent_id=None, actor=None, now=now)
-    person = register(session, {**admin, "home_organisation_id": root.id}, actor=None, vault=vault, now=now)
+    # The operator creating their own account at the console is the person who agrees to the notice.
+    person = register(session, {"privacy_consent": True, **admin, "home_organisation_id": root.id}, actor=None, vault=vault, now=now)
     # No one grants themself a role: the installation itself (the system actor) makes the first admin, as the audit log shows.
     founder = Actor(SYSTEM_ACTOR, (Grant(Role.ADMIN.value, root.id, root.path),))
     grant_role(session, person.id, {"role": Role.ADMIN.value, "organisation_id": root.id}, actor=founder, now=now)
