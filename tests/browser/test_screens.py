@@ -1,0 +1,197 @@
+"""Every page of every role, as people meet it, at phone, tablet and desktop sizes.
+
+One demo-like database is built once, served once and visited by one
+Chromium. Each page must fit its width (no sideways scrolling), keep its key
+elements (headings, buttons, fields, figures, the header's links) from
+overlapping, and show no internals: no untranslated English message, no
+`None`/`null`, no JSON, no stored codes such as `planned_end_flagged`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from sqlalchemy import select
+
+from timebank.app import create_app
+from timebank.db import Database
+from timebank.demo import DEMO_PASSWORD, build_demo
+from timebank.events.models import Activity, Attendance, Phase
+from timebank.certify.models import Certificate, Programme
+from timebank.migrate import upgrade
+from timebank.people.idnumbers import IdVault
+from timebank.people.models import Person
+from timebank.redeem.models import Redemption
+from tests.browser.conftest import launch_chromium, serve
+from tests.conftest import NOW
+
+import timebank
+
+SIZES = {"phone": (390, 844), "tablet": (820, 1180), "desktop": (1366, 768)}
+CATALOG = Path(timebank.__file__).parent / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
+STORED_CODE = re.compile(r"\b[a-z]{2,}(?:_[a-z]{2,})+\b")
+INTERNALS = re.compile(r"\bNone\b|\bnull\b|\{\"|\"\s*:\s*[\[{\"\d]")
+
+#: The page's visible text (outside <code>, whose content is a code by design) and overlapping key elements.
+INSPECT = """() => {
+  const visible = (el) => el.checkVisibility() && el.getClientRects().length > 0;
+  const texts = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement;
+    if (!parent || parent.closest('code, script, style, [hidden]') || !visible(parent)) continue;
+    const text = node.textContent.trim();
+    if (text) texts.push(text);
+  }
+  const keys = [...document.querySelectorAll(
+    'header a, header button, main h1, main h2, main button, main a.button, main input:not([type=hidden]), main select, main textarea, main .figures li, .venue-screen h1, .venue-when, .venue-code, .venue-count'
+  )].filter(visible);
+  const overlaps = [];
+  const name = (el) => el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).trim().split(/\\s+/).join('.') : '') + ' "' + (el.innerText || el.value || '').trim().slice(0, 30) + '"';
+  for (let i = 0; i < keys.length; i++) {
+    const a = keys[i].getBoundingClientRect();
+    for (let j = i + 1; j < keys.length; j++) {
+      if (keys[i].contains(keys[j]) || keys[j].contains(keys[i])) continue;
+      const b = keys[j].getBoundingClientRect();
+      const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+      const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+      if (w > 2 && h > 2) overlaps.push(name(keys[i]) + ' overlaps ' + name(keys[j]));
+    }
+  }
+  const root = document.documentElement;
+  const wide = [...document.querySelectorAll('body *')].filter((el) => visible(el) && el.getBoundingClientRect().right > root.clientWidth + 1).slice(-3).map(name);
+  return {texts, overlaps, overflow: root.scrollWidth > root.clientWidth + 1 ? wide : [], title: document.title};
+}"""
+
+
+@dataclass
+class Demo:
+    """The served demo: its address and who signs in to see which pages."""
+
+    base: str
+    pages: dict[str, list[str]]  # phone number ('' for nobody) -> paths
+    screen: str  # the venue screen of the activity under way
+
+
+def _untranslated() -> re.Pattern[str]:
+    """English msgids of two words or more: none may show on a Chinese page."""
+    with CATALOG.open("rb") as handle:
+        ids = {m.id for m in read_po(handle) if isinstance(m.id, str) and re.fullmatch(r"[A-Z][a-z]+(?: [a-z']+){1,4}", m.id)}
+    return re.compile("|".join(sorted((re.escape(i) for i in ids), key=len, reverse=True)))
+
+
+def _pages(session) -> tuple[dict[str, list[str]], str]:
+    """Each role's pages in the demo, by the phone number that signs in to them."""
+    def one(stmt):
+        return session.scalars(stmt).first()
+
+    activities = {a.title: a for a in session.scalars(select(Activity))}
+    under_way = next(a for a in activities.values() if a.phase(NOW) is Phase.UNDER_WAY)
+    finished = activities["“四点半课堂”作业辅导"]
+    settled = activities["重阳节敬老院探访"]
+    attendance = one(select(Attendance).where(Attendance.activity_id == settled.id, Attendance.status == "approved"))
+    volunteer = session.get(Person, attendance.volunteer_id)
+    person = one(select(Person).where(Person.home_organisation_id == settled.organisation.parent_id).order_by(Person.id.desc()))
+    programme = one(select(Programme).order_by(Programme.id))
+    certificate = one(select(Certificate).order_by(Certificate.id))
+    redemption = one(select(Redemption).where(Redemption.station_id == 1).order_by(Redemption.id.desc()))
+    east = settled.organisation.parent_id
+    pages = {
+        "": ["/", "/register", "/sign-in", "/certify/verify"],
+        volunteer.phone: [
+            "/", "/me", "/me/edit", "/me/code", "/me/card", "/me/balances", "/me/family", "/activities",
+            f"/activities/{settled.id}", "/me/attendances", f"/me/attendances/{attendance.id}/report", "/me/stations",
+            "/certify/me", "/password",
+        ],
+        "13900000031": [
+            "/stations", "/stations/1/counter", "/stations/1/day", "/stations/1/stock",
+            f"/redemptions/{redemption.id}",
+        ],
+        "13900000022": [
+            "/activities/manage", "/activities/new", f"/activities/{finished.id}", f"/activities/{under_way.id}",
+            f"/activities/{finished.id}/edit", f"/activities/{under_way.id}/kiosk", f"/review/activities/{finished.id}",
+            "/review/corrections", "/people", f"/people/{person.id}", "/certify/programmes", f"/certify/programmes/{programme.id}",
+            f"/certify/people/{volunteer.id}",
+        ],
+        "13900000012": [
+            "/people/registrations", "/people/new", "/people/import", "/organisations", f"/organisations/{east}", "/devices",
+            "/review/overdue", "/certify/programmes/new", f"/people/{person.id}/edit", f"/certify/certificates/{certificate.id}",
+            "/redemptions/overview", "/certify/records",
+        ],
+        "13900000011": ["/stations/1/catalogue"],
+        "13900000001": ["/", "/audit", f"/people/{person.id}", "/certify/continuing-education"],
+    }
+    return pages, f"/activities/{under_way.id}/screen"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """A small demo built once and served for the whole module, the server's clock at the demo's `now`."""
+    folder = tmp_path_factory.mktemp("screens")
+    database = Database(f"sqlite:///{folder / 'timebank.db'}")
+    upgrade(database.engine)
+    with database.session() as session:
+        build_demo(session, volunteers=40, days=30, seed=7, now=NOW, vault=IdVault("test-only-data-key"))
+        session.commit()
+        pages, screen = _pages(session)
+    database.dispose()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TIMEBANK_INSTANCE_PATH", str(folder / "instance"))
+        patch.setattr("timebank.auth.login.utcnow", lambda: NOW)
+        app = create_app({
+            "TESTING": True, "DATABASE_URL": f"sqlite:///{folder / 'timebank.db'}", "SECRET_KEY": "test-only-secret",
+            "DATA_KEY": "test-only-data-key", "RATELIMIT_ENABLED": False,
+        })
+        for base in serve(app):
+            yield Demo(base, pages, screen)
+        app.extensions["timebank.database"].dispose()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    """One browser for the whole sweep."""
+    yield from launch_chromium()
+
+
+def _signed_in(chromium, base: str, phone: str):
+    """A desktop-sized page signed in as `phone` (or nobody)."""
+    context = chromium.new_context(locale="zh-CN", viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    if phone:
+        page.goto(f"{base}/sign-in")
+        page.fill("input[name=phone]", phone)
+        page.fill("input[name=password]", DEMO_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/me")
+    return page
+
+
+def test_every_page_of_every_role_fits_phone_tablet_and_desktop_and_shows_no_internals(chromium, demo, tmp_path):
+    untranslated = _untranslated()
+    problems: list[str] = []
+    for phone, paths in demo.pages.items():
+        page = _signed_in(chromium, demo.base, phone)
+        for path in paths:
+            for size, (width, height) in SIZES.items():
+                page.set_viewport_size({"width": width, "height": height})
+                response = page.goto(demo.base + path)
+                where = f"{path} ({size}, {phone or 'anonymous'})"
+                if response is None or response.status != 200:
+                    problems.append(f"{where}: status {response and response.status}")
+                    continue
+                seen = page.evaluate(INSPECT)
+                text = "\n".join(seen["texts"])
+                problems += [f"{where}: wider than the screen: {', '.join(seen['overflow'])}"] if seen["overflow"] else []
+                problems += [f"{where}: {overlap}" for overlap in seen["overlaps"]]
+                for pattern, what in ((INTERNALS, "internals"), (STORED_CODE, "a stored code"), (untranslated, "untranslated")):
+                    found = sorted(set(pattern.findall(text)))
+                    if found:
+                        problems.append(f"{where}: {what}: {found[:5]}")
+        page.context.close()
+    assert not problems, "\n".join(problems)
