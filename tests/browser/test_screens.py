@@ -10,6 +10,7 @@ overlapping, and show no internals: no untranslated English message, no
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,12 +29,14 @@ from timebank.migrate import upgrade
 from timebank.people.idnumbers import IdVault
 from timebank.people.models import Person
 from timebank.redeem.models import Redemption
-from tests.browser.conftest import launch_chromium, serve
+from tests.browser.conftest import decode_qr, launch_chromium, serve
 from tests.conftest import NOW
 
 import timebank
 
 SIZES = {"phone": (390, 844), "tablet": (820, 1180), "desktop": (1366, 768)}
+VENUE_SIZES = {"TV": (1920, 1080), "tablet upright": (820, 1180), "tablet sideways": (1180, 820), "phone": (390, 844)}
+SHOTS = os.environ.get("TIMEBANK_SCREENSHOTS")  # a folder to keep the screenshots in, to look at
 CATALOG = Path(timebank.__file__).parent / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
 STORED_CODE = re.compile(r"\b[a-z]{2,}(?:_[a-z]{2,})+\b")
 INTERNALS = re.compile(r"\bNone\b|\bnull\b|\{\"|\"\s*:\s*[\[{\"\d]")
@@ -76,7 +79,7 @@ class Demo:
 
     base: str
     pages: dict[str, list[str]]  # phone number ('' for nobody) -> paths
-    screen: str  # the venue screen of the activity under way
+    screens: dict[str, str]  # the venue screens of the activity under way and of one long over
 
 
 def _untranslated() -> re.Pattern[str]:
@@ -127,7 +130,7 @@ def _pages(session) -> tuple[dict[str, list[str]], str]:
         "13900000011": ["/stations/1/catalogue"],
         "13900000001": ["/", "/audit", f"/people/{person.id}", "/certify/continuing-education"],
     }
-    return pages, f"/activities/{under_way.id}/screen"
+    return pages, {"under way": f"/activities/{under_way.id}/screen", "over": f"/activities/{finished.id}/screen"}
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +142,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     with database.session() as session:
         build_demo(session, volunteers=40, days=30, seed=7, now=NOW, vault=IdVault("test-only-data-key"))
         session.commit()
-        pages, screen = _pages(session)
+        pages, screens = _pages(session)
     database.dispose()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TIMEBANK_INSTANCE_PATH", str(folder / "instance"))
@@ -149,7 +152,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             "DATA_KEY": "test-only-data-key", "RATELIMIT_ENABLED": False,
         })
         for base in serve(app):
-            yield Demo(base, pages, screen)
+            yield Demo(base, pages, screens)
         app.extensions["timebank.database"].dispose()
 
 
@@ -195,3 +198,48 @@ def test_every_page_of_every_role_fits_phone_tablet_and_desktop_and_shows_no_int
                         problems.append(f"{where}: {what}: {found[:5]}")
         page.context.close()
     assert not problems, "\n".join(problems)
+
+
+def _box(page, selector: str) -> dict[str, float]:
+    return page.locator(selector).first.bounding_box()
+
+
+def _apart(a: dict[str, float], b: dict[str, float]) -> bool:
+    return a["x"] + a["width"] <= b["x"] + 1 or b["x"] + b["width"] <= a["x"] + 1 or a["y"] + a["height"] <= b["y"] + 1 or b["y"] + b["height"] <= a["y"] + 1
+
+
+def _shot(page, name: str) -> bytes:
+    png = page.screenshot()
+    if SHOTS:
+        Path(SHOTS, name.replace(" ", "-") + ".png").write_bytes(png)
+    return png
+
+
+def test_the_venue_screen_keeps_both_codes_clear_of_the_title_and_count_on_a_tv_a_tablet_either_way_up_and_a_phone(chromium, demo):
+    page = _signed_in(chromium, demo.base, "13900000022")
+    for size, (width, height) in VENUE_SIZES.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(demo.base + demo.screens["under way"])
+        _shot(page, f"venue {size}")
+        title, when, count = _box(page, ".venue-screen h1"), _box(page, ".venue-when"), _box(page, ".venue-count")
+        for action in ("in", "out"):
+            code = _box(page, f"[data-code={action}] svg")
+            assert code["height"] >= min(width, height) / 4, (size, action, code)
+            assert code["y"] + code["height"] <= height and code["x"] + code["width"] <= width, (size, action, code)
+            for other, name in ((title, "title"), (when, "date"), (count, "count")):
+                assert _apart(code, other), f"{size}: the {action} code covers the {name}"
+            assert decode_qr(page.locator(f"[data-code={action}]").screenshot()).startswith(demo.base), (size, action)
+        assert _apart(_box(page, "[data-code=in] svg"), _box(page, "[data-code=out] svg")), size
+    page.context.close()
+
+
+def test_the_venue_screen_of_an_activity_long_over_shows_no_live_code_but_says_why(chromium, demo):
+    page = _signed_in(chromium, demo.base, "13900000022")
+    page.set_viewport_size({"width": 820, "height": 1180})
+    page.goto(demo.base + demo.screens["over"])
+    _shot(page, "venue over")
+    assert page.locator("svg.qr").count() == 0
+    assert page.locator(".venue-closed").count() == 2 and "签到已关闭" in page.inner_text(".venue-codes")
+    state = page.evaluate("async (url) => (await fetch(url, {headers: {Accept: 'application/json'}})).json()", demo.base + demo.screens["over"] + ".json")
+    assert state["check_in"]["url"] is None and state["check_out"]["url"] is None and "结束" in state["check_in"]["closed"]
+    page.context.close()

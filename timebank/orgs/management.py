@@ -36,6 +36,8 @@ POLICY_FIELDS: dict[str, tuple[str, float | None, float | None]] = {
     "record_deadline_working_days": ("Working days allowed to record service", 1, 365),
     "forgotten_checkout": ("What happens when a volunteer forgets to check out", None, None),
     "star_thresholds_hours": ("Certified hours for stars 1 to 5", None, None),
+    "continuing_education_hours": ("Continuing education hours a social worker needs in each period", 0, 1000),
+    "continuing_education_period_years": ("Years in each continuing education period", 1, 10),
 }
 SLUG = re.compile(r"^[a-z_]{1,40}$")
 TRUE, FALSE = "yes", "no"
@@ -150,7 +152,7 @@ class OrganisationPage:
         """Each policy, in the order the form shows them."""
         rows = []
         for key in DEFAULTS:
-            label, low, high = POLICY_FIELDS.get(key, (key, None, None))
+            _, low, high = POLICY_FIELDS.get(key, (key, None, None))
             kind = widget(key)
             if kind == "hours" and low is not None:
                 low, high = low / 60, high / 60
@@ -163,7 +165,7 @@ class OrganisationPage:
                 ]
             rows.append(PolicyRow(
                 key=key,
-                label=gettext(label),
+                label=policy_label(key),
                 widget=kind,
                 effective=policy_display(key, self.effective[key]),
                 inherited=policy_display(key, self.inherited[key]),
