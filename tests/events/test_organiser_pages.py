@@ -190,10 +190,12 @@ def test_cancelling_needs_a_reason_and_then_keeps_it(app, session, make_activity
 # -- who may see what ---------------------------------------------------------------------
 
 
-def test_a_social_worker_of_another_community_is_refused_every_page_of_the_activity(app, make_activity, make_person):
+def test_a_social_worker_of_another_community_is_refused_every_organisers_page_and_sees_the_volunteers_view(app, make_activity, make_person):
     activity = make_activity(poster_allowed=True)
     outsider = signed_in(app, make_person("social_worker", org="west"))
-    for path in ("", "/screen", "/screen.json", "/kiosk", "/poster.pdf", "/poster.png", "/edit"):
+    seen = outsider.get(f"/activities/{activity.id}")
+    assert seen.status_code == 200 and "服务内容" in text(seen) and f"/activities/{activity.id}/edit" not in text(seen)
+    for path in ("/screen", "/screen.json", "/kiosk", "/poster.pdf", "/poster.png", "/edit"):
         assert outsider.get(f"/activities/{activity.id}{path}").status_code == 403, path
     assert send(outsider, f"/activities/{activity.id}/publish").status_code == 403
     assert send(outsider, f"/activities/{activity.id}/cancel", reason="不是我的").status_code == 403
