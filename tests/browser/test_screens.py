@@ -189,6 +189,9 @@ def test_every_page_of_every_role_fits_phone_tablet_and_desktop_and_shows_no_int
                     problems.append(f"{where}: status {response and response.status}")
                     continue
                 seen = page.evaluate(INSPECT)
+                if SHOTS:
+                    name = f"{phone or 'anonymous'}{path.replace('/', '_')}-{size}.png"
+                    Path(SHOTS, name).write_bytes(page.screenshot(full_page=True))
                 text = "\n".join(seen["texts"])
                 problems += [f"{where}: wider than the screen: {', '.join(seen['overflow'])}"] if seen["overflow"] else []
                 problems += [f"{where}: {overlap}" for overlap in seen["overlaps"]]

@@ -68,7 +68,7 @@ TARGET_NAMES = {
     "certificate": lazy_gettext("Certificate"),
 }
 FIELD_NAMES = {
-    "real_name": lazy_gettext("Name"),
+    "real_name": lazy_gettext("Real name"),
     "name": lazy_gettext("Name"),
     "title": lazy_gettext("Title"),
     "sex": lazy_gettext("Sex"),

@@ -155,7 +155,7 @@ class OrganisationPage:
             _, low, high = POLICY_FIELDS.get(key, (key, None, None))
             kind = widget(key)
             if kind == "hours" and low is not None:
-                low, high = low / 60, high / 60
+                low, high = low // 60, high // 60
             overridden = self.overrides.get(key)
             categories = []
             if kind == "per_category":
