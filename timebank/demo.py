@@ -29,14 +29,18 @@ from timebank.auth.passwords import hash_password
 from timebank.categories import SERVICE_CATEGORIES
 from timebank.db import Database
 from timebank.certify.demo import build_certification
+from timebank.events import review
+from timebank.events import services as events
+from timebank.events.checkin import record_scan
 from timebank.events.demo import build_activities
+from timebank.events.models import Attendance
 from timebank.ledger import Account, Commodity, Hold, Kind, Leg, OwnerType, Transaction
 from timebank.ledger import rules
 from timebank.ledger.reports import totals
 from timebank.localtime import local_day
 from timebank.meta import get_meta, set_meta
 from timebank.orgs.models import Organisation
-from timebank.orgs.services import create_organisation
+from timebank.orgs.services import create_organisation, set_policies
 from timebank.people.access import Actor, Grant, actor_for
 from timebank.people.idnumbers import CHECK_CODES, WEIGHTS, IdVault
 from timebank.people.models import Person, Role
@@ -92,9 +96,10 @@ REGIONS = ("411222", "411222", "411222", "411202", "411221")  # 陕县 mostly, t
 PHONE_PREFIXES = ("130", "131", "132", "135", "136", "137", "138", "150", "151", "152", "155", "156", "158", "159", "177", "180", "182", "183", "185", "186", "187", "188", "189", "199")
 ROADS = ("幸福路", "人民路", "建设路", "迎宾大道", "黄河路", "文化街", "菜园街", "新华路")
 SKILLS = ("理发", "量血压", "电脑维修", "推拿按摩", "书法", "广场舞", "心理疏导", "驾驶", "烹饪", "水电维修", "法律咨询", "急救（持证）", "手机教学", "缝补")
-POINTS_PER_HOUR = 10
 HOUR_CAP_MINUTES = 1500 * 60
 HOLD_DAYS = dt.timedelta(days=7)
+#: The history's activities: one or two every third day, each reviewed like any other (a review costs what a real one does).
+HISTORY_EVERY_DAYS = 3
 ROLE_LABELS = {Role.ADMIN: "admin", Role.COORDINATOR: "coordinator", Role.SOCIAL_WORKER: "social worker", Role.STATION_STAFF: "station staff"}
 
 
@@ -156,17 +161,18 @@ class DemoWorld:
     interests: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     hours: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     points: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-    categories: set[tuple[int, str]] = field(default_factory=set)
-    credits: list[tuple[Transaction, int, str, int, int]] = field(default_factory=list)
+    credits: list[tuple[Attendance, str]] = field(default_factory=list)  # approved attendances and their community
+    people: dict[int, Person] = field(default_factory=dict)
+    actors: dict[int, Actor] = field(default_factory=dict)
     counter: int = 0
     purchases: int = 0  # closed service purchases so far
 
     def __post_init__(self) -> None:
         for person in self.cast.volunteers:
             self.volunteers.append(person.id)
+            self.people[person.id] = person
             for category in person.categories:
                 self.interests[category].append(person.id)
-                self.categories.add((person.id, category))
 
     @property
     def pools(self) -> dict[int, str]:
@@ -325,6 +331,7 @@ def _cast(session: Session, rng: random.Random, *, volunteers: int, vault: IdVau
 
     for key, name, level, parent in TREE[1:]:
         organisations[key] = create_organisation(session, name=name, level=level, parent_id=organisations[parent].id, actor=admin_actor, now=founded)
+    set_policies(session, root.id, {"category_multipliers": CATEGORY_POINT_MULTIPLIER}, actor=admin_actor, now=founded)
     stations = {}
     for key, name, org, address, opening_hours in STATIONS:
         station = Station(organisation_id=organisations[org].id, name=name, address=address, opening_hours=opening_hours, created_at=founded)
@@ -422,39 +429,53 @@ def _open_accounts(world: DemoWorld, at: dt.datetime) -> None:
             )
 
 
-def _ensure_category(world: DemoWorld, volunteer: int, category: str, at: dt.datetime) -> None:
-    if (volunteer, category) not in world.categories:
-        rules.open_volunteer_accounts(world.session, volunteer, categories=(category,), now=at)
-        world.categories.add((volunteer, category))
-
-
-def _credit(world: DemoWorld, volunteer: int, minutes: int, category: str, *, ended: dt.datetime, memo: str) -> Transaction:
-    points = int(minutes / 60 * POINTS_PER_HOUR * CATEGORY_POINT_MULTIPLIER.get(category, 1.0))
-    _ensure_category(world, volunteer, category, ended)
-    approved = min(ended + dt.timedelta(days=world.rng.randint(1, 3)), world.now)
-    txn = world.post(
-        rules.service_credit_legs(volunteer, minutes=minutes, category=category, points=points),
-        kind=Kind.SERVICE_CREDIT, actor=world.rng.choice(world.cast.social_workers), at=approved,
-        memo=memo, event_at=ended,
-    )
-    world.hours[volunteer] += minutes
-    world.points[volunteer] += points
-    world.credits.append((txn, volunteer, category, minutes, points))
-    return txn
+def _actor(world: DemoWorld, person: Person) -> Actor:
+    """The person as an actor, looked up once."""
+    if person.id not in world.actors:
+        world.actors[person.id] = actor_for(world.session, person)
+    return world.actors[person.id]
 
 
 def _activities(world: DemoWorld, day: int, morning: dt.datetime) -> None:
-    for number in range(world.rng.randint(1, 3)):
-        category = world.rng.choice(list(CATEGORIES))
-        minutes = world.rng.choice((60, 90, 120, 150, 180, 240))
-        ended = morning + dt.timedelta(hours=number * 3, minutes=minutes)
-        title = f"{world.rng.choice(list(world.pools.values()))} {CATEGORIES[category]}活动"
-        count = world.rng.randint(4, 12)
+    """The day's activities in the two communities, attended by scanning the venue code, approved a few days later.
+
+    Credits come only from approved attendances, as they would for real, so
+    every service a volunteer sees credited on 我的余额 is an attendance on 我的服务.
+    """
+    session, rng = world.session, world.rng
+    if day % HISTORY_EVERY_DAYS:
+        return
+    for number in range(rng.randint(1, 2)):
+        category = rng.choice(list(CATEGORIES))
+        minutes = rng.choice((60, 90, 120, 150, 180, 240))
+        community = rng.choice(POOLS)
+        organisation = world.cast.organisations[community]
+        leader = _actor(world, world.cast.carers[community])
+        starts = morning + dt.timedelta(hours=number * 3)
+        ends = starts + dt.timedelta(minutes=minutes)
+        announced = starts - dt.timedelta(days=3)
+        activity = events.create_activity(session, {
+            "title": f"{organisation.name} {CATEGORIES[category]}活动（第{day + 1}天）", "category": category,
+            "organisation_id": organisation.id, "address": f"{organisation.name}服务中心", "starts_at": starts.isoformat(),
+            "ends_at": ends.isoformat(),
+        }, actor=leader, now=announced)
+        events.publish_activity(session, activity.id, actor=leader, now=announced)
+        count = rng.randint(4, 10)
         interested = world.interests[category]
         pool = interested if len(interested) >= count else world.volunteers
-        for volunteer in world.rng.sample(pool, min(count, len(pool))):
-            served = minutes - world.rng.choice((0, 0, 0, 15, 30))
-            _credit(world, volunteer, served, category, ended=ended, memo=f"{title}（第{day + 1}天）")
+        attendances = []
+        for volunteer in rng.sample(pool, min(count, len(pool))):
+            person = world.people[volunteer]
+            record_scan(session, activity, person, "in", method="screen", now=starts - dt.timedelta(minutes=rng.randint(0, 15)))
+            early = rng.choice((0, 0, 0, 15, 30)) if minutes >= 120 else 0  # leaving early still serves the policy's share
+            leaves = ends - dt.timedelta(minutes=early) + dt.timedelta(minutes=rng.randint(0, 5))
+            attendances.append(record_scan(session, activity, person, "out", method="screen", now=leaves).attendance)
+        approved = min(ends + dt.timedelta(days=rng.randint(1, 3)), world.now)
+        for attendance in attendances:
+            review.approve_attendance(session, attendance.id, actor=leader, now=approved)
+            world.hours[attendance.volunteer_id] += attendance.credited_minutes
+            world.points[attendance.volunteer_id] += attendance.credited_points
+            world.credits.append((attendance, community))
 
 
 def _family_transfer(world: DemoWorld, at: dt.datetime) -> None:
@@ -524,14 +545,14 @@ def _service_purchase(world: DemoWorld, at: dt.datetime, now: dt.datetime) -> No
 
 
 def _correction(world: DemoWorld, at: dt.datetime) -> None:
-    """A social worker finds minutes were recorded wrong: reverse, then credit again."""
-    for txn, volunteer, category, minutes, points in world.rng.sample(world.credits, min(5, len(world.credits))):
+    """A social worker finds a check-out was recorded wrong: the attendance is corrected (reversal, then a new credit)."""
+    for attendance, community in world.rng.sample(world.credits, min(5, len(world.credits))):
+        minutes, points, volunteer = attendance.credited_minutes, attendance.credited_points, attendance.volunteer_id
         corrected = minutes - 30
         if corrected <= 0 or world.hours[volunteer] < minutes or world.points[volunteer] < points:
             continue
-        ledger.reverse(world.session, txn, actor=world.rng.choice(world.cast.social_workers), now=at, memo="更正：签退时间记录有误")
-        world.hours[volunteer] -= minutes
-        world.points[volunteer] -= points
-        world.credits.remove((txn, volunteer, category, minutes, points))
-        _credit(world, volunteer, corrected, category, ended=at - dt.timedelta(days=1), memo="更正后重新记入")
+        review.correct_attendance(world.session, attendance, corrected, "签退时间记录有误", actor=_actor(world, world.cast.carers[community]), now=at)
+        world.hours[volunteer] += attendance.credited_minutes - minutes
+        world.points[volunteer] += attendance.credited_points - points
+        world.credits.remove((attendance, community))
         return
