@@ -120,7 +120,7 @@ def _pages(session) -> tuple[dict[str, list[str]], str]:
             "/activities/manage", "/activities/new", f"/activities/{finished.id}", f"/activities/{under_way.id}",
             f"/activities/{finished.id}/edit", f"/activities/{under_way.id}/kiosk", f"/review/activities/{finished.id}",
             "/review/corrections", "/people", f"/people/{person.id}", "/certify/programmes", f"/certify/programmes/{programme.id}",
-            f"/certify/people/{volunteer.id}",
+            f"/certify/people/{person.id}",
         ],
         "13900000012": [
             "/people/registrations", "/people/new", "/people/import", "/organisations", f"/organisations/{east}", "/devices",
