@@ -92,12 +92,12 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return clock
 
 
-def sign_in(context, base: str, phone: str):
+def sign_in(context, base: str, phone: str, password: str = PASSWORD):
     """A page of `context`, signed in as the person with this phone."""
     page = context.new_page()
     page.goto(f"{base}/sign-in")
     page.fill("input[name=phone]", phone)
-    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url("**/me")
     return page

@@ -9,7 +9,6 @@ overlapping, and show no internals: no untranslated English message, no
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 from collections.abc import Iterator
@@ -20,19 +19,18 @@ import pytest
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
+import timebank
 from timebank.app import create_app
+from timebank.certify.models import Certificate, Programme
 from timebank.db import Database
 from timebank.demo import DEMO_PASSWORD, build_demo
 from timebank.events.models import Activity, Attendance, Phase
-from timebank.certify.models import Certificate, Programme
 from timebank.migrate import upgrade
 from timebank.people.idnumbers import IdVault
 from timebank.people.models import Person
 from timebank.redeem.models import Redemption
-from tests.browser.conftest import decode_qr, launch_chromium, serve
+from tests.browser.conftest import decode_qr, launch_chromium, serve, sign_in
 from tests.conftest import NOW
-
-import timebank
 
 SIZES = {"phone": (390, 844), "tablet": (820, 1180), "desktop": (1366, 768)}
 VENUE_SIZES = {"TV": (1920, 1080), "tablet upright": (820, 1180), "tablet sideways": (1180, 820), "phone": (390, 844)}
@@ -165,17 +163,10 @@ def chromium() -> Iterator[object]:
 def _signed_in(chromium, base: str, phone: str):
     """A desktop-sized page signed in as `phone` (or nobody)."""
     context = chromium.new_context(locale="zh-CN", viewport={"width": 1366, "height": 768})
-    page = context.new_page()
-    if phone:
-        page.goto(f"{base}/sign-in")
-        page.fill("input[name=phone]", phone)
-        page.fill("input[name=password]", DEMO_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/me")
-    return page
+    return sign_in(context, base, phone, DEMO_PASSWORD) if phone else context.new_page()
 
 
-def test_every_page_of_every_role_fits_phone_tablet_and_desktop_and_shows_no_internals(chromium, demo, tmp_path):
+def test_every_page_of_every_role_fits_phone_tablet_and_desktop_and_shows_no_internals(chromium, demo):
     untranslated = _untranslated()
     problems: list[str] = []
     for phone, paths in demo.pages.items():
