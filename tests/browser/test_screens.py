@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +24,8 @@ import timebank
 from timebank.app import create_app
 from timebank.certify.models import Certificate, Programme
 from timebank.db import Database
-from timebank.demo import DEMO_PASSWORD, build_demo
+from timebank.demo import DEMO_PASSWORD
 from timebank.events.models import Activity, Attendance, Phase
-from timebank.migrate import upgrade
-from timebank.people.idnumbers import IdVault
 from timebank.people.models import Person
 from timebank.redeem.models import Redemption
 from tests.browser.conftest import decode_qr, launch_chromium, serve, sign_in
@@ -132,21 +131,20 @@ def _pages(session) -> tuple[dict[str, list[str]], str]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    """A small demo built once and served for the whole module, the server's clock at the demo's `now`."""
+def demo(sqlite_demo_template: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """A copy of the shared demo (tests/conftest.py), served for the whole module, the server's clock at the demo's `now`."""
     folder = tmp_path_factory.mktemp("screens")
-    database = Database(f"sqlite:///{folder / 'timebank.db'}")
-    upgrade(database.engine)
-    with database.session() as session:
-        build_demo(session, volunteers=40, days=30, seed=7, now=NOW, vault=IdVault("test-only-data-key"))
-        session.commit()
+    path = folder / "timebank.db"
+    shutil.copyfile(sqlite_demo_template[0], path)
+    database = Database(f"sqlite:///{path}")
+    with database.session(write=False) as session:
         pages, screens = _pages(session)
     database.dispose()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TIMEBANK_INSTANCE_PATH", str(folder / "instance"))
         patch.setattr("timebank.auth.login.utcnow", lambda: NOW)
         app = create_app({
-            "TESTING": True, "DATABASE_URL": f"sqlite:///{folder / 'timebank.db'}", "SECRET_KEY": "test-only-secret",
+            "TESTING": True, "DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "test-only-secret",
             "DATA_KEY": "test-only-data-key", "RATELIMIT_ENABLED": False,
         })
         for base in serve(app):
