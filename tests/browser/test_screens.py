@@ -3,7 +3,7 @@
 One demo-like database is built once, served once and visited by one
 Chromium. Each page must fit its width (no sideways scrolling), keep its key
 elements (headings, buttons, fields, figures, the header's links) from
-overlapping, and show no internals: no untranslated English message, no
+overlapping, keep each figure ("0 小时") on one line, and show no internals: no untranslated English message, no
 `None`/`null`, no JSON, no stored codes such as `planned_end_flagged`.
 """
 
@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 import timebank
 from timebank.app import create_app
-from timebank.certify.models import Certificate, Programme
+from timebank.certify.models import Programme
 from timebank.db import Database
 from timebank.demo import DEMO_PASSWORD
 from timebank.events.models import Activity, Attendance, Phase
@@ -41,13 +41,24 @@ INTERNALS = re.compile(r"\bNone\b|\bnull\b|\{\"|\"\s*:\s*[\[{\"\d]")
 #: The page's visible text (outside <code>, whose content is a code by design) and overlapping key elements.
 INSPECT = """() => {
   const visible = (el) => el.checkVisibility() && el.getClientRects().length > 0;
-  const texts = [];
+  const texts = [], broken = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const parent = node.parentElement;
     if (!parent || parent.closest('code, script, style, [hidden]') || !visible(parent)) continue;
     const text = node.textContent.trim();
     if (text) texts.push(text);
+    for (const m of node.textContent.matchAll(/\\d[\\d,.]*\\s?(?:小时|分钟|积分)/g)) {
+      // The unit split ("小/时") or the figure over three lines: what a phone showed as 0/小/时.
+      const lines = (from, to) => {
+        const range = document.createRange();
+        range.setStart(node, from);
+        range.setEnd(node, to);
+        return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+      };
+      const end = m.index + m[0].length;
+      if (lines(end - 2, end) > 1 || lines(m.index, end) > 2) broken.push(m[0]);
+    }
   }
   const keys = [...document.querySelectorAll(
     'header a, header button, main h1, main h2, main button, main a.button, main input:not([type=hidden]), main select, main textarea, main .figures li, .venue-screen h1, .venue-when, .venue-code, .venue-count'
@@ -66,7 +77,7 @@ INSPECT = """() => {
   }
   const root = document.documentElement;
   const wide = [...document.querySelectorAll('body *')].filter((el) => visible(el) && el.getBoundingClientRect().right > root.clientWidth + 1).slice(-3).map(name);
-  return {texts, overlaps, overflow: root.scrollWidth > root.clientWidth + 1 ? wide : [], title: document.title};
+  return {texts, broken, overlaps, overflow: root.scrollWidth > root.clientWidth + 1 ? wide : [], title: document.title};
 }"""
 
 
@@ -99,7 +110,6 @@ def _pages(session) -> tuple[dict[str, list[str]], str]:
     volunteer = session.get(Person, attendance.volunteer_id)
     person = one(select(Person).where(Person.home_organisation_id == settled.organisation.parent_id).order_by(Person.id.desc()))
     programme = one(select(Programme).order_by(Programme.id))
-    certificate = one(select(Certificate).order_by(Certificate.id))
     redemption = one(select(Redemption).where(Redemption.station_id == 1).order_by(Redemption.id.desc()))
     east = settled.organisation.parent_id
     pages = {
@@ -121,7 +131,7 @@ def _pages(session) -> tuple[dict[str, list[str]], str]:
         ],
         "13900000012": [
             "/people/registrations", "/people/new", "/people/import", "/organisations", f"/organisations/{east}", "/devices",
-            "/review/overdue", "/certify/programmes/new", f"/people/{person.id}/edit", f"/certify/certificates/{certificate.id}",
+            "/review/overdue", "/certify/programmes/new", f"/people/{person.id}/edit",
             "/redemptions/overview", "/certify/records",
         ],
         "13900000011": ["/stations/1/catalogue"],
@@ -184,6 +194,7 @@ def test_every_page_of_every_role_fits_phone_tablet_and_desktop_and_shows_no_int
                 text = "\n".join(seen["texts"])
                 problems += [f"{where}: wider than the screen: {', '.join(seen['overflow'])}"] if seen["overflow"] else []
                 problems += [f"{where}: {overlap}" for overlap in seen["overlaps"]]
+                problems += [f"{where}: a figure broken across lines: {seen['broken'][:3]}"] if seen["broken"] else []
                 for pattern, what in ((INTERNALS, "internals"), (STORED_CODE, "a stored code"), (untranslated, "untranslated")):
                     found = sorted(set(pattern.findall(text)))
                     if found:
