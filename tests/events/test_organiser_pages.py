@@ -232,6 +232,12 @@ def test_the_manage_list_groups_activities_by_phase_with_sign_ups_and_presence(a
     assert "新建活动" in page
 
 
+def test_the_activity_page_says_a_printed_poster_code_is_not_allowed_rather_than_no_permission(app, session, make_activity):
+    activity = make_activity(poster_allowed=False)
+    page = text(signed_in(app, leader_of(session, activity)).get(f"/activities/{activity.id}"))
+    assert "<dt>打印的海报签到码</dt><dd>不允许</dd>" in page and "没有权限" not in page
+
+
 def test_the_activity_page_shows_what_it_credits_and_the_waiting_list_in_order(app, session, make_activity, make_person):
     activity = make_activity(capacity=1, starts_at=START + TOMORROW, ends_at=END + TOMORROW)
     first, second, third = (make_person(name=name) for name in ("张小明", "李大妈", "王大爷"))
