@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from timebank.categories import SERVICE_CATEGORIES
 from timebank.domain import InvalidInput
+from timebank.ledger.rules import TRAINING
 from timebank.orgs.models import Organisation
 from timebank.orgs.policy import CHOICES, DEFAULTS, SHOWN_IN_HOURS
 from timebank.orgs.services import effective_policy, get_organisation, lineage, tree
@@ -162,6 +163,7 @@ class OrganisationPage:
                 categories = [
                     CategoryField(f"{key}.{slug}", str(name), _figure((overridden or {}).get(slug)), _figure(self.inherited[key].get(slug, 1)))
                     for slug, name in SERVICE_CATEGORIES.items()
+                    if slug != TRAINING  # training earns no points to multiply
                 ]
             rows.append(PolicyRow(
                 key=key,
