@@ -106,17 +106,20 @@ def _pages(session) -> tuple[dict[str, list[str]], str]:
     under_way = next(a for a in activities.values() if a.phase(NOW) is Phase.UNDER_WAY)
     finished = activities["“四点半课堂”作业辅导"]
     settled = activities["重阳节敬老院探访"]
-    attendance = one(select(Attendance).where(Attendance.activity_id == settled.id, Attendance.status == "approved"))
+    east = settled.organisation.parent_id
+    # A volunteer of 东城社区 itself, who served at the settled visit: the upcoming activities are theirs to see.
+    attendance = one(select(Attendance).join(Person, Person.id == Attendance.volunteer_id).where(
+        Attendance.activity_id.in_([a.id for a in activities.values() if a.organisation_id in (east, settled.organisation_id)]),
+        Attendance.status == "approved", Person.home_organisation_id == east))
     volunteer = session.get(Person, attendance.volunteer_id)
     person = one(select(Person).where(Person.home_organisation_id == settled.organisation.parent_id).order_by(Person.id.desc()))
     programme = one(select(Programme).order_by(Programme.id))
     redemption = one(select(Redemption).where(Redemption.station_id == 1).order_by(Redemption.id.desc()))
-    east = settled.organisation.parent_id
     pages = {
         "": ["/", "/register", "/sign-in", "/certify/verify"],
         volunteer.phone: [
             "/", "/me", "/me/edit", "/me/code", "/me/card", "/me/balances", "/me/family", "/activities",
-            f"/activities/{settled.id}", "/me/attendances", f"/me/attendances/{attendance.id}/report", "/me/stations",
+            f"/activities/{attendance.activity_id}", "/me/attendances", f"/me/attendances/{attendance.id}/report", "/me/stations",
             "/certify/me", "/password",
         ],
         "13900000031": [
