@@ -11,6 +11,8 @@ from babel.messages.pofile import read_po
 from flask import request
 from flask_wtf.csrf import generate_csrf
 
+from tests.conftest import signed_in
+
 import timebank
 from timebank import ledger
 from timebank.app import create_app
@@ -121,12 +123,19 @@ def test_session_cookies_are_hardened(tmp_path, monkeypatch):
     assert app.config["SESSION_COOKIE_SECURE"] is True
 
 
-def test_front_page_shows_the_ledger_figures(client, ledger_setup, credit):
+def test_front_page_tells_a_visitor_what_this_is_and_where_to_start_without_ledger_figures(client, ledger_setup, credit):
     ledger_setup()
     credit(1, minutes=90, points=15)
     page = client.get("/").get_data(as_text=True)
-    assert "志愿服务账本" in page
-    assert ">1.5<" in page and ">15<" in page
+    assert "时间银行" in page and 'href="/register"' in page and 'href="/activities"' in page
+    assert ">1.5<" not in page and "只增不改" not in page and "冻结" not in page
+
+
+def test_front_page_shows_administrators_the_whole_programme_with_thousands_separators(app, make_person, ledger_setup, credit):
+    ledger_setup()
+    credit(1, minutes=90, points=12_345)
+    page = signed_in(app, make_person("admin", org="county")).get("/").get_data(as_text=True)
+    assert ">1.5<" in page and ">12,345<" in page and "含培训时长" in page
 
 
 def _ledger_messages() -> set[str]:

@@ -30,8 +30,20 @@ def test_admins_see_who_did_what_newest_first_with_changes_and_no_secrets(admin,
     page = text(admin.get("/audit"))
 
     assert page.index("重设了密码") < page.index("注册审核通过") < page.index("登记注册")
-    assert "吴奶奶" in page and "&#34;status&#34;" in page and "&#34;active&#34;" in page
-    assert "pbkdf2" not in page and "scrypt" not in page and "password_hash" in page
+    assert "吴奶奶" in page and "状态" in page and "待审核 → 正常" in page
+    assert "pbkdf2" not in page and "scrypt" not in page and "密码" in page and "已更改" in page
+    assert "password_hash" not in page and "&#34;" not in page and "null" not in page
+
+
+def test_history_reads_in_the_readers_language_with_names_for_records_it_refers_to(admin, make_person, org_tree, session):
+    person = make_person(name="吴奶奶")
+    session.commit()
+
+    page = text(admin.get(f"/people/{person.id}"))
+
+    assert "出生日期" in page and "东城社区" in page and "待审核" in page
+    for internal in ("birth_date", "home_organisation_id", "&#34;pending&#34;", "None", "null"):
+        assert internal not in page
 
 
 def test_the_audit_log_filters_by_record_and_pages_back(admin, make_person, session, monkeypatch):

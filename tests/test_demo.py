@@ -180,6 +180,17 @@ def test_approved_attendances_were_credited_by_review_and_corrected_by_reversal_
     assert session.scalar(select(Transaction).where(Transaction.kind == Kind.REVERSAL.value, Transaction.memo.like(memo)))
 
 
+def test_every_service_credited_in_the_demos_months_is_an_approved_attendance_its_volunteer_sees_on_my_service(session, demo):
+    """Only the long-serving volunteers' earlier years, from before the service was used, are credits without an attendance."""
+    credits = session.execute(select(Transaction.ref_type, Transaction.ref_id).where(
+        Transaction.kind.in_([Kind.SERVICE_CREDIT.value, Kind.TRAINING_CREDIT.value]), Transaction.reverses_id.is_(None),
+        Transaction.event_at >= NOW - dt.timedelta(days=30))).all()
+    assert len(credits) > 40 and {ref_type for ref_type, _ in credits} == {"attendance"}
+    for _, attendance_id in credits:
+        attendance = session.get(Attendance, attendance_id)
+        assert attendance is not None and attendance in review.attendances_of(session, attendance.volunteer_id, limit=1000)
+
+
 def test_finished_activities_wait_for_review_flagged_for_a_second_reviewer_or_overdue(session, demo):
     west_worker = session.scalar(select(Person).where(Person.phone == "13900000023"))
     items = review.review_list(session, activity(session, "垃圾分类入户宣传").id, actor=actor_for(session, west_worker))

@@ -58,19 +58,24 @@ def code_messages() -> dict[str, str]:
     return found
 
 
-def template_and_gettext_messages() -> dict[str, str]:
-    """msgid -> where, from _() and gettext() calls in templates and code."""
+def template_and_gettext_messages() -> dict[tuple[str | None, str], str]:
+    """(context, msgid) -> where, from _(), gettext() and pgettext() calls in templates and code."""
     method_map = [("timebank/**.py", "python"), ("templates/**.html", "jinja2")]
+    keywords = {"_": None, "gettext": None, "pgettext": ((1, "c"), 2)}
     found = {}
-    for filename, _lineno, message, _comments, _context in extract_from_dir(ROOT, method_map, keywords={"_": None, "gettext": None}):
+    for filename, _lineno, message, _comments, context in extract_from_dir(ROOT, method_map, keywords=keywords):
         if isinstance(message, str):
-            found[message] = filename
+            found[(context, message)] = filename
     return found
 
 
 def test_every_message_has_a_chinese_translation():
     with CATALOG.open("rb") as handle:
-        translated = {m.id for m in read_po(handle) if m.id and m.string}
-    wanted = {**code_messages(), **template_and_gettext_messages()}
-    missing = {text: where for text, where in wanted.items() if text.strip() and text not in translated and any(c.isalpha() for c in text) and not text.isidentifier()}
+        translated = {(m.context, m.id) for m in read_po(handle) if m.id and m.string}
+    wanted = {**{(None, text): where for text, where in code_messages().items()}, **template_and_gettext_messages()}
+    missing = {
+        (text if context is None else f"{context}|{text}"): where
+        for (context, text), where in wanted.items()
+        if text.strip() and (context, text) not in translated and any(c.isalpha() for c in text) and not text.isidentifier()
+    }
     assert not missing, "untranslated:\n" + "\n".join(f"  {where}: {text!r}" for text, where in sorted(missing.items(), key=lambda kv: kv[1]))

@@ -156,6 +156,13 @@ NAV = (
 )
 
 
+def number(value: float | int | None, digits: int = 0) -> str:
+    """A count, points or balance with thousands separators: `66,955`, `1,500.5` (`—` for none)."""
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
 def init_templates(app: Flask) -> None:
     """Helpers every template can call: choices for forms and the navigation for this person."""
     from flask_login import current_user
@@ -182,6 +189,7 @@ def init_templates(app: Flask) -> None:
             if endpoint in app.view_functions and (not roles or actor.has(*roles))
         ]
 
+    app.jinja_env.filters["number"] = number
     app.jinja_env.globals.update(
         nav_links=nav_links,
         category_options=lambda: [(k, v) for k, v in SERVICE_CATEGORIES.items() if k != "training"],

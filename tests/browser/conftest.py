@@ -27,15 +27,8 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "i
 TABLET = {"viewport": {"width": 1024, "height": 768}, "locale": "zh-CN"}
 
 
-@pytest.fixture
-def db(sqlite_db):
-    """Browser tests run on the embedded default, a SQLite file."""
-    return sqlite_db
-
-
-@pytest.fixture
-def live_server(app) -> Iterator[str]:
-    """The app served on a free loopback port in a thread; yields its base URL."""
+def serve(app) -> Iterator[str]:
+    """Serve `app` on a free loopback port in a thread; yield its base URL, then stop."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -46,8 +39,25 @@ def live_server(app) -> Iterator[str]:
 
 
 @pytest.fixture
+def db(sqlite_db):
+    """Browser tests run on the embedded default, a SQLite file."""
+    return sqlite_db
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """The app served on a free loopback port in a thread; yields its base URL."""
+    yield from serve(app)
+
+
+@pytest.fixture
 def browser() -> Iterator[object]:
     """Debian's Chromium, headless, driven by Playwright."""
+    yield from launch_chromium()
+
+
+def launch_chromium() -> Iterator[object]:
+    """Start Debian's Chromium (or skip, or fail where CI requires it); yield it, then close it."""
     if not CHROMIUM.exists():
         if os.environ.get("TIMEBANK_REQUIRE_BROWSER") == "1":
             pytest.fail("Chromium is required (TIMEBANK_REQUIRE_BROWSER=1) but /usr/bin/chromium is missing")
@@ -82,12 +92,12 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return clock
 
 
-def sign_in(context, base: str, phone: str):
+def sign_in(context, base: str, phone: str, password: str = PASSWORD):
     """A page of `context`, signed in as the person with this phone."""
     page = context.new_page()
     page.goto(f"{base}/sign-in")
     page.fill("input[name=phone]", phone)
-    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url("**/me")
     return page

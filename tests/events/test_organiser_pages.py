@@ -190,10 +190,12 @@ def test_cancelling_needs_a_reason_and_then_keeps_it(app, session, make_activity
 # -- who may see what ---------------------------------------------------------------------
 
 
-def test_a_social_worker_of_another_community_is_refused_every_page_of_the_activity(app, make_activity, make_person):
+def test_a_social_worker_of_another_community_is_refused_every_organisers_page_and_sees_the_volunteers_view(app, make_activity, make_person):
     activity = make_activity(poster_allowed=True)
     outsider = signed_in(app, make_person("social_worker", org="west"))
-    for path in ("", "/screen", "/screen.json", "/kiosk", "/poster.pdf", "/poster.png", "/edit"):
+    seen = outsider.get(f"/activities/{activity.id}")
+    assert seen.status_code == 200 and "服务内容" in text(seen) and f"/activities/{activity.id}/edit" not in text(seen)
+    for path in ("/screen", "/screen.json", "/kiosk", "/poster.pdf", "/poster.png", "/edit"):
         assert outsider.get(f"/activities/{activity.id}{path}").status_code == 403, path
     assert send(outsider, f"/activities/{activity.id}/publish").status_code == 403
     assert send(outsider, f"/activities/{activity.id}/cancel", reason="不是我的").status_code == 403
@@ -228,6 +230,12 @@ def test_the_manage_list_groups_activities_by_phase_with_sign_ups_and_presence(a
     assert "在场: 1" in under_way_part and "已签到: 1" in under_way_part
     assert "昨天的活动" in page[sections["finished"]:]
     assert "新建活动" in page
+
+
+def test_the_activity_page_says_a_printed_poster_code_is_not_allowed_rather_than_no_permission(app, session, make_activity):
+    activity = make_activity(poster_allowed=False)
+    page = text(signed_in(app, leader_of(session, activity)).get(f"/activities/{activity.id}"))
+    assert "<dt>打印的海报签到码</dt><dd>不允许</dd>" in page and "没有权限" not in page
 
 
 def test_the_activity_page_shows_what_it_credits_and_the_waiting_list_in_order(app, session, make_activity, make_person):

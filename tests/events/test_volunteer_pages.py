@@ -84,7 +84,7 @@ def test_browse_shows_my_community_street_and_district_but_not_another_street_or
 
     page = text(signed_in(app, volunteer).get("/activities"))
 
-    shown = re.findall(r"<h2>([^<]+)</h2>", page)
+    shown = re.findall(r"<h2><a href=\"/activities/\d+\">([^<]+)</a></h2>", page)
     assert shown == ["大营镇清扫", "陕县培训", "东城读报", "西关义诊"]  # soonest first
     assert "约 2 小时 · 20 积分" in page and "培训 2 小时" in page
     assert "助老服务" in page and "西关社区" in page and "东城社区敬老院" in page
@@ -421,3 +421,45 @@ def test_someone_elses_attendance_cannot_be_seen_or_reported(app, session, make_
     assert activity.title not in text(other.get("/me/attendances"))
     assert session.scalar(select(CorrectionRequest.id)) is None
     session.commit()
+
+
+def test_a_volunteer_opens_an_activity_and_sees_its_content_place_map_time_credit_and_whom_to_call(app, session, make_activity, volunteer, clock):
+    activity = make_activity(description="陪老人聊天、读报", latitude=34.7209, longitude=111.1047, radius_m=300)
+    leader = activity.person_in_charge
+
+    answer = signed_in(app, volunteer).get(f"/activities/{activity.id}")
+
+    page = text(answer)
+    assert answer.status_code == 200
+    assert "陪老人聊天、读报" in page and "东城社区敬老院" in page and "王社工" in page and f'href="tel:{leader.phone}"' in page
+    assert "https://www.openstreetmap.org/?mlat=34.72090&amp;mlon=111.10470" in page
+    assert "积分" in page and "报名" in page
+    assert not re.search(r'<script[^>]+src="(https?:)?//', page)  # a link to a map, never a map's script
+
+
+def test_an_activity_without_coordinates_links_to_a_map_search_for_its_address(app, make_activity, volunteer, clock):
+    activity = make_activity()
+    page = text(signed_in(app, volunteer).get(f"/activities/{activity.id}"))
+    assert "https://uri.amap.com/search?keyword=%E4%B8%9C%E5%9F%8E" in page
+
+
+def test_a_draft_or_a_faraway_activity_is_not_found_for_a_volunteer_while_its_organiser_manages_it(app, session, make_activity, make_person, volunteer, org_tree, clock):
+    draft = make_activity(publish=False)
+    street = create_organisation(session, name="城关镇", level="street", parent_id=org_tree["county"].id, actor=SYSTEM, now=NOW)
+    elsewhere = create_organisation(session, name="湖滨社区", level="community", parent_id=street.id, actor=SYSTEM, now=NOW)
+    session.commit()
+    stranger = make_person(name="外地志愿者")
+    stranger.home_organisation_id = elsewhere.id
+    session.commit()
+    published = make_activity()
+
+    assert signed_in(app, volunteer).get(f"/activities/{draft.id}").status_code == 404
+    assert signed_in(app, stranger).get(f"/activities/{published.id}").status_code == 404
+    organiser = signed_in(app, draft.person_in_charge)
+    assert "发布" in text(organiser.get(f"/activities/{draft.id}"))
+
+
+def test_the_activity_list_links_each_card_to_its_page_and_names_the_person_in_charge(app, make_activity, volunteer, clock):
+    activity = make_activity(description="陪老人聊天、读报")
+    page = text(signed_in(app, volunteer).get("/activities"))
+    assert f'href="/activities/{activity.id}"' in page and "陪老人聊天、读报" in page and "王社工" in page

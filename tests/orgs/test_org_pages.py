@@ -78,7 +78,9 @@ def test_a_policy_set_here_applies_below_and_clearing_it_inherits_again(coordina
         ("family_transfers", "maybe", "请选择“是”或“否”"),
         ("star_thresholds_hours", "100, 50", "请输入 5 个从小到大的整数"),
         ("category_multipliers", "gardening=2", "类别=倍数"),
-        ("forgotten_checkout", "<script>", "只能使用小写字母和下划线"),
+        ("forgotten_checkout", "<script>", "请从选项中选择一项"),
+        ("hour_cap_minutes", "一千五", "请输入小时数"),
+        ("category_multipliers.elderly", "20", "倍数须大于 0"),
     ],
 )
 def test_bad_policy_values_are_refused_clearly_and_nothing_changes(coordinator, org_tree, session, field, value, message):
@@ -91,11 +93,39 @@ def test_bad_policy_values_are_refused_clearly_and_nothing_changes(coordinator, 
     assert overrides(session, east) == {}
 
 
-def test_list_and_map_policies_are_read_from_plain_text(coordinator, org_tree, session):
+def test_thresholds_are_read_from_plain_text_and_multipliers_from_a_field_per_category(coordinator, org_tree, session):
     east = org_tree["east"]
-    send(coordinator, f"/organisations/{east.id}/policies", star_thresholds_hours="50，150, 300 600 1000", category_multipliers="elderly=1.5, children=2")
+    send(coordinator, f"/organisations/{east.id}/policies", **{
+        "star_thresholds_hours": "50，150, 300 600 1000", "category_multipliers.elderly": "1.5", "category_multipliers.children": "2",
+        "category_multipliers.emergency": "",
+    })
     assert overrides(session, east) == {"star_thresholds_hours": [50, 150, 300, 600, 1000], "category_multipliers": {"elderly": 1.5, "children": 2.0}}
-    assert 'value="children=2.0, elderly=1.5"' in text(coordinator.get(f"/organisations/{east.id}"))
+    page = text(coordinator.get(f"/organisations/{east.id}"))
+    assert 'name="category_multipliers.elderly" value="1.5"' in page and 'name="category_multipliers.children" value="2"' in page
+    assert "助老服务 ×1.5" in page
+
+
+def test_the_storage_cap_is_typed_in_hours_and_the_forgotten_check_out_rule_is_a_choice(coordinator, org_tree, session):
+    east = org_tree["east"]
+    page = text(coordinator.get(f"/organisations/{east.id}"))
+    assert "1,500 小时" in page and "90000" not in page and "planned_end_flagged</" not in page
+    assert '<option value="no_credit_flagged">暂不计时长，标记后由审核人决定</option>' in page
+
+    send(coordinator, f"/organisations/{east.id}/policies", hour_cap_minutes="1000", forgotten_checkout="no_credit_flagged")
+
+    assert overrides(session, east) == {"hour_cap_minutes": 60_000, "forgotten_checkout": "no_credit_flagged"}
+    assert 'name="hour_cap_minutes" value="1000"' in text(coordinator.get(f"/organisations/{east.id}"))
+
+
+def test_every_policy_value_gets_a_widget_from_its_definition(monkeypatch):
+    from timebank.orgs import management, policy
+
+    monkeypatch.setitem(policy.DEFAULTS, "late_flag_minutes", 15)
+    monkeypatch.setitem(policy.DEFAULTS, "hours_over_cap", "refuse")
+    monkeypatch.setitem(policy.CHOICES, "hours_over_cap", {"refuse": "Choose one of the options.", "to_pool": "Open"})
+
+    assert management.widget("late_flag_minutes") == "number" and management.widget("hours_over_cap") == "choice"
+    assert management.policies_from_form({"late_flag_minutes": "20", "hours_over_cap": "to_pool"}) == {"late_flag_minutes": 20, "hours_over_cap": "to_pool"}
 
 
 def test_a_coordinator_adds_a_team_below_their_community(coordinator, org_tree, session):

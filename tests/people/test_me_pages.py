@@ -193,7 +193,7 @@ def test_balances_show_credited_hours_points_certified_hours_and_stars(app, sess
 
     html = page_text(client.get("/me/balances"))
     assert '<span class="value" id="hours-available">100 小时 30 分钟</span>' in html
-    assert '<span class="value" id="points-available">1005</span>' in html
+    assert '<span class="value" id="points-available">1,005</span>' in html
     assert '<span class="value" id="certified-total">100 小时 30 分钟</span>' in html
     assert "助老服务" in html
     assert "★☆☆☆☆" in html and "199 小时 30 分钟" in html  # one star; 300 h is the next

@@ -156,6 +156,11 @@ def test_stock_is_received_and_adjusted_only_with_a_reason(app, session, shop, m
     assert "受潮两袋" in text(clerk.get(f"/stations/{shop.station.id}/stock"))
 
 
+def test_the_stock_forms_button_says_record_in_its_own_words_not_the_audit_logs(app, shop):
+    page = text(signed_in(app, shop.clerk).get(f"/stations/{shop.station.id}/stock"))
+    assert '<button type="submit" class="primary">登记</button>' in page and "对象" not in page
+
+
 def test_the_coordinator_adds_an_item_with_a_picture_and_sets_opening_hours(app, session, shop, make_person):
     from PIL import Image
 

@@ -2,77 +2,62 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
+from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, g, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import lazy_gettext
 
-from timebank.audit.services import SECRET_FIELDS, entries
+from timebank.audit.reading import TARGET_NAMES, ChangeRow, action_name, change_rows, target_name
+from timebank.audit.services import entries
+from timebank.orgs.management import policy_display, policy_label, policy_order
+from timebank.orgs.models import Organisation
+from timebank.redeem.models import Station
 from timebank.auth.login import requires
-from timebank.people.models import Role
+from timebank.people.models import Person, Role
 from timebank.people.registers import names_of
 from timebank.web import db_session
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 PAGE_SIZE = 50
-ACTION_NAMES = {
-    "register": lazy_gettext("Registered"),
-    "approve": lazy_gettext("Registration approved"),
-    "reject": lazy_gettext("Registration rejected"),
-    "update_profile": lazy_gettext("Record edited"),
-    "view_id_number": lazy_gettext("Full ID number viewed"),
-    "grant_role": lazy_gettext("Role granted"),
-    "revoke_role": lazy_gettext("Role revoked"),
-    "request_family_link": lazy_gettext("Family link requested"),
-    "confirm_family_link": lazy_gettext("Family link confirmed"),
-    "reset_password": lazy_gettext("Password reset"),
-    "change_password": lazy_gettext("Password changed"),
-    "issue_card": lazy_gettext("New card issued"),
-    "create_device_token": lazy_gettext("Device token created"),
-    "revoke_device_token": lazy_gettext("Device token revoked"),
-    "create_organisation": lazy_gettext("Organisation created"),
-    "set_policies": lazy_gettext("Policies changed"),
-    "create_station": lazy_gettext("Station opened"),
-}
-TARGET_NAMES = {
-    "person": lazy_gettext("Person"),
-    "organisation": lazy_gettext("Organisation"),
-    "device_token": lazy_gettext("Device token"),
-    "station": lazy_gettext("Station"),
-}
 
 
 @bp.app_template_filter("audit_action")
 def audit_action(action: str) -> str:
-    """An audit action in the reader's language (unknown ones as recorded)."""
-    return str(ACTION_NAMES.get(action, action))
+    """An audit action in the reader's language."""
+    return action_name(action)
 
 
 @bp.app_template_filter("audit_target")
 def audit_target(target_type: str) -> str:
     """What kind of record an entry is about, in the reader's language."""
-    return str(TARGET_NAMES.get(target_type, target_type))
+    return target_name(target_type)
 
 
-def _hide_secrets(value: object) -> object:
-    """The value with every secret field's content replaced, at any depth."""
-    if isinstance(value, dict):
-        return {key: "…" if key in SECRET_FIELDS else _hide_secrets(inner) for key, inner in value.items()}
-    if isinstance(value, list):
-        return [_hide_secrets(inner) for inner in value]
-    return value
+def _name_of(kind: str, record_id: int) -> str | None:
+    """The name of a person, organisation or station an entry refers to, looked up once per request."""
+    names = g.setdefault("audit_names", {})
+    if (kind, record_id) not in names:
+        model = {"person": Person, "organisation": Organisation, "station": Station}[kind]
+        found = db_session().get(model, record_id)
+        names[(kind, record_id)] = None if found is None else getattr(found, "real_name", None) or found.name
+    return names[(kind, record_id)]
+
+
+def _policy_rows(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[ChangeRow]:
+    """Each policy set or cleared, as the policy editor names and shows it."""
+    return [
+        ChangeRow(policy_label(key), policy_display(key, before.get(key)), policy_display(key, after.get(key)))
+        for key in sorted(set(before) | set(after), key=policy_order)
+        if before.get(key) != after.get(key)
+    ]
 
 
 @bp.app_template_filter("audit_changes")
-def audit_changes(raw: str) -> str:
-    """An entry's recorded changes as indented JSON, secrets never shown; empty if none."""
-    try:
-        changes = json.loads(raw or "{}")
-    except ValueError:
-        return ""
-    return json.dumps(_hide_secrets(changes), ensure_ascii=False, indent=2, sort_keys=True) if changes else ""
+def audit_changes(raw: str) -> list[ChangeRow]:
+    """An entry's recorded changes, field by field, in the reader's language; secrets never shown."""
+    return change_rows(raw, name_of=_name_of, policy_rows=_policy_rows)
 
 
 @bp.get("")

@@ -41,6 +41,25 @@ def managed_activity(session: Session, activity_id: int, *, actor: Actor, lock: 
     return activity
 
 
+def manages(activity: Activity, *, actor: Actor) -> bool:
+    """Whether the actor leads or organises the activity (what `managed_activity` requires)."""
+    return activity.person_in_charge_id == actor.id or actor.may(CARERS, activity.organisation)
+
+
+def volunteer_activity(session: Session, activity_id: int, *, person: Person) -> Activity:
+    """An activity as a volunteer may see it: published near them, or one they signed up for or attended; else NotFound."""
+    activity = get_activity(session, activity_id)
+    if activity.status == ActivityStatus.DRAFT.value:
+        raise NotFound("Unknown activity.")
+    ancestors, around = neighbourhood_paths(session, person)
+    if activity.organisation.path.startswith(around) or activity.organisation_id in ancestors:
+        return activity
+    for model in (SignUp, Attendance):
+        if session.scalar(select(model.id).where(model.activity_id == activity.id, model.volunteer_id == person.id)) is not None:
+            return activity
+    raise NotFound("Unknown activity.")
+
+
 def _checked(session: Session, data: Mapping[str, Any], *, actor: Actor, partial: bool = False) -> dict[str, Any]:
     """Validated activity fields, with the organisation within the actor's reach and a real person in charge."""
     values = load(ActivitySchema(), data, partial=partial)

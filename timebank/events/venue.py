@@ -15,7 +15,8 @@ from flask_babel import gettext
 from timebank.auth.login import current_actor, current_device
 from timebank.domain import NotAllowed
 from timebank.events import checkin, poster, services, tokens
-from timebank.events.models import Activity
+from timebank.events.models import Activity, Phase
+from timebank.localtime import hhmm
 from timebank.web import db_session
 
 #: Where the phone goes for each action: the volunteers' check-in pages.
@@ -40,14 +41,28 @@ def venue_activity(activity_id: int) -> Activity:
 def screen_state(activity: Activity, at: dt.datetime) -> dict[str, Any]:
     """What the venue screen shows at `at`: both codes, when they turn, who is in, and the phase."""
     secret = current_app.config["SECRET_KEY"]
+    phase = activity.phase(at)
+    over = phase in (Phase.SETTLED, Phase.CANCELLED)
+    # Once a scan would be refused, the screen shows why instead of a code: no live code outlives its use.
+    closed = {
+        "in": over or at >= activity.ends_at,
+        "out": over or at > activity.ends_at + checkin.CHECKOUT_GRACE,
+    }
+    reasons = {
+        "in": gettext(checkin.Ended.template, ends=hhmm(activity.ends_at)),
+        "out": gettext(checkin.CheckOutClosed.template, closed=hhmm(activity.ends_at + checkin.CHECKOUT_GRACE)),
+    }
     state: dict[str, Any] = {}
     for action, key, label in (("in", "check_in", gettext("Check in")), ("out", "check_out", gettext("Check out"))):
+        if closed[action]:
+            state[key] = {"url": None, "svg": None, "closed": reasons[action]}
+            continue
         url = code_url(action, tokens.screen_code(activity.code_key, action, secret, now=at))
-        state[key] = {"url": url, "svg": poster.qr_svg(url, label)}
+        state[key] = {"url": url, "svg": poster.qr_svg(url, label), "closed": None}
     state.update(
         refresh_in=tokens.seconds_left(at),
         presence=checkin.presence(db_session(), activity.id),
-        phase=str(activity.phase(at)),
+        phase=str(phase),
         now=int(at.timestamp() * 1000),  # the screen's clock may be wrong; its countdowns follow ours
     )
     return state

@@ -14,6 +14,7 @@ from timebank.domain import NotFound
 from timebank.events import checkin, credit, poster, services, tokens
 from timebank.events.models import Activity, Phase, SignUpStatus
 from timebank.events.venue import code_url, screen_state, venue_activity
+from timebank.events.volunteer_views import volunteer_activity_page
 from timebank.localtime import local
 from timebank.openapi import API_PREFIX
 from timebank.orgs.services import effective_policy, tree
@@ -179,7 +180,9 @@ def _detail(activity_id: int) -> dict[str, Any]:
 @bp.get("/<int:activity_id>")
 @requires()
 def detail(activity_id: int) -> ResponseReturnValue:
-    """The activity as its organisers see it, with what they can do next."""
+    """The activity: its organisers see what they can do next; a volunteer sees what it involves and their part in it."""
+    if not services.manages(services.get_activity(db_session(), activity_id), actor=current_actor()):
+        return volunteer_activity_page(activity_id)
     return render_template("events/detail.html", **_detail(activity_id))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from typing import Any
+from urllib.parse import urlencode
 
 from babel.dates import format_skeleton
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
@@ -12,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 from marshmallow import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from timebank.auth.login import current_person, now, requires
@@ -49,9 +51,9 @@ def when_text(starts: dt.datetime, ends: dt.datetime) -> str:
     return f"{day_text(starts)} {hhmm(starts)} – {day_text(ends)} {hhmm(ends)}"
 
 
-@bp.context_processor
+@bp.app_context_processor
 def time_helpers() -> dict[str, Any]:
-    """Local dates and times for this blueprint's templates."""
+    """Local dates and times for the volunteers' templates (the activity page is served under events.detail too)."""
     return {"when_text": when_text, "day_text": day_text, "hhmm": hhmm}
 
 
@@ -80,6 +82,27 @@ def refused(exc: DomainError) -> str:
 def browse() -> ResponseReturnValue:
     """Published activities near the volunteer that have not ended, soonest first."""
     return browse_page()
+
+
+def map_link(activity: Activity) -> str:
+    """A map of the venue that needs no key and loads nothing into our page: OpenStreetMap at its coordinates, or Amap's search for its address."""
+    if activity.latitude is not None and activity.longitude is not None:
+        lat, lon = f"{activity.latitude:.5f}", f"{activity.longitude:.5f}"
+        return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
+    return "https://uri.amap.com/search?" + urlencode({"keyword": activity.address, "src": "timebank"})
+
+
+def volunteer_activity_page(activity_id: int) -> ResponseReturnValue:
+    """One activity as a volunteer sees it: content, place and map, time, who is in charge and how to reach them, credit, their sign-up."""
+    session, person, at = db_session(), current_person(), now()
+    activity = services.volunteer_activity(session, activity_id, person=person)
+    attendance = session.scalar(select(Attendance).where(Attendance.activity_id == activity.id, Attendance.volunteer_id == person.id))
+    return render_template(
+        "volunteering/activity.html",
+        item=listings(session, [activity], person=person, now=at)[0],
+        attendance=attendance,
+        map_url=map_link(activity),
+    )
 
 
 @bp.post("/activities/<int:activity_id>/sign-up")

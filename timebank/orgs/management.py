@@ -8,13 +8,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from timebank.categories import SERVICE_CATEGORIES
 from timebank.domain import InvalidInput
+from timebank.ledger.rules import TRAINING
 from timebank.orgs.models import Organisation
-from timebank.orgs.policy import DEFAULTS
+from timebank.orgs.policy import CHOICES, DEFAULTS, SHOWN_IN_HOURS
 from timebank.orgs.services import effective_policy, get_organisation, lineage, tree
 from timebank.people.access import MANAGERS, Actor
 from timebank.redeem.models import Station
@@ -23,7 +25,7 @@ from timebank.redeem.models import Station
 POLICY_FIELDS: dict[str, tuple[str, float | None, float | None]] = {
     "points_per_hour": ("Points per hour of service", 0, 1000),
     "category_multipliers": ("Point multipliers by service category", None, None),
-    "hour_cap_minutes": ("Most time credit one volunteer may hold (minutes)", 0, 100_000_000),
+    "hour_cap_minutes": ("Most time credit one volunteer may hold (hours)", 0, 100_000_000),
     "hours_over_cap_to_pool": ("Time credit above the cap goes to the community pool (otherwise it is not deposited)", None, None),
     "family_transfers": ("Hours may be given to confirmed family members", None, None),
     "donations": ("Hours may be donated to the community pool", None, None),
@@ -37,6 +39,8 @@ POLICY_FIELDS: dict[str, tuple[str, float | None, float | None]] = {
     "record_deadline_working_days": ("Working days allowed to record service", 1, 365),
     "forgotten_checkout": ("What happens when a volunteer forgets to check out", None, None),
     "star_thresholds_hours": ("Certified hours for stars 1 to 5", None, None),
+    "continuing_education_hours": ("Continuing education hours a social worker needs in each period", 0, 1000),
+    "continuing_education_period_years": ("Years in each continuing education period", 1, 10),
 }
 SLUG = re.compile(r"^[a-z_]{1,40}$")
 TRUE, FALSE = "yes", "no"
@@ -53,18 +57,85 @@ def managed_tree(session: Session, *, actor: Actor) -> list[tuple[Organisation, 
     return [(o, depth[o.id] - top) for o in organisations]
 
 
+def widget(key: str) -> str:
+    """How the editor asks for a policy, from its definition: yes/no, a choice, hours, one number per category, a list, a number or text."""
+    default = DEFAULTS[key]
+    if isinstance(default, bool):
+        return "yes_no"
+    if key in CHOICES:
+        return "choice"
+    if key in SHOWN_IN_HOURS:
+        return "hours"
+    if isinstance(default, dict):
+        return "per_category"
+    if isinstance(default, list):
+        return "list"
+    if isinstance(default, (int, float)):
+        return "number"
+    return "text"
+
+
+def policy_label(key: str) -> str:
+    """A policy's name in the reader's language."""
+    return gettext(POLICY_FIELDS[key][0]) if key in POLICY_FIELDS else key.replace("_", " ")
+
+
+def policy_order(key: str) -> int:
+    """Where a policy stands in the editor (unknown ones last)."""
+    keys = list(DEFAULTS)
+    return keys.index(key) if key in keys else len(keys)
+
+
+def policy_display(key: str, value: Any) -> str:
+    """A policy value as people read it: 是/否, the choice's words, hours, `应急 ×1.5`."""
+    if value is None or key not in DEFAULTS:
+        return "" if value is None else str(value)
+    kind = widget(key)
+    if kind == "yes_no":
+        return gettext("Yes") if value else gettext("No")
+    if kind == "choice":
+        return gettext(CHOICES[key][value]) if value in CHOICES[key] else str(value)
+    if kind == "hours":
+        return gettext("%(hours)s h", hours=f"{value / 60:,.2f}".rstrip("0").rstrip("."))
+    if kind == "per_category":
+        shown = "、".join(f"{SERVICE_CATEGORIES.get(slug, slug)} ×{number:g}" for slug, number in value.items())
+        return shown or gettext("×1 for every category")
+    if kind == "list":
+        return ", ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class CategoryField:
+    """One category's multiplier in the per-category table."""
+
+    name: str  # the form field
+    label: str
+    override: str
+    inherited: str
+
+
 @dataclass(frozen=True)
 class PolicyRow:
     """One policy on a node's page: what is in force, whether it is set here, and the form's value."""
 
     key: str
     label: str
-    kind: str  # "choice" (yes/no) or "text"
+    widget: str
     effective: str
     inherited: str
     override: str | None
     low: float | None
     high: float | None
+    options: list[tuple[str, str]]
+    categories: list[CategoryField]
+
+    @property
+    def kind(self) -> str:
+        """'choice' for a select (yes/no or a list of codes), 'text' for the rest."""
+        return "choice" if self.widget in ("yes_no", "choice") else "text"
 
 
 @dataclass(frozen=True)
@@ -82,19 +153,33 @@ class OrganisationPage:
     @property
     def policies(self) -> list[PolicyRow]:
         """Each policy, in the order the form shows them."""
-        return [
-            PolicyRow(
+        rows = []
+        for key in DEFAULTS:
+            _, low, high = POLICY_FIELDS.get(key, (key, None, None))
+            kind = widget(key)
+            if kind == "hours" and low is not None:
+                low, high = low // 60, high // 60
+            overridden = self.overrides.get(key)
+            categories = []
+            if kind == "per_category":
+                categories = [
+                    CategoryField(f"{key}.{slug}", str(name), _figure((overridden or {}).get(slug)), _figure(self.inherited[key].get(slug, 1)))
+                    for slug, name in SERVICE_CATEGORIES.items()
+                    if slug != TRAINING  # training earns no points to multiply
+                ]
+            rows.append(PolicyRow(
                 key=key,
-                label=label,
-                kind="choice" if isinstance(DEFAULTS[key], bool) else "text",
-                effective=policy_text(key, self.effective[key]),
-                inherited=policy_text(key, self.inherited[key]),
-                override=policy_text(key, self.overrides[key]) if key in self.overrides else None,
+                label=policy_label(key),
+                widget=kind,
+                effective=policy_display(key, self.effective[key]),
+                inherited=policy_display(key, self.inherited[key]),
+                override=policy_text(key, overridden) if key in self.overrides else None,
                 low=low,
                 high=high,
-            )
-            for key, (label, low, high) in POLICY_FIELDS.items()
-        ]
+                options=[(code, gettext(words)) for code, words in CHOICES.get(key, {}).items()],
+                categories=categories,
+            ))
+        return rows
 
 
 def organisation_page(session: Session, organisation_id: int, *, actor: Actor) -> OrganisationPage:
@@ -115,8 +200,14 @@ def organisation_page(session: Session, organisation_id: int, *, actor: Actor) -
     )
 
 
+def _figure(number: float | None) -> str:
+    return "" if number is None else f"{number:g}"
+
+
 def policy_text(key: str, value: Any) -> str:
-    """A policy value as its form field holds it."""
+    """A policy value as its form field holds it (hours for a policy shown in hours)."""
+    if key in SHOWN_IN_HOURS and isinstance(value, (int, float)):
+        return _figure(value / 60)
     if isinstance(value, bool):
         return TRUE if value else FALSE
     if isinstance(value, dict):
@@ -131,6 +222,12 @@ def policies_from_form(form: Mapping[str, Any]) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     problems: dict[str, list[str]] = {}
     for key in DEFAULTS:
+        if widget(key) == "per_category" and any(name.startswith(f"{key}.") for name in form):
+            try:
+                overrides[key] = _per_category(key, form)
+            except ValueError as exc:
+                problems[key] = [str(exc)]
+            continue
         if key not in form:
             continue
         raw = (form[key] or "").strip()
@@ -149,7 +246,14 @@ def policies_from_form(form: Mapping[str, Any]) -> dict[str, Any]:
 def _read(key: str, raw: str) -> Any:
     """One policy's text as its default's type, or ValueError carrying the problem's msgid."""
     default = DEFAULTS[key]
-    _, low, high = POLICY_FIELDS[key]
+    _, low, high = POLICY_FIELDS.get(key, (key, None, None))
+    if key in CHOICES:
+        if raw not in CHOICES[key]:
+            raise ValueError("Choose one of the options.")
+        return raw
+    if key in SHOWN_IN_HOURS:
+        hours = _number(raw, float, "Enter a number of hours, such as 1500.")
+        return _in_range(round(hours * 60), low, high)
     if isinstance(default, bool):
         if raw not in (TRUE, FALSE):
             raise ValueError("Choose yes or no.")
@@ -189,6 +293,14 @@ def _thresholds(raw: str) -> list[int]:
     if len(values) != 5 or values[0] <= 0 or any(a >= b for a, b in zip(values, values[1:])):
         raise ValueError("Enter five whole numbers of hours, separated by commas.")
     return values
+
+
+def _per_category(key: str, form: Mapping[str, Any]) -> dict[str, float] | None:
+    """The per-category table: a multiplier for each category filled in; all empty inherits (None)."""
+    filled = {slug: (form.get(f"{key}.{slug}") or "").strip() for slug in SERVICE_CATEGORIES}
+    if not any(filled.values()):
+        return None
+    return _multipliers(", ".join(f"{slug}={number}" for slug, number in filled.items() if number))
 
 
 def _multipliers(raw: str) -> dict[str, float]:

@@ -26,6 +26,16 @@ DEFAULTS: dict[str, Any] = {
     "continuing_education_period_years": 3,
 }
 
+#: Policies held as a code: the codes a form offers, each with its label msgid.
+CHOICES: dict[str, dict[str, str]] = {
+    "forgotten_checkout": {
+        "planned_end_flagged": "Credit up to the planned end, flagged for review",
+        "no_credit_flagged": "Credit nothing until a reviewer decides, flagged",
+    },
+}
+#: Policies stored in minutes that people think of in hours (the storage cap).
+SHOWN_IN_HOURS = frozenset({"hour_cap_minutes"})
+
 
 def merge(overrides_from_root_down: list[str]) -> dict[str, Any]:
     """The defaults with each level's JSON overrides applied, root first."""

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from timebank import __version__
+from timebank.auth.login import current_actor
+from timebank.people.models import Role
 from timebank.ledger.reports import totals
 from timebank.web import LOCALE_COOKIE, database, db_session
 
@@ -16,8 +19,11 @@ bp = Blueprint("site", __name__)
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    """What the service is, with the ledger's overall figures."""
-    return render_template("site/index.html", totals=totals(db_session()))
+    """What the service is and where to start; the whole ledger's figures for administrators only."""
+    shown = None
+    if current_user.is_authenticated and current_actor().has(Role.ADMIN):
+        shown = totals(db_session())
+    return render_template("site/index.html", totals=shown)
 
 
 @bp.get("/healthz")

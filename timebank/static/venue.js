@@ -53,7 +53,16 @@
     var keys = ["check_in", "check_out"];
     for (var i = 0; i < keys.length; i++) {
       var box = codes[keys[i]], fresh = state[keys[i]];
-      if (box.getAttribute("data-url") !== fresh.url) {  // replace only a changed code: no flicker
+      if (!fresh.url) {  // closed: say why, and leave no code to scan
+        if (box.getAttribute("data-url")) {
+          box.innerHTML = "";
+          var why = document.createElement("p");
+          why.className = "venue-closed";
+          why.appendChild(document.createTextNode(fresh.closed));
+          box.appendChild(why);
+          box.setAttribute("data-url", "");
+        }
+      } else if (box.getAttribute("data-url") !== fresh.url) {  // replace only a changed code: no flicker
         box.innerHTML = fresh.svg;
         box.setAttribute("data-url", fresh.url);
       }
