@@ -56,4 +56,6 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ("zh_CN", "en"),
         "JSON_AS_ASCII": False,
+        # Every request body, with or without a Content-Length (a catalogue picture is at most 5 MB).
+        "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
     }

@@ -15,14 +15,17 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask, g, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from marshmallow import Schema, fields
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from timebank import __version__
 from timebank.app import csrf
 from timebank.errors import error_response
+from timebank.jsonbody import MAX_BYTES, BodyRefused, loads_object
+from timebank.web import translated_errors
 
 API_PREFIX = "/api/v1"
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -80,20 +83,36 @@ def api_blueprint(name: str, import_name: str) -> Blueprint:
 
 
 def require_json() -> ResponseReturnValue | None:
-    """Refuse a change that is not a JSON object (415 for another content type, 400 for broken JSON)."""
+    """Read a change's body once: nothing, or a JSON object (415 for another content type, 400 or 422 for a bad one).
+
+    An action without a body (approve, publish, ...) needs no Content-Type. The
+    size limit holds whether or not the client says how long the body is.
+    """
     if request.method not in MUTATING:
+        return None
+    if (request.content_length or 0) > MAX_BYTES:
+        raise RequestEntityTooLarge()
+    raw = request.stream.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:  # a chunked body states no length: it is cut off here, unread
+        raise RequestEntityTooLarge()
+    if not raw.strip():
+        g.json_body = {}
         return None
     if not request.is_json:
         message = gettext("Send the request body as JSON, with Content-Type: application/json.")
         return error_response(415, "unsupported_media_type", message)
-    if request.get_data() and not isinstance(request.get_json(silent=True), dict):
-        return error_response(400, "malformed_json", gettext("The request body is not a valid JSON object."))
+    try:
+        g.json_body = loads_object(raw)
+    except BodyRefused as exc:
+        if exc.malformed:
+            return error_response(400, "malformed_json", gettext(exc.message))
+        return error_response(422, "invalid_input", gettext(exc.message), translated_errors(exc.errors))
     return None
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object ({} for an empty body)."""
-    return request.get_json(silent=True) or {}
+    """The request's JSON object ({} for an empty body), as `require_json` read it."""
+    return g.get("json_body", {})
 
 
 def openapi_document(app: Flask) -> dict[str, Any]:

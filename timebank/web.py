@@ -11,6 +11,7 @@ from flask import Flask, current_app, flash, g, redirect, render_template, reque
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
 
 from timebank.db import Database
 from timebank.domain import Conflict, DomainError, NotAllowed, NotFound
@@ -19,6 +20,14 @@ T = TypeVar("T")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOCALE_COOKIE = "timebank_lang"
+
+
+class RecordIdConverter(IntegerConverter):
+    """`<int:...>` in every URL rule: a number past what a BIGINT id holds matches no record, so the answer is a 404."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def database() -> Database:

@@ -14,27 +14,27 @@ from sqlalchemy.orm import Session
 from timebank.categories import SERVICE_CATEGORIES
 from timebank.domain import InvalidInput
 from timebank.orgs.models import Organisation
-from timebank.orgs.policy import DEFAULTS
+from timebank.orgs.policy import DEFAULTS, RANGES
 from timebank.orgs.services import effective_policy, get_organisation, lineage, tree
 from timebank.people.access import MANAGERS, Actor
 from timebank.redeem.models import Station
 
-#: policy -> (label msgid, smallest, largest) for the numbers; labels for the rest.
-POLICY_FIELDS: dict[str, tuple[str, float | None, float | None]] = {
-    "points_per_hour": ("Points per hour of service", 0, 1000),
-    "category_multipliers": ("Point multipliers by service category", None, None),
-    "hour_cap_minutes": ("Most time credit one volunteer may hold (minutes)", 0, 100_000_000),
-    "family_transfers": ("Hours may be given to confirmed family members", None, None),
-    "donations": ("Hours may be donated to the community pool", None, None),
-    "min_star_to_spend_hours": ("Star level needed to spend hours", 0, 5),
-    "min_age_to_spend_hours": ("Age needed to spend hours", 0, 120),
-    "checkin_opens_minutes": ("Check-in opens this many minutes before the start", 0, 1440),
-    "min_attendance_share": ("Share of the activity a volunteer must attend to be credited (0 to 1)", 0, 1),
-    "rounding_minutes": ("Round served time down to (minutes)", 1, 60),
-    "reviewers_required": ("Reviewers who must approve attendance", 1, 5),
-    "record_deadline_working_days": ("Working days allowed to record service", 1, 365),
-    "forgotten_checkout": ("What happens when a volunteer forgets to check out", None, None),
-    "star_thresholds_hours": ("Certified hours for stars 1 to 5", None, None),
+#: policy -> label msgid, in the order the form shows them (the numbers' ranges are policy.RANGES).
+POLICY_LABELS: dict[str, str] = {
+    "points_per_hour": "Points per hour of service",
+    "category_multipliers": "Point multipliers by service category",
+    "hour_cap_minutes": "Most time credit one volunteer may hold (minutes)",
+    "family_transfers": "Hours may be given to confirmed family members",
+    "donations": "Hours may be donated to the community pool",
+    "min_star_to_spend_hours": "Star level needed to spend hours",
+    "min_age_to_spend_hours": "Age needed to spend hours",
+    "checkin_opens_minutes": "Check-in opens this many minutes before the start",
+    "min_attendance_share": "Share of the activity a volunteer must attend to be credited (0 to 1)",
+    "rounding_minutes": "Round served time down to (minutes)",
+    "reviewers_required": "Reviewers who must approve attendance",
+    "record_deadline_working_days": "Working days allowed to record service",
+    "forgotten_checkout": "What happens when a volunteer forgets to check out",
+    "star_thresholds_hours": "Certified hours for stars 1 to 5",
 }
 SLUG = re.compile(r"^[a-z_]{1,40}$")
 TRUE, FALSE = "yes", "no"
@@ -88,10 +88,10 @@ class OrganisationPage:
                 effective=policy_text(key, self.effective[key]),
                 inherited=policy_text(key, self.inherited[key]),
                 override=policy_text(key, self.overrides[key]) if key in self.overrides else None,
-                low=low,
-                high=high,
+                low=RANGES.get(key, (None, None))[0],
+                high=RANGES.get(key, (None, None))[1],
             )
-            for key, (label, low, high) in POLICY_FIELDS.items()
+            for key, label in POLICY_LABELS.items()
         ]
 
 
@@ -147,7 +147,7 @@ def policies_from_form(form: Mapping[str, Any]) -> dict[str, Any]:
 def _read(key: str, raw: str) -> Any:
     """One policy's text as its default's type, or ValueError carrying the problem's msgid."""
     default = DEFAULTS[key]
-    _, low, high = POLICY_FIELDS[key]
+    low, high = RANGES.get(key, (None, None))
     if isinstance(default, bool):
         if raw not in (TRUE, FALSE):
             raise ValueError("Choose yes or no.")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from timebank.domain import NotAllowed
+from timebank.domain import NotAllowed, NotFound
 from timebank.orgs.models import Organisation
 from timebank.people.models import Person, Role, RoleGrant
 
@@ -46,8 +46,15 @@ class Actor:
         return any(g.role in wanted and organisation.path.startswith(g.path) for g in self.grants)
 
     def require(self, roles: Iterable[Role], organisation: Organisation) -> None:
-        """NotAllowed unless `may`."""
+        """NotAllowed unless `may`; NotFound if the roles are held, but elsewhere.
+
+        Someone who may see such records in their own community is told the same
+        about another community's record as about one that does not exist, so ids
+        cannot be probed for what lies outside their reach.
+        """
         if not self.may(roles, organisation):
+            if self.paths(roles):
+                raise NotFound()
             raise NotAllowed()
 
     def paths(self, roles: Iterable[Role]) -> list[str]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from urllib.parse import quote
 
 from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import FileStorage
 
 from timebank.auth.login import current_actor, now, requires, vault
 from timebank.domain import InvalidInput
@@ -59,7 +61,7 @@ def _upload(organisations: list) -> tuple:
     """The uploaded file and the chosen organisation, or InvalidInput saying what is missing."""
     problems: dict[str, list[str]] = {}
     file = request.files.get("file")
-    if request.content_length and request.content_length > MAX_UPLOAD_BYTES:
+    if file is not None and _size(file) > MAX_UPLOAD_BYTES:
         problems["file"] = ["This file is too large for the page; split it, or ask an administrator to import it."]
     elif file is None or not file.filename:
         problems["file"] = ["Choose a CSV or Excel (.xlsx) file."]
@@ -70,6 +72,15 @@ def _upload(organisations: list) -> tuple:
     if problems:
         raise InvalidInput(errors=problems)
     return file, organisation_id
+
+
+def _size(file: FileStorage) -> int:
+    """The uploaded file's size as received: a chunked upload says nothing in advance."""
+    stream = file.stream
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return size
 
 
 @bp.get("/template.csv")

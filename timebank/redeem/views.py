@@ -4,9 +4,9 @@ coordinators' overview with its exports.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
+import itertools
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 from openpyxl import Workbook
 
+from timebank import spreadsheets
 from timebank.auth.login import current_actor, current_person, now, requires
 from timebank.auth.schemas import masked_name
 from timebank.domain import InvalidInput, NotFound
@@ -369,21 +370,9 @@ def export_csv() -> ResponseReturnValue:
     """The period's redemption lines as CSV (UTF-8 with BOM, as Chinese Excel opens it), streamed."""
     rows = _export_rows()
     first = next(rows)  # the period is checked before the answer starts
+    lines = spreadsheets.csv_chunks(itertools.chain([first], rows), flush_bytes=64 * 1024)
 
-    def lines() -> Iterator[str]:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        out.write("\ufeff")
-        writer.writerow(first)
-        for row in rows:
-            writer.writerow(row)
-            if out.tell() > 64 * 1024:
-                yield out.getvalue()
-                out.seek(0)
-                out.truncate()
-        yield out.getvalue()
-
-    return Response(stream_with_context(lines()), mimetype="text/csv; charset=utf-8",
+    return Response(stream_with_context(lines), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=redemptions.csv"})
 
 
@@ -392,9 +381,7 @@ def export_csv() -> ResponseReturnValue:
 def export_xlsx() -> ResponseReturnValue:
     """The period's redemption lines as an Excel workbook (written in openpyxl's streaming mode)."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("兑换记录")
-    for row in _export_rows():
-        sheet.append(row)
+    spreadsheets.append_rows(workbook.create_sheet("兑换记录"), _export_rows())
     out = io.BytesIO()
     workbook.save(out)
     return Response(out.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
