@@ -35,6 +35,7 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     ledger.HoldNotOpen: (409, "hold_not_open"),
     ledger.LedgerError: (422, "ledger_error"),
     domain.InvalidInput: (422, "invalid_input"),
+    domain.OutOfReach: (404, "not_found"),
     domain.NotFound: (404, "not_found"),
     domain.NotAllowed: (403, "forbidden"),
     domain.Conflict: (409, "conflict"),

