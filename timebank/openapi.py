@@ -36,8 +36,10 @@ PROBLEMS = {
     403: ("Forbidden", "The actor's roles do not allow this here."),
     404: ("NotFound", "No such record, or none the actor may see."),
     409: ("Conflict", "The change clashes with what is already recorded."),
-    415: ("NotJson", "The body is not JSON (Content-Type: application/json)."),
+    413: ("TooLarge", "The body is larger than the API takes (256 KB)."),
+    415: ("NotJson", "A body was sent that is not JSON (Content-Type: application/json); an action without a body needs none."),
     422: ("InvalidInput", "The input was refused; `errors` says which field and why."),
+    429: ("TooManyRequests", "Too many requests from this address or for this account; `Retry-After` says when to try again."),
 }
 RULE_ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 
@@ -182,11 +184,12 @@ def _operation(view: Callable, endpoint: str, rule: str, method: str) -> dict[st
         problems |= {401, 403}
         if roles:
             operation["description"] = "Roles: " + ", ".join(str(role) for role in roles) + "."
-    if "<" in rule:
-        problems.add(404)
+    problems.add(429)  # any address may be throttled
+    if "<" in rule or doc.query is not None or method in MUTATING:
+        problems.add(404)  # the record in the path, or one the query or body names, may be unknown (or out of reach)
     if doc.query is not None:
         problems.add(422)
     if method in MUTATING:
-        problems |= {400, 409, 415, 422}
+        problems |= {400, 409, 413, 415, 422}
     operation["responses"] = {str(doc.status): success} | {str(status): PROBLEMS[status][0] for status in sorted(problems)}
     return operation
