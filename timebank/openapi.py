@@ -24,6 +24,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from timebank import __version__
 from timebank.app import csrf
 from timebank.errors import error_response
+from timebank.inputs import INT64_MAX, INT64_MIN
 from timebank.jsonbody import MAX_BYTES, BodyRefused, loads_object
 from timebank.web import translated_errors
 
@@ -41,6 +42,8 @@ PROBLEMS = {
     422: ("InvalidInput", "The input was refused; `errors` says which field and why."),
     429: ("TooManyRequests", "Too many requests from this address or for this account; `Retry-After` says when to try again."),
 }
+#: An id in a path: what the <int:...> converter matches (anything else is a 404).
+PATH_ID = {"type": "integer", "minimum": 0, "maximum": INT64_MAX}
 RULE_ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 
 
@@ -133,6 +136,7 @@ def build_spec(app: Flask) -> APISpec:
         plugins=[MarshmallowPlugin()],
         info={"description": "Volunteers, organisations, activities and check-in, review of attendances, device tokens, member codes and the audit log of 时间银行."},
     )
+    spec.plugins[0].converter.add_attribute_function(_int64_bounds)
     spec.components.security_scheme(
         "cookie", {"type": "apiKey", "in": "cookie", "name": app.config.get("SESSION_COOKIE_NAME", "session")}
     )
@@ -155,6 +159,13 @@ def build_spec(app: Flask) -> APISpec:
     return spec
 
 
+def _int64_bounds(converter: Any, field: fields.Field, ret: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """An integer field's bounds where its schema sets none: what a 64-bit column holds (and the server takes)."""
+    if not isinstance(field, fields.Integer):
+        return {}
+    return {key: value for key, value in (("minimum", INT64_MIN), ("maximum", INT64_MAX)) if key not in ret}
+
+
 def _operation(view: Callable, endpoint: str, rule: str, method: str) -> dict[str, Any]:
     """One operation: summary, parameters, body, responses and who may call it."""
     doc: Operation = getattr(view, "openapi", Operation())
@@ -164,7 +175,7 @@ def _operation(view: Callable, endpoint: str, rule: str, method: str) -> dict[st
         "summary": (inspect.getdoc(view) or endpoint).splitlines()[0],
         "tags": [endpoint.split(".", 1)[0]],
         "parameters": [
-            {"in": "path", "name": m["name"], "required": True, "schema": {"type": "integer" if m["converter"] == "int" else "string"}}
+            {"in": "path", "name": m["name"], "required": True, "schema": PATH_ID if m["converter"] == "int" else {"type": "string"}}
             for m in RULE_ARGUMENT.finditer(rule)
         ],
     }

@@ -73,6 +73,14 @@ def test_a_boolean_where_an_id_belongs_is_a_422(client, make_person, sign_in, or
     assert "home_organisation_id" in _refused(answer, 422)["errors"]
     answer = client.post("/api/v1/people/1/roles", json={"role": "coordinator", "organisation_id": True})
     assert "organisation_id" in _refused(answer, 422)["errors"]
+    answer = client.post("/api/v1/device-tokens", json={"name": "收银平板", "scope_type": "station", "scope_id": True})
+    assert "scope_id" in _refused(answer, 422)["errors"]
+
+
+def test_a_boolean_for_the_person_of_a_certificate_is_a_422(client, make_person, sign_in):
+    sign_in(make_person("social_worker"))
+    answer = client.post("/api/v1/programmes/1/certificates", json={"person_id": True})
+    assert "person_id" in _refused(answer, 422)["errors"]
 
 
 def test_a_number_past_64_bits_in_a_query_or_a_form_is_refused_not_a_500(client, make_person, sign_in):
