@@ -39,6 +39,28 @@ class RecordIdConverter(IntegerConverter):
     regex = rf"(?:\d{{1,18}}|{_digits_at_most(str(2**63 - 1))})"
 
 
+def record_id(text: str) -> int:
+    """An id or count from a form or query: ASCII digits that fit 64 bits, else ValueError.
+
+    As `request.args.get(name, type=record_id)` it gives the default instead,
+    where `type=int` would pass 2⁶³ on to the database (a 500) and '²' to int().
+    """
+    if not (text.isascii() and text.isdigit()) or int(text) > 2**63 - 1:
+        raise ValueError(f"not an id: {text!r}")
+    return int(text)
+
+
+def record_ids(texts: list[str]) -> list[int]:
+    """The ids among submitted values (anything else is left out, as a form's stray value)."""
+    ids = []
+    for text in texts:
+        try:
+            ids.append(record_id(text))
+        except ValueError:
+            continue
+    return ids
+
+
 def database() -> Database:
     """The app's database."""
     return current_app.extensions["timebank.database"]

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Request
 from timebank.jsonbody import MAX_BYTES
 from timebank.people.models import Person
 from tests.api.conftest import ZH
+from tests.conftest import send
 
 HUGE = 2**63
 
@@ -87,3 +88,13 @@ def test_a_number_past_64_bits_in_a_query_or_a_form_is_refused_not_a_500(client,
     sign_in(make_person("coordinator"))
     assert client.get(f"/api/v1/people?q=V{HUGE}").status_code == 200
     assert client.get(f"/people?q=V{HUGE}").status_code == 200
+
+
+def test_pages_take_numbers_past_64_bits_in_queries_and_forms_without_a_500(client, make_person, sign_in):
+    sign_in(make_person("admin", "coordinator"))
+    for url in (f"/audit?type=person&id={HUGE}", f"/audit?before={HUGE}", f"/me/balances?before={HUGE}", f"/people?page={HUGE}",
+                "/people?page=²"):
+        assert client.get(url).status_code == 200, url
+    pending = make_person(status="pending")
+    answer = send(client, "/people/registrations/approve", person_ids=[str(HUGE), "²", str(pending.id)])
+    assert answer.status_code == 302

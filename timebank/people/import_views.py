@@ -15,7 +15,7 @@ from timebank.orgs.services import tree
 from timebank.people.access import MANAGERS
 from timebank.people.importing import import_volunteers, read_rows, template_csv
 from timebank.people.models import Role
-from timebank.web import db_session, submit
+from timebank.web import db_session, record_id, submit
 
 bp = Blueprint("imports", __name__, url_prefix="/people/import")
 
@@ -65,8 +65,7 @@ def _upload(organisations: list) -> tuple:
         problems["file"] = ["This file is too large for the page; split it, or ask an administrator to import it."]
     elif file is None or not file.filename:
         problems["file"] = ["Choose a CSV or Excel (.xlsx) file."]
-    chosen = request.form.get("organisation_id", "")
-    organisation_id = int(chosen) if chosen.isdigit() else None
+    organisation_id = request.form.get("organisation_id", type=record_id)
     if organisation_id not in {o.id for o in organisations}:
         problems["organisation_id"] = ["Choose the organisation the volunteers join."]
     if problems:

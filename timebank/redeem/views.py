@@ -30,7 +30,7 @@ from timebank.redeem import catalogue, counter, reports
 from timebank.redeem.api import COUNTER_ROLES
 from timebank.redeem.models import ItemKind
 from timebank.redeem.schemas import DayQuerySchema
-from timebank.web import db_session, done, form_data, refusable
+from timebank.web import db_session, done, form_data, record_id, refusable
 
 bp = Blueprint("redeem", __name__)
 
@@ -279,7 +279,7 @@ def set_hours(station_id: int) -> ResponseReturnValue:
 
 def _item_page(item_id: int) -> tuple[str, dict[str, Any]]:
     item = catalogue.managed_item(db_session(), item_id, actor=current_actor())
-    return "redeem/item_edit.html", {"item": item, "station_id": request.args.get("station_id", type=int) or request.form.get("station_id", type=int)}
+    return "redeem/item_edit.html", {"item": item, "station_id": request.args.get("station_id", type=record_id) or request.form.get("station_id", type=record_id)}
 
 
 @bp.get("/catalogue/items/<int:item_id>/edit")
@@ -314,7 +314,7 @@ def update_item(item_id: int) -> ResponseReturnValue:
 @requires(Role.COORDINATOR, Role.ADMIN)
 def retire_item(item_id: int) -> ResponseReturnValue:
     """Stop offering an item."""
-    station_id = request.form.get("station_id", type=int)
+    station_id = request.form.get("station_id", type=record_id)
     item = catalogue.retire_item(db_session(), item_id, actor=current_actor(), now=now())
     if station_id:
         return done(gettext("No longer offered: %(name)s.", name=item.name), "redeem.catalogue_page", station_id=station_id)
