@@ -74,7 +74,7 @@ def _misread(field: fields.Field, value: Any) -> bool:
         return not (math.isfinite(value) and value.is_integer() and INT64_MIN <= value <= INT64_MAX)
     if isinstance(value, str):
         text = value.strip()
-        if not text.lstrip("+-").isdigit():
+        if not text.lstrip("+-").isdecimal():
             return False  # not a number at all: the field says so in its own words
         if len(text) > 20:
             return True

@@ -15,6 +15,7 @@ from werkzeug.routing import IntegerConverter
 
 from timebank.db import Database
 from timebank.domain import Conflict, DomainError, NotAllowed, NotFound
+from timebank.inputs import INT64_MAX
 
 T = TypeVar("T")
 
@@ -36,7 +37,7 @@ class RecordIdConverter(IntegerConverter):
     the GET rule's pattern matched.
     """
 
-    regex = rf"(?:\d{{1,18}}|{_digits_at_most(str(2**63 - 1))})"
+    regex = rf"(?:\d{{1,18}}|{_digits_at_most(str(INT64_MAX))})"
 
 
 def record_id(text: str) -> int:
@@ -45,7 +46,7 @@ def record_id(text: str) -> int:
     As `request.args.get(name, type=record_id)` it gives the default instead,
     where `type=int` would pass 2⁶³ on to the database (a 500) and '²' to int().
     """
-    if not (text.isascii() and text.isdigit()) or int(text) > 2**63 - 1:
+    if not (text.isascii() and text.isdigit()) or int(text) > INT64_MAX:
         raise ValueError(f"not an id: {text!r}")
     return int(text)
 

@@ -66,13 +66,14 @@ def test_the_page_refuses_a_chunked_upload_past_its_limit(app, client, sign_in, 
     assert len(body) > MAX_UPLOAD_BYTES
     data = {"csrf_token": csrf_token(client), "organisation_id": str(org_tree["east"].id), "file": (io.BytesIO(body), "名单.csv")}
     builder = EnvironBuilder(path="/people/import", method="POST", data=data)
+    environ = builder.get_environ()
+    del environ["CONTENT_LENGTH"]
+    environ["HTTP_TRANSFER_ENCODING"] = "chunked"
+    environ["wsgi.input_terminated"] = True
     try:
-        environ = builder.get_environ()
-        del environ["CONTENT_LENGTH"]
-        environ["HTTP_TRANSFER_ENCODING"] = "chunked"
-        environ["wsgi.input_terminated"] = True
         answer = client.open(Request(environ))
     finally:
+        environ["wsgi.input"].close()  # the encoded upload, spooled to a temporary file
         builder.close()
     assert answer.status_code == 422
     assert "文件太大" in text(answer)

@@ -370,7 +370,7 @@ class OrganisationFinder:
         text = _text(cell)
         if text is None:
             return self.root.id, None
-        if text.isdigit() and int(text) in self.by_id:
+        if text.isdecimal() and int(text) in self.by_id:
             return int(text), None
         found = self.by_name.get(text, [])
         if len(found) == 1:

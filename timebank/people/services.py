@@ -243,7 +243,7 @@ def search(
     if query:
         like = f"%{query}%"
         conditions = [Person.real_name.like(like), Person.phone.like(like), Person.id_number_masked.like(like)]
-        if query.upper().startswith("V") and query[1:].isdigit() and int(query[1:]) <= INT64_MAX:
+        if query.upper().startswith("V") and query[1:].isdecimal() and int(query[1:]) <= INT64_MAX:
             conditions.append(Person.id == int(query[1:]))
         stmt = stmt.where(or_(*conditions))
     if status:
