@@ -194,9 +194,9 @@ def test_a_social_worker_of_another_community_is_refused_every_page_of_the_activ
     activity = make_activity(poster_allowed=True)
     outsider = signed_in(app, make_person("social_worker", org="west"))
     for path in ("", "/screen", "/screen.json", "/kiosk", "/poster.pdf", "/poster.png", "/edit"):
-        assert outsider.get(f"/activities/{activity.id}{path}").status_code == 403, path
-    assert send(outsider, f"/activities/{activity.id}/publish").status_code == 403
-    assert send(outsider, f"/activities/{activity.id}/cancel", reason="不是我的").status_code == 403
+        assert outsider.get(f"/activities/{activity.id}{path}").status_code == 404, path
+    assert send(outsider, f"/activities/{activity.id}/publish").status_code == 404
+    assert send(outsider, f"/activities/{activity.id}/cancel", reason="不是我的").status_code == 404
 
 
 def test_a_volunteer_cannot_open_the_organisers_pages(app, make_person):
