@@ -20,8 +20,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.auths import AuthStorage
-from schemathesis.config._checks import PositiveDataAcceptanceConfig
-from schemathesis.config._checks import PositiveDataAcceptanceConfig
+from schemathesis.config import PositiveDataAcceptanceConfig
 
 from timebank.auth.services import create_device_token
 from timebank.events import services as events
