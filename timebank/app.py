@@ -32,6 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(Path(__file__).parent / "static"),
     )
+    app.url_map.converters["int"] = web.RecordIdConverter
     app.config.from_mapping(from_environment(instance_path))
     if config:
         app.config.update(config)

@@ -74,4 +74,6 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         # People per commit in a certificate batch (on SQLite the write lock is held while a chunk is numbered).
         "CERTIFY_BATCH_CHUNK": int(env.get(f"{ENV_PREFIX}CERTIFY_BATCH_CHUNK") or 50),
         "SMTP_STARTTLS": env.get(f"{ENV_PREFIX}SMTP_STARTTLS", "0") == "1",
+        # Every request body, with or without a Content-Length (a catalogue picture is at most 5 MB).
+        "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,15 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only (0600, like the keys); SQLite gives its -wal and -shm files the same mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     """An engine for `url`: SQLite with WAL, foreign keys and busy timeout, or PostgreSQL via psycopg 3."""
     url = make_url(url)
@@ -84,7 +94,7 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(url.database))
         kwargs.setdefault("connect_args", {}).update(
             check_same_thread=False, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
         )

@@ -40,6 +40,17 @@ class NotAllowed(DomainError):
     template = "You are not allowed to do this."
 
 
+class OutOfReach(NotFound, NotAllowed):
+    """A record of another community, to someone whose roles reach only their own.
+
+    It answers as NotFound, the same as an id that does not exist, so ids cannot
+    be probed for what lies outside one's reach; code that handles NotAllowed
+    (the command line, which names the refusal) still catches it.
+    """
+
+    template = "Not found."
+
+
 class Conflict(DomainError):
     """The change clashes with what is already recorded."""
 

@@ -35,6 +35,7 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     ledger.HoldNotOpen: (409, "hold_not_open"),
     ledger.LedgerError: (422, "ledger_error"),
     domain.InvalidInput: (422, "invalid_input"),
+    domain.OutOfReach: (404, "not_found"),
     domain.NotFound: (404, "not_found"),
     domain.NotAllowed: (403, "forbidden"),
     domain.Conflict: (409, "conflict"),
@@ -94,6 +95,7 @@ HTTP_EXPLANATIONS = {
     403: "Your account is not allowed to do this.",
     404: "The page or record you asked for does not exist. Check the address, or go back to the front page.",
     405: "This address does not accept that kind of request.",
+    413: "What was sent is too large.",
     429: "Too many attempts in a short time. Please wait a minute and try again.",
     500: "The error has been logged. Please try again in a moment.",
     503: "The service cannot reach its database right now. Please try again in a moment.",
@@ -132,7 +134,10 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
     status = error.code or 500
     code = (error.name or "error").lower().replace(" ", "_").replace("'", "")
     explanation = HTTP_EXPLANATIONS.get(status) or HTTP_TITLES.get(status) or error.name or "Error"
-    return error_response(status, code, gettext(explanation))
+    body, status = error_response(status, code, gettext(explanation))
+    # The error's own headers (Allow on a 405, Retry-After, ...) go along; its HTML content type does not.
+    headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+    return body, status, headers
 
 
 def handle_unexpected(error: Exception) -> ResponseReturnValue:

@@ -18,6 +18,13 @@ def hhmm(moment: dt.datetime) -> str:
     return local(moment).strftime("%H:%M")
 
 
+def moment_text(moment: dt.datetime, now: dt.datetime) -> str:
+    """"09:02" on the same local day as `now`, otherwise with its date: "2026-12-04 09:02"."""
+    if local_day(moment) == local_day(now):
+        return hhmm(moment)
+    return local(moment).strftime("%Y-%m-%d %H:%M")
+
+
 def local_day(moment: dt.datetime) -> dt.date:
     """The local calendar date."""
     return local(moment).date()

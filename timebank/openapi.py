@@ -16,14 +16,18 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask, g, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from marshmallow import Schema, fields
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from timebank import __version__
 from timebank.app import csrf
 from timebank.errors import error_response
+from timebank.inputs import INT64_MAX, INT64_MIN
+from timebank.jsonbody import MAX_BYTES, BodyRefused, loads_object
+from timebank.web import translated_errors
 
 API_PREFIX = "/api/v1"
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -34,10 +38,13 @@ PROBLEMS = {
     403: ("Forbidden", "The actor's roles do not allow this here (`password_change_required`: choose one's own password first)."),
     404: ("NotFound", "No such record, or none the actor may see."),
     409: ("Conflict", "The change clashes with what is already recorded."),
-    415: ("NotJson", "The body is not JSON (Content-Type: application/json)."),
+    413: ("TooLarge", "The body is larger than the API takes (256 KB)."),
+    415: ("NotJson", "A body was sent that is not JSON (Content-Type: application/json); an action without a body needs none."),
     422: ("InvalidInput", "The input was refused; `errors` says which field and why."),
-    429: ("TooManyRequests", "Too many attempts from here; wait and try again."),
+    429: ("TooManyRequests", "Too many requests from this address or for this account; `Retry-After` says when to try again."),
 }
+#: An id in a path: what the <int:...> converter matches (anything else is a 404).
+PATH_ID = {"type": "integer", "minimum": 0, "maximum": INT64_MAX}
 RULE_ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 
 
@@ -83,20 +90,36 @@ def api_blueprint(name: str, import_name: str) -> Blueprint:
 
 
 def require_json() -> ResponseReturnValue | None:
-    """Refuse a change that is not a JSON object (415 for another content type, 400 for broken JSON)."""
+    """Read a change's body once: nothing, or a JSON object (415 for another content type, 400 or 422 for a bad one).
+
+    An action without a body (approve, publish, ...) needs no Content-Type. The
+    size limit holds whether or not the client says how long the body is.
+    """
     if request.method not in MUTATING:
+        return None
+    if (request.content_length or 0) > MAX_BYTES:
+        raise RequestEntityTooLarge()
+    raw = request.stream.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:  # a chunked body states no length: it is cut off here, unread
+        raise RequestEntityTooLarge()
+    if not raw.strip():
+        g.json_body = {}
         return None
     if not request.is_json:
         message = gettext("Send the request body as JSON, with Content-Type: application/json.")
         return error_response(415, "unsupported_media_type", message)
-    if request.get_data() and not isinstance(request.get_json(silent=True), dict):
-        return error_response(400, "malformed_json", gettext("The request body is not a valid JSON object."))
+    try:
+        g.json_body = loads_object(raw)
+    except BodyRefused as exc:
+        if exc.malformed:
+            return error_response(400, "malformed_json", gettext(exc.message))
+        return error_response(422, "invalid_input", gettext(exc.message), translated_errors(exc.errors))
     return None
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object ({} for an empty body)."""
-    return request.get_json(silent=True) or {}
+    """The request's JSON object ({} for an empty body), as `require_json` read it."""
+    return g.get("json_body", {})
 
 
 def openapi_document(app: Flask) -> dict[str, Any]:
@@ -115,6 +138,7 @@ def build_spec(app: Flask) -> APISpec:
         plugins=[MarshmallowPlugin()],
         info={"description": "Volunteers, organisations, activities and check-in, review of attendances, device tokens, member codes and the audit log of 时间银行."},
     )
+    spec.plugins[0].converter.add_attribute_function(_int64_bounds)
     spec.components.security_scheme(
         "cookie", {"type": "apiKey", "in": "cookie", "name": app.config.get("SESSION_COOKIE_NAME", "session")}
     )
@@ -137,6 +161,13 @@ def build_spec(app: Flask) -> APISpec:
     return spec
 
 
+def _int64_bounds(converter: Any, field: fields.Field, ret: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """An integer field's bounds where its schema sets none: what a 64-bit column holds (and the server takes)."""
+    if not isinstance(field, fields.Integer):
+        return {}
+    return {key: value for key, value in (("minimum", INT64_MIN), ("maximum", INT64_MAX)) if key not in ret}
+
+
 def _operation(view: Callable, endpoint: str, rule: str, method: str) -> dict[str, Any]:
     """One operation: summary, parameters, body, responses and who may call it."""
     doc: Operation = getattr(view, "openapi", Operation())
@@ -146,7 +177,7 @@ def _operation(view: Callable, endpoint: str, rule: str, method: str) -> dict[st
         "summary": (inspect.getdoc(view) or endpoint).splitlines()[0],
         "tags": [endpoint.split(".", 1)[0]],
         "parameters": [
-            {"in": "path", "name": m["name"], "required": True, "schema": {"type": "integer" if m["converter"] == "int" else "string"}}
+            {"in": "path", "name": m["name"], "required": True, "schema": PATH_ID if m["converter"] == "int" else {"type": "string"}}
             for m in RULE_ARGUMENT.finditer(rule)
         ],
     }
@@ -166,11 +197,12 @@ def _operation(view: Callable, endpoint: str, rule: str, method: str) -> dict[st
         problems |= {401, 403}
         if roles:
             operation["description"] = "Roles: " + ", ".join(str(role) for role in roles) + "."
-    if "<" in rule:
-        problems.add(404)
+    problems.add(429)  # any address may be throttled
+    if "<" in rule or doc.query is not None or method in MUTATING:
+        problems.add(404)  # the record in the path, or one the query or body names, may be unknown (or out of reach)
     if doc.query is not None:
         problems.add(422)
     if method in MUTATING:
-        problems |= {400, 409, 415, 422}
+        problems |= {400, 409, 413, 415, 422}
     operation["responses"] = {str(doc.status): success} | {str(status): PROBLEMS[status][0] for status in sorted(problems)}
     return operation

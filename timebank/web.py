@@ -11,14 +11,55 @@ from flask import Flask, current_app, flash, g, redirect, render_template, reque
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
 
 from timebank.db import Database
 from timebank.domain import Conflict, DomainError, NotAllowed, NotFound
+from timebank.inputs import INT64_MAX
 
 T = TypeVar("T")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOCALE_COOKIE = "timebank_lang"
+
+
+def _digits_at_most(bound: str) -> str:
+    """A regex for the digit strings as long as `bound` that are not above it."""
+    choices = [f"{bound[:i]}[0-{int(d) - 1}]\\d{{{len(bound) - i - 1}}}" for i, d in enumerate(bound) if d != "0"]
+    return "|".join(choices + [bound])
+
+
+class RecordIdConverter(IntegerConverter):
+    """`<int:...>` in every URL rule: only numbers a BIGINT id can hold, so anything larger is a plain 404.
+
+    The bound is in the pattern itself rather than a check after matching:
+    Werkzeug would otherwise answer 405 for a PATCH to /people/<2⁶³> because
+    the GET rule's pattern matched.
+    """
+
+    regex = rf"(?:\d{{1,18}}|{_digits_at_most(str(INT64_MAX))})"
+
+
+def record_id(text: str) -> int:
+    """An id or count from a form or query: ASCII digits that fit 64 bits, else ValueError.
+
+    As `request.args.get(name, type=record_id)` it gives the default instead,
+    where `type=int` would pass 2⁶³ on to the database (a 500) and '²' to int().
+    """
+    if not (text.isascii() and text.isdigit()) or int(text) > INT64_MAX:
+        raise ValueError(f"not an id: {text!r}")
+    return int(text)
+
+
+def record_ids(texts: list[str]) -> list[int]:
+    """The ids among submitted values (anything else is left out, as a form's stray value)."""
+    ids = []
+    for text in texts:
+        try:
+            ids.append(record_id(text))
+        except ValueError:
+            continue
+    return ids
 
 
 def database() -> Database:

@@ -80,6 +80,15 @@ def test_the_request_and_answer_shapes_come_from_the_validating_schemas(document
     assert {p["name"] for p in search["parameters"]} == {"q", "status", "page"}
     assert document["paths"]["/api/v1/registrations"]["post"]["security"] == []
     assert document["paths"]["/api/v1/people/{person_id}"]["get"]["parameters"][0] == {
-        "in": "path", "name": "person_id", "required": True, "schema": {"type": "integer"}
+        "in": "path", "name": "person_id", "required": True, "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
     }
     assert document["paths"]["/api/v1/people/{person_id}/approve"]["post"]["responses"]["415"] == {"$ref": "#/components/responses/NotJson"}
+
+
+def test_the_document_declares_what_the_server_answers(document):
+    person = document["components"]["schemas"]["PersonOut"]["properties"]
+    assert person["birth_date"]["nullable"] and person["id_number_masked"]["nullable"] and "nullable" not in person["phone"]
+    assert person["id"]["maximum"] == 2**63 - 1
+    approve = document["paths"]["/api/v1/people/{person_id}/approve"]["post"]
+    assert "requestBody" not in approve and {"404", "413", "429"} <= set(approve["responses"])
+    assert "404" in document["paths"]["/api/v1/certificate-batches"]["post"]["responses"]

@@ -38,7 +38,7 @@ def test_a_coordinator_adds_a_team_below_their_community(client, org_tree, make_
 def test_nobody_adds_nodes_outside_their_subtree_or_above_its_level(client, org_tree, make_person, sign_in, count):
     sign_in(make_person("coordinator", org="east"))
     west = org_tree["west"].id
-    assert client.post(f"/api/v1/organisations/{west}/children", json={"name": "外来队", "level": "team"}).status_code == 403
+    assert client.post(f"/api/v1/organisations/{west}/children", json={"name": "外来队", "level": "team"}).status_code == 404
     assert client.post("/api/v1/organisations/999999/children", json={"name": "无", "level": "team"}).status_code == 404
     answer = client.post(f"/api/v1/organisations/{org_tree['east'].id}/children", json={"name": "新区", "level": "district"})
     assert answer.status_code == 422 and set(answer.json["errors"]) == {"level"}
@@ -82,7 +82,7 @@ def test_bad_policies_are_refused_per_field_and_nothing_changes(client, org_tree
 def test_policies_of_another_subtree_can_be_neither_read_nor_changed(client, org_tree, make_person, sign_in):
     west = org_tree["west"].id
     sign_in(make_person("coordinator", org="east"))
-    assert client.get(f"/api/v1/organisations/{west}/policies").status_code == 403
-    assert client.patch(f"/api/v1/organisations/{west}/policies", json={"points_per_hour": 99}).status_code == 403
+    assert client.get(f"/api/v1/organisations/{west}/policies").status_code == 404
+    assert client.patch(f"/api/v1/organisations/{west}/policies", json={"points_per_hour": 99}).status_code == 404
     sign_in(make_person("admin", org="county"))
     assert client.get(f"/api/v1/organisations/{west}/policies").json["overrides"] == {}

@@ -16,12 +16,20 @@ def test_a_change_sent_as_a_form_is_refused_with_415_and_writes_nothing(client, 
     assert count(Person) == 0
 
 
-def test_a_signed_in_change_without_json_is_refused_too(client, make_person, sign_in):
+def test_a_signed_in_change_with_a_body_that_is_not_json_is_refused_too(client, make_person, sign_in):
     sign_in(make_person("coordinator"))
     pending = make_person(status="pending")
-    answer = client.post(f"/api/v1/people/{pending.id}/approve", data="", content_type="text/plain")
+    answer = client.post(f"/api/v1/people/{pending.id}/approve", data="yes", content_type="text/plain")
     assert answer.status_code == 415
-    assert client.delete("/api/v1/roles/1").status_code == 415
+    assert client.delete("/api/v1/roles/1", data="x", content_type="text/plain").status_code == 415
+
+
+def test_an_action_without_a_body_needs_no_content_type(client, make_person, sign_in):
+    sign_in(make_person("coordinator"))
+    pending = make_person(status="pending")
+    assert client.post(f"/api/v1/people/{pending.id}/approve").status_code == 200
+    other = make_person(status="pending")
+    assert client.post(f"/api/v1/people/{other.id}/approve", data="", content_type="text/plain").status_code == 200
 
 
 def test_malformed_json_is_a_400_in_the_same_shape(client, org_tree, count):
@@ -50,6 +58,7 @@ def test_unknown_addresses_and_methods_answer_in_the_error_shape(client):
     assert client.get("/api/v1/nothing-here").json["code"] == "not_found"
     answer = client.put("/api/v1/me", json={})
     assert answer.status_code == 405 and answer.json["status"] == 405
+    assert set(answer.headers["Allow"].split(", ")) >= {"GET", "PATCH"}
 
 
 def test_self_registration_is_limited_to_ten_an_hour_from_one_address(db, tmp_path, monkeypatch):

@@ -168,10 +168,10 @@ def test_another_communitys_coordinator_can_neither_see_nor_change_the_node(app,
     west = signed_in(app, make_person("coordinator", org="west"))
     east = org_tree["east"]
 
-    assert west.get(f"/organisations/{east.id}").status_code == 403
-    assert send(west, f"/organisations/{east.id}/policies", points_per_hour="99").status_code == 403
-    assert send(west, f"/organisations/{east.id}/stations", station_name="冒名驿站").status_code == 403
-    assert send(west, f"/organisations/{east.id}/children", child_name="冒名服务队", child_level="team").status_code == 403
+    assert west.get(f"/organisations/{east.id}").status_code == 404
+    assert send(west, f"/organisations/{east.id}/policies", points_per_hour="99").status_code == 404
+    assert send(west, f"/organisations/{east.id}/stations", station_name="冒名驿站").status_code == 404
+    assert send(west, f"/organisations/{east.id}/children", child_name="冒名服务队", child_level="team").status_code == 404
     assert overrides(session, east) == {} and count(session, Station) == 0
 
 

@@ -105,7 +105,7 @@ def test_a_bulk_approval_reaching_outside_ones_subtree_approves_nobody(coordinat
 
     answer = send(coordinator, "/people/registrations/approve", person_ids=[str(east.id), str(west.id)])
 
-    assert answer.status_code == 403
+    assert answer.status_code == 404
     assert (status_of(session, east), status_of(session, west)) == ("pending", "pending")
 
 
@@ -144,7 +144,7 @@ def test_search_finds_by_name_phone_volunteer_number_and_masked_id(coordinator, 
     person = make_person(name="孙建国", id_type="resident_id", id_number=RESIDENT_ID)
     make_person(name="周丽")
 
-    for query in ("孙建", person.phone, person.volunteer_number, RESIDENT_ID[-4:]):
+    for query in ("孙建", person.phone, person.volunteer_number, RESIDENT_ID[:4] + "****"):
         page = text(coordinator.get("/people", query_string={"q": query}))
         assert "孙建国" in page and "周丽" not in page, query
 
@@ -217,7 +217,7 @@ def test_a_duplicate_id_number_is_refused_as_a_clash(coordinator, make_person, o
 def test_registering_in_someone_elses_community_is_refused(coordinator, org_tree, session):
     before = people_count(session)
     answer = send(coordinator, "/people/new", home_organisation_id=org_tree["west"].id, **in_person())
-    assert answer.status_code == 403 and people_count(session) == before
+    assert answer.status_code == 404 and people_count(session) == before
 
 
 def test_markup_in_a_record_is_shown_as_text(coordinator, make_person):
@@ -324,5 +324,5 @@ def test_a_coordinator_grants_and_revokes_a_station_staff_role(coordinator, make
 def test_a_coordinator_cannot_grant_roles_over_another_community(coordinator, make_person, org_tree, session):
     person = make_person()
     answer = send(coordinator, f"/people/{person.id}/roles", role="coordinator", organisation_id=org_tree["west"].id)
-    assert answer.status_code == 403
+    assert answer.status_code == 404
     assert looked_up(session, select(RoleGrant.id).where(RoleGrant.person_id == person.id, RoleGrant.role == "coordinator")) == []

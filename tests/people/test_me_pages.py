@@ -144,7 +144,7 @@ def test_editing_my_details_saves_them_and_shows_the_id_masked(app, session, mak
     answer = client.post("/me/edit", data=form, follow_redirects=True)
     html = page_text(answer)
     assert answer.status_code == 200 and "已保存" in html
-    assert RESIDENT_ID[:4] + "*" * 10 + RESIDENT_ID[-4:] in html and RESIDENT_ID not in html
+    assert RESIDENT_ID[:4] + "*" * 13 + RESIDENT_ID[-1:] in html and RESIDENT_ID not in html
     assert "东城社区3号楼" in html and "文明实践" in html and "1956-03-07" in html
     session.expire_all()
     saved = session.get(Person, volunteer.id)

@@ -16,7 +16,7 @@ from timebank.redeem.models import Station
 from timebank.auth.login import requires
 from timebank.people.models import Person, Role
 from timebank.people.registers import names_of
-from timebank.web import db_session
+from timebank.web import db_session, record_id
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -65,10 +65,10 @@ def audit_changes(raw: str) -> list[ChangeRow]:
 def index() -> ResponseReturnValue:
     """The newest entries first, a page at a time (?before=), optionally for one record (?type=&id=)."""
     target_type = request.args.get("type") if request.args.get("type") in TARGET_NAMES else None
-    target_id = request.args.get("id", type=int)
+    target_id = request.args.get("id", type=record_id)
     target = (target_type, target_id) if target_type and target_id is not None else None
     session = db_session()
-    shown = entries(session, target=target, limit=PAGE_SIZE, before=request.args.get("before", type=int))
+    shown = entries(session, target=target, limit=PAGE_SIZE, before=request.args.get("before", type=record_id))
     return render_template(
         "audit/index.html",
         audit_entries=shown,

@@ -15,6 +15,7 @@ from timebank.audit.services import record
 from timebank.auth.passwords import hash_password, password_matches
 from timebank.auth.models import DeviceToken, SignIn
 from timebank.domain import DomainError, InvalidInput, NotAllowed, NotFound
+from timebank.inputs import INT64_MAX
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import get_organisation
 from timebank.people.access import MANAGERS, Actor
@@ -141,9 +142,11 @@ def create_device_token(
         problems["name"] = ["Enter a name of at most 100 characters."]
     if scope_type not in ("station", "activity"):
         problems["scope_type"] = ["Choose a station or an activity."]
-    try:
-        scope_id = int(data.get("scope_id"))
-    except (TypeError, ValueError):
+    scope_id = data.get("scope_id")
+    if isinstance(scope_id, str) and scope_id.strip().isascii() and scope_id.strip().isdigit():
+        scope_id = int(scope_id)
+    # Not int(): that reads true as 1 and 1.5 as 1; and an id past 64 bits names nothing.
+    if isinstance(scope_id, bool) or not isinstance(scope_id, int) or not 0 < scope_id <= INT64_MAX:
         problems["scope_id"] = ["Choose what the device is for."]
     if problems:
         raise InvalidInput(errors=problems)

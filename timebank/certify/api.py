@@ -19,7 +19,7 @@ from timebank.localtime import local_day
 from timebank.openapi import api_blueprint, documented, json_body
 from timebank.people.access import CARERS, MANAGERS
 from timebank.people.models import Person, Role
-from timebank.people.services import visible_person
+from timebank.people.services import load, visible_person
 from timebank.web import db_session
 
 bp = api_blueprint("certify_api", __name__)
@@ -119,7 +119,7 @@ class VerificationSchema(Schema):
 class IssueSchema(Schema):
     """Whom the certificate is for."""
 
-    person_id = fields.Integer(required=True)
+    person_id = fields.Integer(required=True, strict=True)
 
 
 class BatchOutSchema(Schema):
@@ -187,8 +187,8 @@ def create_programme() -> ResponseReturnValue:
 @requires(Role.SOCIAL_WORKER)
 def issue(programme_id: int) -> ResponseReturnValue:
     """The supervising social worker signs off and issues the certificate."""
-    person_id = json_body().get("person_id")
-    certificate = services.issue_certificate(db_session(), programme_id, person_id if isinstance(person_id, int) else 0, actor=current_actor(), now=now())
+    person_id = load(IssueSchema(), json_body())["person_id"]
+    certificate = services.issue_certificate(db_session(), programme_id, person_id, actor=current_actor(), now=now())
     db_session().commit()
     return jsonify(CertificateOutSchema().dump(certificate)), 201
 

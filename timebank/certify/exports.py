@@ -10,15 +10,14 @@ at a time, so an export streams whatever its size.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
+from timebank import spreadsheets
 from timebank.categories import SERVICE_CATEGORIES
 from timebank.certify.batch import members
 from timebank.certify.pdf import hours
@@ -92,20 +91,11 @@ def _id_number(person: Person, vault: IdVault | None) -> str:
 
 def csv_chunks(lines: Iterator[list[str]]) -> Iterator[str]:
     """CSV text a row at a time, starting with a byte order mark so that Excel reads the Chinese right."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    yield "\ufeff"
-    for line in lines:
-        writer.writerow(line)
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+    return spreadsheets.csv_chunks(lines)
 
 
 def write_xlsx(lines: Iterator[list[str]], out: BinaryIO) -> None:
     """The rows as an XLSX workbook written in openpyxl's streaming mode."""
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("志愿服务记录")
-    for line in lines:
-        sheet.append(line)
+    spreadsheets.append_rows(book.create_sheet("志愿服务记录"), lines)
     book.save(out)

@@ -19,7 +19,7 @@ from timebank.events.credit import distance_m
 from timebank.events.models import Activity, ActivityStatus, Attendance, AttendanceStatus, SignUp, SignUpStatus, UsedSeenTicket
 from timebank.events.services import get_activity, managed_activity
 from timebank.ledger.posting import dialect_insert
-from timebank.localtime import hhmm
+from timebank.localtime import hhmm, moment_text
 from timebank.orgs.services import effective_policy
 from timebank.people.access import Actor
 from timebank.people.models import Person, Status
@@ -275,9 +275,9 @@ def _check_window(session: Session, activity: Activity, *, now: dt.datetime) -> 
     policy = effective_policy(session, activity.organisation)
     opens = activity.starts_at - dt.timedelta(minutes=int(policy["checkin_opens_minutes"]))
     if now < opens:
-        raise NotStarted(opens=hhmm(opens))
+        raise NotStarted(opens=moment_text(opens, now))
     if now >= activity.ends_at:
-        raise Ended(ends=hhmm(activity.ends_at))
+        raise Ended(ends=moment_text(activity.ends_at, now))
 
 
 def _insert_unless_present(session: Session, activity: Activity, volunteer: Person, row: dict[str, object]) -> Any:
@@ -323,7 +323,7 @@ def _check_out(activity: Activity, attendance: Attendance | None, *, method: str
     if attendance.status != AttendanceStatus.CHECKED_IN.value:
         raise NotOpen()
     if now > activity.ends_at + CHECKOUT_GRACE:
-        raise CheckOutClosed(closed=hhmm(activity.ends_at + CHECKOUT_GRACE))
+        raise CheckOutClosed(closed=moment_text(activity.ends_at + CHECKOUT_GRACE, now))
     attendance.checked_out_at = max(now, attendance.checked_in_at)
     attendance.check_out_method = method
     attendance.status = AttendanceStatus.CHECKED_OUT.value

@@ -16,31 +16,31 @@ from timebank.categories import SERVICE_CATEGORIES
 from timebank.domain import InvalidInput
 from timebank.ledger.rules import TRAINING
 from timebank.orgs.models import Organisation
-from timebank.orgs.policy import CHOICES, DEFAULTS, SHOWN_IN_HOURS
+from timebank.orgs.policy import CHOICES, DEFAULTS, RANGES, SHOWN_IN_HOURS
 from timebank.orgs.services import effective_policy, get_organisation, lineage, tree
 from timebank.people.access import MANAGERS, Actor
 from timebank.redeem.models import Station
 
-#: policy -> (label msgid, smallest, largest) for the numbers; labels for the rest.
-POLICY_FIELDS: dict[str, tuple[str, float | None, float | None]] = {
-    "points_per_hour": ("Points per hour of service", 0, 1000),
-    "category_multipliers": ("Point multipliers by service category", None, None),
-    "hour_cap_minutes": ("Most time credit one volunteer may hold (hours)", 0, 100_000_000),
-    "hours_over_cap_to_pool": ("Time credit above the cap goes to the community pool (otherwise it is not deposited)", None, None),
-    "family_transfers": ("Hours may be given to confirmed family members", None, None),
-    "donations": ("Hours may be donated to the community pool", None, None),
-    "min_star_to_spend_hours": ("Star level needed to spend hours", 0, 5),
-    "min_age_to_spend_hours": ("Age needed to spend hours", 0, 120),
-    "checkin_opens_minutes": ("Check-in opens this many minutes before the start", 0, 1440),
-    "min_attendance_share": ("Share of the activity a volunteer must attend to be credited (0 to 1)", 0, 1),
-    "rounding_minutes": ("Round served time down to (minutes)", 1, 60),
-    "flag_threshold_minutes": ("Flag arriving late or leaving early by more than (minutes; never less than the rounding step)", 0, 240),
-    "reviewers_required": ("Reviewers who must approve attendance", 1, 5),
-    "record_deadline_working_days": ("Working days allowed to record service", 1, 365),
-    "forgotten_checkout": ("What happens when a volunteer forgets to check out", None, None),
-    "star_thresholds_hours": ("Certified hours for stars 1 to 5", None, None),
-    "continuing_education_hours": ("Continuing education hours a social worker needs in each period", 0, 1000),
-    "continuing_education_period_years": ("Years in each continuing education period", 1, 10),
+#: policy -> label msgid (the numbers' ranges are policy.RANGES, enforced by the service too).
+POLICY_LABELS: dict[str, str] = {
+    "points_per_hour": "Points per hour of service",
+    "category_multipliers": "Point multipliers by service category",
+    "hour_cap_minutes": "Most time credit one volunteer may hold (hours)",
+    "hours_over_cap_to_pool": "Time credit above the cap goes to the community pool (otherwise it is not deposited)",
+    "family_transfers": "Hours may be given to confirmed family members",
+    "donations": "Hours may be donated to the community pool",
+    "min_star_to_spend_hours": "Star level needed to spend hours",
+    "min_age_to_spend_hours": "Age needed to spend hours",
+    "checkin_opens_minutes": "Check-in opens this many minutes before the start",
+    "min_attendance_share": "Share of the activity a volunteer must attend to be credited (0 to 1)",
+    "rounding_minutes": "Round served time down to (minutes)",
+    "flag_threshold_minutes": "Flag arriving late or leaving early by more than (minutes; never less than the rounding step)",
+    "reviewers_required": "Reviewers who must approve attendance",
+    "record_deadline_working_days": "Working days allowed to record service",
+    "forgotten_checkout": "What happens when a volunteer forgets to check out",
+    "star_thresholds_hours": "Certified hours for stars 1 to 5",
+    "continuing_education_hours": "Continuing education hours a social worker needs in each period",
+    "continuing_education_period_years": "Years in each continuing education period",
 }
 SLUG = re.compile(r"^[a-z_]{1,40}$")
 TRUE, FALSE = "yes", "no"
@@ -77,7 +77,7 @@ def widget(key: str) -> str:
 
 def policy_label(key: str) -> str:
     """A policy's name in the reader's language."""
-    return gettext(POLICY_FIELDS[key][0]) if key in POLICY_FIELDS else key.replace("_", " ")
+    return gettext(POLICY_LABELS[key]) if key in POLICY_LABELS else key.replace("_", " ")
 
 
 def policy_order(key: str) -> int:
@@ -155,7 +155,7 @@ class OrganisationPage:
         """Each policy, in the order the form shows them."""
         rows = []
         for key in DEFAULTS:
-            _, low, high = POLICY_FIELDS.get(key, (key, None, None))
+            low, high = RANGES.get(key, (None, None))
             kind = widget(key)
             if kind == "hours" and low is not None:
                 low, high = low // 60, high // 60
@@ -246,7 +246,7 @@ def policies_from_form(form: Mapping[str, Any]) -> dict[str, Any]:
 def _read(key: str, raw: str) -> Any:
     """One policy's text as its default's type, or ValueError carrying the problem's msgid."""
     default = DEFAULTS[key]
-    _, low, high = POLICY_FIELDS.get(key, (key, None, None))
+    low, high = RANGES.get(key, (None, None))
     if key in CHOICES:
         if raw not in CHOICES[key]:
             raise ValueError("Choose one of the options.")

@@ -35,6 +35,33 @@ CHOICES: dict[str, dict[str, str]] = {
 }
 #: Policies stored in minutes that people think of in hours (the storage cap).
 SHOWN_IN_HOURS = frozenset({"hour_cap_minutes"})
+#: The sane range of each number (for lists and multipliers: of each item). Outside it a setting is a
+#: typing slip or an attack: 4×10¹⁸ points per hour would overflow the ledger on the second approval.
+RANGES: dict[str, tuple[int | float, int | float]] = {
+    "points_per_hour": (0, 1000),
+    "category_multipliers": (0, 10),
+    "hour_cap_minutes": (0, 100_000 * 60),
+    "min_star_to_spend_hours": (0, 5),
+    "min_age_to_spend_hours": (0, 120),
+    "checkin_opens_minutes": (0, 1440),
+    "min_attendance_share": (0, 1),
+    "rounding_minutes": (1, 60),
+    "flag_threshold_minutes": (0, 240),
+    "reviewers_required": (1, 5),
+    "record_deadline_working_days": (1, 365),
+    "star_thresholds_hours": (1, 100_000),
+    "continuing_education_hours": (0, 1000),
+    "continuing_education_period_years": (1, 10),
+}
+
+
+def out_of_range(key: str, value: Any) -> bool:
+    """True if a policy's number (or any number in its list or mapping) lies outside RANGES."""
+    if key not in RANGES or isinstance(value, bool):
+        return False
+    low, high = RANGES[key]
+    numbers = value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+    return any(isinstance(n, (int, float)) and not low <= n <= high for n in numbers)
 
 
 def merge(overrides_from_root_down: list[str]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from timebank.domain import NotAllowed
+from timebank.domain import NotAllowed, OutOfReach
 from timebank.orgs.models import Organisation
 from timebank.people.models import Person, Role, RoleGrant
 
@@ -49,8 +49,10 @@ class Actor:
         return any(g.role in wanted and organisation.path.startswith(g.path) for g in self.grants)
 
     def require(self, roles: Iterable[Role], organisation: Organisation) -> None:
-        """NotAllowed unless `may`."""
+        """NotAllowed unless `may`; OutOfReach (a 404, as for a missing record) if the roles are held, but elsewhere."""
         if not self.may(roles, organisation):
+            if self.paths(roles):
+                raise OutOfReach()
             raise NotAllowed()
 
     def may_grant(self, role: str, organisation: Organisation) -> bool:

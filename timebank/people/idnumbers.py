@@ -10,9 +10,11 @@ import re
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from timebank.inputs import ascii_digits
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CODES = "10X98765432"
-RESIDENT_ID = re.compile(r"^\d{17}[\dX]$")
+RESIDENT_ID = re.compile(r"^[0-9]{17}[0-9X]$")
 OTHER_ID = re.compile(r"^[A-Z0-9]{5,20}$")
 
 
@@ -21,8 +23,8 @@ class IdNumberError(ValueError):
 
 
 def normalise(id_type: str, number: str) -> str:
-    """The number in canonical form, or IdNumberError saying what is wrong."""
-    number = re.sub(r"\s+", "", number or "").upper()
+    """The number in canonical form (ASCII digits, upper case), or IdNumberError saying what is wrong."""
+    number = re.sub(r"\s+", "", ascii_digits(number or "")).upper()
     if id_type != "resident_id":
         if not OTHER_ID.match(number):
             raise IdNumberError("Use 5 to 20 letters and digits.")
@@ -50,10 +52,19 @@ def resident_id_sex(number: str) -> str:
 
 
 def mask(number: str) -> str:
-    """`370102199003071234` -> `3701**********1234`."""
+    """`370102199003071234` -> `3701*************4`: nothing that, with the birth date shown beside it, gives the number back.
+
+    A resident ID number is region (6), birth date (8), sequence (3) and a check
+    digit. The birth date is shown to the same people, and the check digit ties
+    the rest together; so the masked number keeps only the city (4, no more than
+    the residence area says) and the last character, leaving thousands of
+    candidates. Other documents keep two characters at each end at most.
+    """
+    if RESIDENT_ID.match(number):
+        return number[:4] + "*" * 13 + number[-1]
     if len(number) <= 8:
         return number[:1] + "*" * (len(number) - 2) + number[-1:]
-    return number[:4] + "*" * (len(number) - 8) + number[-4:]
+    return number[:2] + "*" * (len(number) - 4) + number[-2:]
 
 
 class IdVault:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from urllib.parse import quote
 
 from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import FileStorage
 
 from timebank.auth.login import current_actor, now, requires, vault
 from timebank.domain import InvalidInput
@@ -13,7 +15,7 @@ from timebank.orgs.services import tree
 from timebank.people.access import MANAGERS
 from timebank.people.importing import WEB_MAX_ROWS, import_volunteers, read_rows, template_csv
 from timebank.people.models import Role
-from timebank.web import db_session, submit
+from timebank.web import db_session, record_id, submit
 
 bp = Blueprint("imports", __name__, url_prefix="/people/import")
 
@@ -56,17 +58,25 @@ def _upload(organisations: list) -> tuple:
     """The uploaded file and the chosen organisation, or InvalidInput saying what is missing."""
     problems: dict[str, list[str]] = {}
     file = request.files.get("file")
-    if request.content_length and request.content_length > MAX_UPLOAD_BYTES:
+    if file is not None and _size(file) > MAX_UPLOAD_BYTES:
         problems["file"] = ["This file is too large for the page; split it, or ask an administrator to import it."]
     elif file is None or not file.filename:
         problems["file"] = ["Choose a CSV or Excel (.xlsx) file."]
-    chosen = request.form.get("organisation_id", "")
-    organisation_id = int(chosen) if chosen.isdigit() else None
+    organisation_id = request.form.get("organisation_id", type=record_id)
     if organisation_id not in {o.id for o in organisations}:
         problems["organisation_id"] = ["Choose the organisation the volunteers join."]
     if problems:
         raise InvalidInput(errors=problems)
     return file, organisation_id
+
+
+def _size(file: FileStorage) -> int:
+    """The uploaded file's size as received: a chunked upload says nothing in advance."""
+    stream = file.stream
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return size
 
 
 @bp.get("/template.csv")

@@ -27,6 +27,7 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from timebank import spreadsheets
 from timebank.categories import SERVICE_CATEGORIES
 from timebank.domain import Conflict, DomainError, InvalidInput
 from timebank.orgs.models import Organisation
@@ -45,6 +46,12 @@ MAX_PROBLEMS_KEPT = 500
 #: which shows its progress and is not cut short by a web request's time limit.
 WEB_MAX_ROWS = 2000
 SAMPLE_BYTES = 64 * 1024
+#: Bounds on what reading a file may cost, whoever sends it: rows (empty ones too), columns, and an
+#: XLSX's unpacked size and packing ratio (a zip bomb of a few KB unpacks to gigabytes of empty rows).
+MAX_SHEET_ROWS = 50_000
+MAX_SHEET_COLUMNS = 50
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+MAX_PACKING_RATIO = 100
 
 
 @dataclass(frozen=True)
@@ -212,17 +219,35 @@ def _xlsx_rows(source: Source) -> Iterator[Row]:
 
     unreadable = (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError)
     try:
+        _check_unpacked(source)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions it skips
             workbook = load_workbook(source, read_only=True, data_only=True)
     except unreadable:
         raise _refuse_file("This file cannot be read as an Excel workbook (.xlsx).") from None
     try:
-        yield from _records(workbook.worksheets[0].iter_rows(values_only=True))
+        yield from _records(workbook.worksheets[0].iter_rows(values_only=True, max_col=MAX_SHEET_COLUMNS))
     except (zipfile.BadZipFile, KeyError) as exc:
         raise _refuse_file("This file cannot be read as an Excel workbook (.xlsx).") from exc
     finally:
         workbook.close()
+
+
+def _check_unpacked(source: Source) -> None:
+    """FileRefused for a workbook that would unpack to more than MAX_UNPACKED_BYTES, or packs suspiciously tight.
+
+    The sizes in the zip directory bound what is read: the zip reader stops at
+    the stated size and fails the checksum of a part that claims less than it holds.
+    """
+    with _opened(source) as raw:
+        start = raw.tell()
+        with zipfile.ZipFile(raw) as archive:
+            parts = archive.infolist()
+        raw.seek(start)
+    if sum(part.file_size for part in parts) > MAX_UNPACKED_BYTES or any(
+        part.file_size > 1024 * 1024 and part.file_size > MAX_PACKING_RATIO * max(part.compress_size, 1) for part in parts
+    ):
+        raise _refuse_file("This workbook unpacks to far more than its rows need. Save it again from Excel, or as CSV (UTF-8).")
 
 
 def _heading(cell: Any) -> str:
@@ -260,6 +285,8 @@ def _records(rows: Iterable[Iterable[Any]]) -> Iterator[Row]:
     """Rows as {field: cell}, numbered as the spreadsheet numbers them; titles above the heading row are skipped."""
     header: list[tuple[int, str]] | None = None
     for number, cells in enumerate(rows, start=1):
+        if number > MAX_SHEET_ROWS:
+            raise _refuse_file("The file has more than %(limit)d rows; split it into smaller files.", limit=MAX_SHEET_ROWS)
         cells = list(cells)
         filled = _filled(cells)
         if header is None:
@@ -346,7 +373,7 @@ class OrganisationFinder:
         text = _text(cell)
         if text is None:
             return self.root.id, None
-        if text.isdigit() and int(text) in self.by_id:
+        if text.isdecimal() and int(text) in self.by_id:
             return int(text), None
         found = self.by_name.get(text, [])
         if len(found) == 1:
@@ -501,8 +528,4 @@ def _registered_with(session: Session, field: str, data: dict[str, Any], vault: 
 
 def template_csv() -> str:
     """The import template: the Chinese headings and one example row, with a BOM so Excel reads it as UTF-8."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([c.heading for c in COLUMNS])
-    writer.writerow([c.example for c in COLUMNS])
-    return "\ufeff" + out.getvalue()
+    return "".join(spreadsheets.csv_chunks([[c.heading for c in COLUMNS], [c.example for c in COLUMNS]]))

@@ -20,7 +20,7 @@ from timebank.people import balances as balance_service, services
 from timebank.people.models import INVERSE_RELATION, FamilyLink, Person
 from timebank.people.labels import RELATION_NAMES, ROLE_NAMES
 from timebank.people.schemas import FamilyLinkSchema
-from timebank.web import db_session, form_data, submit
+from timebank.web import db_session, form_data, record_id, submit
 
 bp = Blueprint("me", __name__, url_prefix="/me")
 
@@ -188,7 +188,7 @@ def balances() -> ResponseReturnValue:
         person=person,
         balances=balance_service.summary(session, person.id, policy),
         commodity=commodity.value,
-        page=balance_service.history(session, person.id, commodity, before=request.args.get("before", type=int)),
+        page=balance_service.history(session, person.id, commodity, before=request.args.get("before", type=record_id)),
     )
 
 

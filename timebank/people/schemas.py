@@ -10,9 +10,10 @@ import re
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates, validates_schema
 
 from timebank.categories import SERVICE_CATEGORIES
+from timebank.inputs import ascii_digits, invisible_problem
 from timebank.people.models import ID_TYPES, RELATIONS, SOCIAL_WORKER_LEVELS, Role
 
-PHONE = re.compile(r"^1[3-9]\d{9}$")
+PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 def _plain_text(max_length: int) -> fields.String:
@@ -27,6 +28,13 @@ def _plain_text(max_length: int) -> fields.String:
     )
 
 
+def _visible(text: str) -> None:
+    """A name is seen as written: not only invisible characters, no text direction controls."""
+    problem = invisible_problem(text)
+    if problem:
+        raise ValidationError(problem)
+
+
 def name_field(max_length: int, *, missing: str = "This field is required.") -> fields.String:
     """A required one-line name: no control characters, no < or >."""
     return fields.String(
@@ -34,12 +42,20 @@ def name_field(max_length: int, *, missing: str = "This field is required.") -> 
         validate=[
             validate.Length(min=1, max=max_length, error=f"Enter a name of at most {max_length} characters."),
             validate.Regexp(r"^[^\x00-\x1f\x7f<>]*$", error="Names cannot contain < > or control characters."),
+            _visible,
         ],
         error_messages={"required": missing},
     )
 
 
-class PhoneField(fields.String):
+class DigitsField(fields.String):
+    """Text whose digits are read in ASCII, however they were typed (full-width, Arabic-Indic, ...)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return ascii_digits(super()._deserialize(value, attr, data, **kwargs))
+
+
+class PhoneField(DigitsField):
     """A mainland mobile number, 11 digits starting with 1."""
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -69,7 +85,7 @@ class ProfileSchema(Schema):
         load_default=list,
     )
     emergency_contact_name = _plain_text(50)
-    emergency_contact_phone = fields.String(
+    emergency_contact_phone = DigitsField(
         allow_none=True,
         validate=validate.Regexp(r"^[0-9+\- ]{5,20}$", error="Enter a phone number (digits, + and -)."),
     )
@@ -155,15 +171,16 @@ class PersonOutSchema(Schema):
     volunteer_number = fields.String()
     real_name = fields.String()
     phone = fields.String()
-    sex = fields.String()
-    birth_date = fields.Date()
-    id_type = fields.String()
-    id_number_masked = fields.String()
-    residence_area = fields.String()
-    skills = fields.String()
+    # What a volunteer leaves empty is null: the document says so (allow_none), as the answers do.
+    sex = fields.String(allow_none=True)
+    birth_date = fields.Date(allow_none=True)
+    id_type = fields.String(allow_none=True)
+    id_number_masked = fields.String(allow_none=True)
+    residence_area = fields.String(allow_none=True)
+    skills = fields.String(allow_none=True)
     service_categories = fields.Function(lambda p: p.categories)
-    emergency_contact_name = fields.String()
-    emergency_contact_phone = fields.String()
+    emergency_contact_name = fields.String(allow_none=True)
+    emergency_contact_phone = fields.String(allow_none=True)
     home_organisation_id = fields.Integer()
     status = fields.String()
     created_at = fields.DateTime()

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from timebank.audit.services import diff, record
 from timebank.auth.passwords import hash_password
 from timebank.domain import Conflict, InvalidInput, NotAllowed, NotFound
+from timebank.inputs import INT64_MAX, ascii_digits, whole_number_problems
 from timebank.ledger import rules
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import get_organisation
@@ -44,10 +45,14 @@ PROFILE_FIELDS = (
 
 def load(schema: Any, data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
     """Validated input, or InvalidInput carrying each field's problems."""
+    misread = whole_number_problems(schema, data)
     try:
-        return schema.load(data, partial=partial)
+        loaded = schema.load(data, partial=partial)
     except ValidationError as exc:
-        raise InvalidInput(errors=_flatten(exc.messages)) from None
+        raise InvalidInput(errors=_flatten(exc.messages) | misread) from None
+    if misread:
+        raise InvalidInput(errors=misread)
+    return loaded
 
 
 def _flatten(messages: Any) -> dict[str, list[str]]:
@@ -242,11 +247,11 @@ def search(
         raise NotAllowed()
     stmt = select(Person).join(Organisation, Organisation.id == Person.home_organisation_id)
     stmt = stmt.where(or_(*[Organisation.path.startswith(path) for path in paths]))
-    query = (query or "").strip()[:50]
+    query = ascii_digits((query or "").strip()[:50])
     if query:
         like = f"%{query}%"
         conditions = [Person.real_name.like(like), Person.phone.like(like), Person.id_number_masked.like(like)]
-        if query.upper().startswith("V") and query[1:].isdigit():
+        if query.upper().startswith("V") and query[1:].isdecimal() and int(query[1:]) <= INT64_MAX:
             conditions.append(Person.id == int(query[1:]))
         stmt = stmt.where(or_(*conditions))
     if status:

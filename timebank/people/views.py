@@ -18,7 +18,7 @@ from timebank.people import registers, services
 from timebank.people.access import CARERS, MANAGERS
 from timebank.people.models import SOCIAL_WORKER_LEVELS, FamilyLink, RoleGrant, Status
 from timebank.people.privacy import NOTICE_VERSION, RETENTION_YEARS
-from timebank.web import db_session, done, form_data, submit
+from timebank.web import db_session, done, form_data, record_id, record_ids, submit
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -48,7 +48,7 @@ def names() -> dict[str, Any]:
 
 def _page() -> int:
     """The ?page= asked for, from 1."""
-    return max(1, request.args.get("page", 1, type=int) or 1)
+    return min(max(1, request.args.get("page", 1, type=record_id) or 1), 100_000)
 
 
 def _listing(status: str | None, query: str = "") -> dict[str, Any]:
@@ -94,7 +94,7 @@ def approve_many() -> ResponseReturnValue:
     """Approve the chosen registrations (or every one shown) in one go."""
     data = form_data(lists=("person_ids", "shown"))
     chosen = data["shown"] if data.get("all") else data["person_ids"]
-    ids = [int(value) for value in chosen if value.isdigit()]
+    ids = record_ids(chosen)
 
     def approve_and_commit() -> ResponseReturnValue:
         approved = registers.approve_all(db_session(), ids, actor=current_actor(), now=now())

@@ -4,9 +4,9 @@ coordinators' overview with its exports.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
+import itertools
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 from openpyxl import Workbook
 
+from timebank import spreadsheets
 from timebank.auth.login import current_actor, current_person, now, requires
 from timebank.auth.schemas import masked_name
 from timebank.domain import InvalidInput, NotFound
@@ -30,7 +31,7 @@ from timebank.redeem import catalogue, counter, reports
 from timebank.redeem.api import COUNTER_ROLES, counter_here
 from timebank.redeem.models import ItemKind
 from timebank.redeem.schemas import DayQuerySchema
-from timebank.web import db_session, done, form_data, refusable
+from timebank.web import db_session, done, form_data, record_id, refusable
 
 bp = Blueprint("redeem", __name__)
 
@@ -279,7 +280,7 @@ def set_hours(station_id: int) -> ResponseReturnValue:
 
 def _item_page(item_id: int) -> tuple[str, dict[str, Any]]:
     item = catalogue.managed_item(db_session(), item_id, actor=current_actor())
-    return "redeem/item_edit.html", {"item": item, "station_id": request.args.get("station_id", type=int) or request.form.get("station_id", type=int)}
+    return "redeem/item_edit.html", {"item": item, "station_id": request.args.get("station_id", type=record_id) or request.form.get("station_id", type=record_id)}
 
 
 @bp.get("/catalogue/items/<int:item_id>/edit")
@@ -314,7 +315,7 @@ def update_item(item_id: int) -> ResponseReturnValue:
 @requires(Role.COORDINATOR, Role.ADMIN)
 def retire_item(item_id: int) -> ResponseReturnValue:
     """Stop offering an item."""
-    station_id = request.form.get("station_id", type=int)
+    station_id = request.form.get("station_id", type=record_id)
     item = catalogue.retire_item(db_session(), item_id, actor=current_actor(), now=now())
     if station_id:
         return done(gettext("No longer offered: %(name)s.", name=item.name), "redeem.catalogue_page", station_id=station_id)
@@ -370,21 +371,9 @@ def export_csv() -> ResponseReturnValue:
     """The period's redemption lines as CSV (UTF-8 with BOM, as Chinese Excel opens it), streamed."""
     rows = _export_rows()
     first = next(rows)  # the period is checked before the answer starts
+    lines = spreadsheets.csv_chunks(itertools.chain([first], rows), flush_bytes=64 * 1024)
 
-    def lines() -> Iterator[str]:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        out.write("\ufeff")
-        writer.writerow(first)
-        for row in rows:
-            writer.writerow(row)
-            if out.tell() > 64 * 1024:
-                yield out.getvalue()
-                out.seek(0)
-                out.truncate()
-        yield out.getvalue()
-
-    return Response(stream_with_context(lines()), mimetype="text/csv; charset=utf-8",
+    return Response(stream_with_context(lines), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=redemptions.csv"})
 
 
@@ -393,9 +382,7 @@ def export_csv() -> ResponseReturnValue:
 def export_xlsx() -> ResponseReturnValue:
     """The period's redemption lines as an Excel workbook (written in openpyxl's streaming mode)."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("兑换记录")
-    for row in _export_rows():
-        sheet.append(row)
+    spreadsheets.append_rows(workbook.create_sheet("兑换记录"), _export_rows())
     out = io.BytesIO()
     workbook.save(out)
     return Response(out.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
