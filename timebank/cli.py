@@ -20,12 +20,18 @@ from flask.cli import FlaskGroup
 from timebank import ledger, migrate
 from timebank.app import ROOT, create_app
 from timebank.db import Database, utcnow
+from timebank.ledger import seal
 from timebank.ledger.export import FORMATS, export
 from timebank.ledger.models import SYSTEM_ACTOR
 from timebank.ledger.reports import totals
 from timebank.people.cli import people
 from timebank.redeem.cli import stations
 from timebank.certify.cli import certify
+from timebank.events.ties import check_attendances
+from timebank.redeem.ties import check_redemptions
+
+#: The sub-ledgers `timebank ledger verify` ties to the ledger, beside its own invariants and seal chain.
+SUBLEDGER_CHECKS = (check_attendances, check_redemptions)
 
 
 def _database() -> Database:
@@ -104,10 +110,11 @@ def ledger_group() -> None:
 
 @ledger_group.command()
 def verify() -> None:
-    """Recompute every balance from the postings and check every invariant."""
+    """Recompute every balance and the seal chain, check every invariant, tie attendances and redemptions."""
     with _database().session(write=False) as session:
-        breaches = list(ledger.verify(session))
+        breaches = list(ledger.verify(session, checks=SUBLEDGER_CHECKS))
         figures = totals(session)
+        sealed = ledger.seal_status(session)
     for breach in breaches:
         click.echo(f"BREACH {breach}", err=True)
     summary = (
@@ -115,8 +122,32 @@ def verify() -> None:
         f"{figures.postings} postings"
     )
     if breaches:
+        click.echo(f"seals: {sealed}")
         raise click.ClickException(f"{len(breaches)} breach(es) found in {summary}")
     click.echo(f"ledger clean: {summary}")
+    click.echo(f"seals: {sealed}")
+
+
+def seal_everything(database: Database) -> int:
+    """Seal every transaction committed so far, a batch per database transaction; how many were sealed."""
+    sealed = 0
+    while True:
+        with database.session() as session:
+            count = ledger.seal_pending(session, now=utcnow())
+            session.commit()
+        sealed += count
+        if count < seal.BATCH:
+            return sealed
+
+
+@ledger_group.command(name="seal")
+def seal_command() -> None:
+    """Seal every committed transaction into the hash chain (the periodic job runs this)."""
+    database = _database()
+    count = seal_everything(database)
+    with database.session(write=False) as session:
+        status = ledger.seal_status(session)
+    click.echo(f"{count} transaction(s) sealed; {status}")
 
 
 @ledger_group.command(name="export")
@@ -170,6 +201,7 @@ def demo(volunteers: int, days: int, seed: int) -> None:
             vault=current_app.extensions["timebank.vault"],
         )
         session.commit()
+    seal_everything(database)
     click.echo(summary)
 
 

@@ -17,7 +17,7 @@ from timebank.ledger.errors import (
     UnknownAccount,
 )
 from timebank.ledger.holds import capture, expire_holds, hold, release
-from timebank.ledger.models import Account, Commodity, Hold, HoldStatus, Kind, OwnerType, Posting, Transaction
+from timebank.ledger.models import Account, Commodity, Hold, HoldStatus, Kind, OwnerType, Posting, Seal, Transaction
 from timebank.ledger.posting import (
     Balance,
     Leg,
@@ -31,6 +31,7 @@ from timebank.ledger.posting import (
     reverse,
     statement,
 )
+from timebank.ledger.seal import SealStatus, chain_head, seal_pending, seal_status
 from timebank.ledger.verify import Breach, verify
 
 __all__ = [
@@ -53,6 +54,8 @@ __all__ = [
     "MissingActor",
     "OwnerType",
     "Posting",
+    "Seal",
+    "SealStatus",
     "StatementLine",
     "StatementPage",
     "Transaction",
@@ -60,6 +63,7 @@ __all__ = [
     "UnknownAccount",
     "balance",
     "capture",
+    "chain_head",
     "close_account",
     "expire_holds",
     "get_account",
@@ -68,6 +72,8 @@ __all__ = [
     "post",
     "release",
     "reverse",
+    "seal_pending",
+    "seal_status",
     "statement",
     "verify",
 ]

@@ -11,6 +11,7 @@ import re
 
 from sqlalchemy.orm import Session
 
+from timebank.ledger.errors import InvalidAmount
 from timebank.ledger.models import Account, Commodity, OwnerType
 from timebank.ledger.posting import Leg, open_account
 
@@ -90,8 +91,20 @@ def open_volunteer_accounts(
     ]
 
 
+def positive(amount: object, *, zero_allowed: bool = False) -> int:
+    """The amount if it is a whole number above zero (or zero, where allowed), else InvalidAmount.
+
+    A negative amount would quietly turn a rule's direction around (a gift
+    taken back, a redemption paying the volunteer), so each rule refuses it.
+    """
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0 or (amount == 0 and not zero_allowed):
+        raise InvalidAmount("Amounts must be whole numbers above zero, not %(amount)r.", amount=amount)
+    return amount
+
+
 def service_credit_legs(volunteer_id: int, *, minutes: int, category: str, points: int) -> list[Leg]:
     """An approved attendance: hours, certified hours in its category, and points, from issuance."""
+    positive(minutes), positive(points, zero_allowed=True)
     legs = [
         Leg(ISSUANCE[Commodity.HOUR], -minutes),
         Leg(volunteer_code(volunteer_id, Commodity.HOUR), minutes),
@@ -108,6 +121,7 @@ def service_credit_legs(volunteer_id: int, *, minutes: int, category: str, point
 
 def training_credit_legs(volunteer_id: int, *, minutes: int) -> list[Leg]:
     """Approved training: certified training minutes only, never spendable and earning no points."""
+    positive(minutes)
     return [
         Leg(ISSUANCE[Commodity.CERT], -minutes),
         Leg(volunteer_code(volunteer_id, Commodity.CERT, TRAINING), minutes),
@@ -118,6 +132,7 @@ def redemption_legs(
     volunteer_id: int, station_id: int, amount: int, commodity: Commodity = Commodity.PTS
 ) -> list[Leg]:
     """A volunteer spends points (or hours) at a station."""
+    positive(amount)
     return [
         Leg(volunteer_code(volunteer_id, commodity), -amount),
         Leg(station_code(station_id, commodity), amount),
@@ -126,6 +141,7 @@ def redemption_legs(
 
 def family_transfer_legs(from_volunteer: int, to_volunteer: int, minutes: int) -> list[Leg]:
     """Hours given to a family member (the family link is the caller's policy check)."""
+    positive(minutes)
     return [
         Leg(volunteer_code(from_volunteer, Commodity.HOUR), -minutes),
         Leg(volunteer_code(to_volunteer, Commodity.HOUR), minutes),
@@ -134,6 +150,7 @@ def family_transfer_legs(from_volunteer: int, to_volunteer: int, minutes: int) -
 
 def donation_legs(volunteer_id: int, organisation_id: int, minutes: int) -> list[Leg]:
     """Hours donated to an organisation's community pool."""
+    positive(minutes)
     return [
         Leg(volunteer_code(volunteer_id, Commodity.HOUR), -minutes),
         Leg(pool_code(organisation_id), minutes),
