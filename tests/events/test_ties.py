@@ -45,7 +45,7 @@ def test_a_deleted_credit_transaction_is_named_by_its_attendance(session, approv
 
     found = breaches(session, checks=[check_attendances])
 
-    assert Breach("attendance_credit", f"attendance {plain.id} is approved but its credit transaction {txn} is missing or belongs elsewhere") in found
+    assert Breach("attendance_credit", f"attendance {plain.id} is credited but its credit transaction {txn} is missing or belongs elsewhere") in found
     assert Breach("attendance_amounts", f"attendance {plain.id} credits 120 min, 120 certified min and 20 points, but its transactions give 0, 0 and 0") in found
 
 

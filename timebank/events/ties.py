@@ -15,10 +15,11 @@ CHECKS = [
         """
         SELECT a.id, a.transaction_id FROM attendances a
         LEFT JOIN transactions t ON t.id = a.transaction_id
-        WHERE a.status = 'approved' AND (t.id IS NULL OR t.ref_type <> 'attendance' OR t.ref_id <> a.id)
+        WHERE a.status = 'approved' AND a.credited_minutes > 0
+          AND (t.id IS NULL OR t.ref_type <> 'attendance' OR t.ref_id <> a.id)
         ORDER BY a.id
         """,
-        "attendance {id} is approved but its credit transaction {transaction_id} is missing or belongs elsewhere",
+        "attendance {id} is credited but its credit transaction {transaction_id} is missing or belongs elsewhere",
     ),
     (
         "attendance_amounts",
@@ -44,5 +45,5 @@ CHECKS = [
 
 
 def check_attendances(session: Session) -> Iterator[Breach]:
-    """Every approved attendance has its credit transaction, and its transactions (net of corrections) give what it records."""
+    """Every credited attendance has its credit transaction, and its transactions (net of corrections) give what it records."""
     return run_checks(session, CHECKS)

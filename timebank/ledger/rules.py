@@ -16,6 +16,8 @@ from timebank.ledger.models import Account, Commodity, OwnerType
 from timebank.ledger.posting import Leg, open_account
 
 ISSUANCE = {commodity: f"sys:issuance:{commodity.value}" for commodity in Commodity}
+#: Where a coordinator's write-off of spent credit comes from: only what can be spent is ever written off.
+WRITE_OFF = {commodity: f"sys:write-off:{commodity.value}" for commodity in (Commodity.HOUR, Commodity.PTS)}
 #: The CERT category of training hours (the national record's training section), kept apart from service.
 TRAINING = "training"
 CATEGORY_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -58,6 +60,17 @@ def open_system_accounts(session: Session, *, now: dt.datetime) -> list[Account]
             now=now,
         )
         for commodity, code in ISSUANCE.items()
+    ]
+
+
+def open_write_off_accounts(session: Session, *, now: dt.datetime) -> list[Account]:
+    """The write-off accounts; like issuance they may go negative and keep a derived balance."""
+    return [
+        open_account(
+            session, code, commodity=commodity, owner_type=OwnerType.SYSTEM,
+            allow_negative=True, running_balance=False, now=now,
+        )
+        for commodity, code in WRITE_OFF.items()
     ]
 
 
@@ -136,6 +149,15 @@ def redemption_legs(
     return [
         Leg(volunteer_code(volunteer_id, commodity), -amount),
         Leg(station_code(station_id, commodity), amount),
+    ]
+
+
+def write_off_legs(volunteer_id: int, commodity: Commodity, amount: int) -> list[Leg]:
+    """Spent credit a coordinator writes off: the shortfall made good from the write-off account, so a correction can take it back."""
+    positive(amount)
+    return [
+        Leg(WRITE_OFF[commodity], -amount),
+        Leg(volunteer_code(volunteer_id, commodity), amount),
     ]
 
 
