@@ -83,6 +83,16 @@ def open_volunteer_accounts(
     now: dt.datetime,
 ) -> list[Account]:
     """A volunteer's HOUR and PTS accounts, and a CERT account per category given."""
+    return [
+        open_account(session, spec.pop("code"), **spec, now=now)
+        for spec in volunteer_accounts(volunteer_id, categories=categories, max_hour_balance=max_hour_balance)
+    ]
+
+
+def volunteer_accounts(
+    volunteer_id: int, *, categories: tuple[str, ...] = (), max_hour_balance: int | None = None
+) -> list[dict[str, object]]:
+    """What `open_volunteer_accounts` opens, as `open_account` keywords with the code (`open_accounts` takes many)."""
     wanted = [
         (volunteer_code(volunteer_id, Commodity.HOUR), Commodity.HOUR, max_hour_balance),
         (volunteer_code(volunteer_id, Commodity.PTS), Commodity.PTS, None),
@@ -91,15 +101,7 @@ def open_volunteer_accounts(
         for category in categories
     ]
     return [
-        open_account(
-            session,
-            code,
-            commodity=commodity,
-            owner_type=OwnerType.VOLUNTEER,
-            owner_id=volunteer_id,
-            max_balance=cap,
-            now=now,
-        )
+        dict(code=code, commodity=commodity, owner_type=OwnerType.VOLUNTEER, owner_id=volunteer_id, max_balance=cap)
         for code, commodity, cap in wanted
     ]
 
