@@ -72,7 +72,7 @@ class Row:
     can_decide: bool  # approve, reject or adjust before approval
     can_approve: bool
     can_correct: bool  # adjust after approval: reversal plus a new posting
-    can_write_off: bool = False  # a coordinator here: write off spent credit a correction would take back
+    can_write_off: bool  # a coordinator here: write off spent credit a correction would take back
 
     @property
     def attendance(self) -> Attendance:

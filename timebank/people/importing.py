@@ -373,9 +373,9 @@ class PreparedImport:
     earlier row of the same file already holds.
     """
 
-    def __init__(self, *, organisation_id: int, actor_id: int) -> None:
+    def __init__(self, *, actor_id: int) -> None:
         self.report = ImportReport()
-        self.organisation_id, self.actor_id = organisation_id, actor_id
+        self.actor_id = actor_id  # the coordinator the rows were checked for, who registers them
         # An empty name is SQLite's private temporary database: on disk, deleted on close.
         self._store = sqlite3.connect("", check_same_thread=False)
         self._store.execute("CREATE TABLE rows (row INTEGER PRIMARY KEY, phone TEXT UNIQUE, id_hash TEXT UNIQUE, person BLOB)")
@@ -440,7 +440,7 @@ def prepare_import(
     root = get_organisation(session, organisation_id)
     actor.require(MANAGERS, root)
     finder = OrganisationFinder(session, root)
-    prepared = PreparedImport(organisation_id=root.id, actor_id=actor.id)
+    prepared = PreparedImport(actor_id=actor.id)
     report = prepared.report
     try:
         for number, cells in rows:
