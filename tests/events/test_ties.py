@@ -10,7 +10,7 @@ from timebank.events import review
 from timebank.events.ties import check_attendances
 from timebank.ledger import Breach
 from tests.conftest import END, attend
-from tests.ledger.tampering import breaches, tamper
+from tests.ledger.tampering import breaches, deletion_of, tamper
 
 AFTER = END + dt.timedelta(hours=3)
 
@@ -34,14 +34,7 @@ def test_approved_and_corrected_attendances_tie_to_the_ledger(session, approved)
 def test_a_deleted_credit_transaction_is_named_by_its_attendance(session, approved):
     plain, _ = approved
     txn = plain.transaction_id
-    tamper(
-        session,
-        ("UPDATE accounts SET balance = balance - (SELECT SUM(amount) FROM postings p "
-         "WHERE p.transaction_id = :t AND p.account_id = accounts.id) "
-         "WHERE running_balance AND id IN (SELECT account_id FROM postings WHERE transaction_id = :t)", {"t": txn}),
-        ("DELETE FROM postings WHERE transaction_id = :t", {"t": txn}),
-        ("DELETE FROM transactions WHERE id = :t", {"t": txn}),
-    )
+    tamper(session, *deletion_of(txn))
 
     found = breaches(session, checks=[check_attendances])
 

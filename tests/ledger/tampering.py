@@ -34,3 +34,15 @@ def tamper(session: Session, *statements: tuple[str, dict]) -> None:
 def breaches(session: Session, **kwargs) -> list[Breach]:
     """Every breach but the switched-off triggers the tampering itself leaves behind."""
     return [breach for breach in ledger.verify(session, **kwargs) if breach.check != "triggers"]
+
+
+def deletion_of(transaction_id: int) -> tuple[tuple[str, dict], ...]:
+    """Statements that take a transaction out whole: its postings, its row, and the stored balances made to agree."""
+    where = {"t": transaction_id}
+    return (
+        ("UPDATE accounts SET balance = balance - (SELECT SUM(amount) FROM postings p "
+         "WHERE p.transaction_id = :t AND p.account_id = accounts.id) "
+         "WHERE running_balance AND id IN (SELECT account_id FROM postings WHERE transaction_id = :t)", where),
+        ("DELETE FROM postings WHERE transaction_id = :t", where),
+        ("DELETE FROM transactions WHERE id = :t", where),
+    )

@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from timebank import ledger
 from timebank.ledger import Breach, Posting, Seal, rules
 from timebank.ledger.seal import GENESIS, chain_hash, contents
-from tests.ledger.tampering import breaches, tamper
+from tests.ledger.tampering import breaches, deletion_of, tamper
 
 ACTOR = 42
 
@@ -88,14 +88,7 @@ def test_a_consistent_rewrite_of_a_sealed_transaction_is_named(session, sealed_c
 def test_a_deleted_sealed_transaction_is_named(session, sealed_credits):
     """The whole last credit gone (postings, row, balances made to agree): its seal still names it."""
     last = sealed_credits[-1]
-    tamper(
-        session,
-        ("UPDATE accounts SET balance = balance - (SELECT SUM(amount) FROM postings p "
-         "WHERE p.transaction_id = :t AND p.account_id = accounts.id) "
-         "WHERE running_balance AND id IN (SELECT account_id FROM postings WHERE transaction_id = :t)", {"t": last.id}),
-        ("DELETE FROM postings WHERE transaction_id = :t", {"t": last.id}),
-        ("DELETE FROM transactions WHERE id = :t", {"t": last.id}),
-    )
+    tamper(session, *deletion_of(last.id))
 
     assert breaches(session) == [Breach("seal", f"sealed transaction {last.id} (seal 3) is missing")]
 

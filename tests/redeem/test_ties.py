@@ -8,7 +8,7 @@ from timebank.ledger import Breach, Transaction
 from timebank.redeem import counter
 from timebank.redeem.ties import check_redemptions
 from tests.conftest import NOW, SECRET
-from tests.ledger.tampering import breaches, tamper
+from tests.ledger.tampering import breaches, deletion_of, tamper
 from tests.redeem.conftest import basket, visit_ticket
 
 
@@ -34,14 +34,7 @@ def test_a_whole_deleted_redemption_transaction_is_named(session, redeemed):
     """Both legs, the row and the balances made to agree: the redemption still points at what is gone."""
     first = redeemed[0]
     txn = first.transaction_id
-    tamper(
-        session,
-        ("UPDATE accounts SET balance = balance - (SELECT SUM(amount) FROM postings p "
-         "WHERE p.transaction_id = :t AND p.account_id = accounts.id) "
-         "WHERE id IN (SELECT account_id FROM postings WHERE transaction_id = :t)", {"t": txn}),
-        ("DELETE FROM postings WHERE transaction_id = :t", {"t": txn}),
-        ("DELETE FROM transactions WHERE id = :t", {"t": txn}),
-    )
+    tamper(session, *deletion_of(txn))
 
     found = breaches(session, checks=[check_redemptions])
 

@@ -510,21 +510,12 @@ def write_import(session: Session, prepared: PreparedImport, *, now: dt.datetime
     return written
 
 
-def import_volunteers(
-    session: Session,
-    rows: Iterable[Row],
-    *,
-    organisation_id: int,
-    actor: Actor,
-    vault: IdVault,
-    now: dt.datetime,
-    progress: Callable[[], None] | None = None,
-    max_rows: int | None = None,
-) -> ImportReport:
-    """Register every row as an active volunteer, or, if any row is refused, none of them (and say why): both steps on one session."""
-    with prepare_import(
-        session, rows, organisation_id=organisation_id, actor=actor, vault=vault, now=now, progress=progress, max_rows=max_rows
-    ) as prepared:
+def import_volunteers(session: Session, rows: Iterable[Row], *, now: dt.datetime, **checking: Any) -> ImportReport:
+    """Register every row as an active volunteer, or, if any row is refused, none of them (and say why): both steps on one session.
+
+    `checking` is `prepare_import`'s keywords (organisation_id, actor, vault, progress, max_rows).
+    """
+    with prepare_import(session, rows, now=now, **checking) as prepared:
         if prepared.report.ok:
             write_import(session, prepared, now=now)
         return prepared.report
