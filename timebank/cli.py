@@ -20,7 +20,7 @@ from flask.cli import FlaskGroup
 from timebank import ledger, migrate
 from timebank.app import ROOT, create_app
 from timebank.db import Database, utcnow
-from timebank.ledger import seal
+from timebank.ledger.seal import seal_committed
 from timebank.ledger.export import FORMATS, export
 from timebank.ledger.models import SYSTEM_ACTOR
 from timebank.ledger.reports import totals
@@ -128,23 +128,11 @@ def verify() -> None:
     click.echo(f"seals: {sealed}")
 
 
-def seal_everything(database: Database) -> int:
-    """Seal every transaction committed so far, a batch per database transaction; how many were sealed."""
-    sealed = 0
-    while True:
-        with database.session() as session:
-            count = ledger.seal_pending(session, now=utcnow())
-            session.commit()
-        sealed += count
-        if count < seal.BATCH:
-            return sealed
-
-
 @ledger_group.command(name="seal")
 def seal_command() -> None:
     """Seal every committed transaction into the hash chain (the periodic job runs this)."""
     database = _database()
-    count = seal_everything(database)
+    count = seal_committed(database)
     with database.session(write=False) as session:
         status = ledger.seal_status(session)
     click.echo(f"{count} transaction(s) sealed; {status}")
@@ -201,7 +189,7 @@ def demo(volunteers: int, days: int, seed: int) -> None:
             vault=current_app.extensions["timebank.vault"],
         )
         session.commit()
-    seal_everything(database)
+    seal_committed(database)
     click.echo(summary)
 
 

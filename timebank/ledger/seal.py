@@ -22,13 +22,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
+from timebank.db import Database, utcnow
 from timebank.ledger.models import Account, Posting, Seal, Transaction
 
 #: The previous hash of the first seal.
@@ -145,6 +146,22 @@ def seal_pending(session: Session, *, now: dt.datetime, limit: int = BATCH) -> i
         previous = digest
     session.execute(insert(Seal), rows)
     return len(rows)
+
+
+def seal_committed(database: Database, *, now: Callable[[], dt.datetime] = utcnow) -> int:
+    """Seal everything committed so far, a batch per database transaction of its own; how many were sealed.
+
+    What `timebank ledger seal` and the periodic job run; unlike the
+    services, it commits, since each batch must be short.
+    """
+    sealed = 0
+    while True:
+        with database.session() as session:
+            count = seal_pending(session, now=now())
+            session.commit()
+        sealed += count
+        if count < BATCH:
+            return sealed
 
 
 def seal_status(session: Session) -> SealStatus:
