@@ -112,7 +112,7 @@ def test_db_upgrade_creates_the_ledger_tables_in_an_empty_database(empty_app):
     assert not pending_migrations(database)
     verified = invoke(empty_app, "ledger", "verify")
     assert verified.exit_code == 0, verified.output
-    assert verified.stdout == "ledger clean: 0 accounts, 0 transactions, 0 postings\n"
+    assert verified.stdout == "ledger clean: 0 accounts, 0 transactions, 0 postings\nseals: 0 transactions sealed, 0 unsealed\n"
 
 
 def test_serve_refuses_while_migrations_are_pending(empty_app, monkeypatch):
@@ -141,9 +141,9 @@ def test_demo_builds_a_clean_ledger_and_running_it_again_rebuilds_the_same_one(r
     again = run_cli("demo", "--volunteers", "15", "--days", "10")
 
     assert verified.exit_code == 0, verified.output
-    assert verified.stdout == (
-        f"ledger clean: {accounts} accounts, {transactions} transactions, {postings} postings\n"
-    )
+    clean, sealed = verified.stdout.splitlines()
+    assert clean == f"ledger clean: {accounts} accounts, {transactions} transactions, {postings} postings"
+    assert sealed.startswith(f"seals: {transactions} transactions sealed, 0 unsealed; head seal {transactions} ")
     assert again.exit_code == 0, again.output
     assert counts(db) == (accounts, transactions, postings)
     assert history(db) == built

@@ -21,6 +21,7 @@ from timebank import ledger, migrate
 from timebank.app import ROOT, create_app
 from timebank.db import Database, utcnow
 from timebank.domain import DomainError
+from timebank.ledger.seal import seal_committed
 from timebank.ledger.export import FORMATS, export
 from timebank.ledger.models import SYSTEM_ACTOR
 from timebank.ledger.reports import totals
@@ -29,6 +30,11 @@ from timebank.people.cli import people
 from timebank.redeem.cli import stations
 from timebank.certify.cli import certify
 from timebank.jobs.cli import jobs, worker
+from timebank.events.ties import check_attendances
+from timebank.redeem.ties import check_redemptions
+
+#: The sub-ledgers `timebank ledger verify` ties to the ledger, beside its own invariants and seal chain.
+SUBLEDGER_CHECKS = (check_attendances, check_redemptions)
 
 
 def _database() -> Database:
@@ -142,10 +148,11 @@ def ledger_group() -> None:
 
 @ledger_group.command()
 def verify() -> None:
-    """Recompute every balance from the postings and check every invariant."""
+    """Recompute every balance and the seal chain, check every invariant, tie attendances and redemptions."""
     with _database().session(write=False) as session:
-        breaches = list(ledger.verify(session))
+        breaches = list(ledger.verify(session, checks=SUBLEDGER_CHECKS))
         figures = totals(session)
+        sealed = ledger.seal_status(session)
     for breach in breaches:
         click.echo(f"BREACH {breach}", err=True)
     summary = (
@@ -153,8 +160,20 @@ def verify() -> None:
         f"{figures.postings} postings"
     )
     if breaches:
+        click.echo(f"seals: {sealed}")
         raise click.ClickException(f"{len(breaches)} breach(es) found in {summary}")
     click.echo(f"ledger clean: {summary}")
+    click.echo(f"seals: {sealed}")
+
+
+@ledger_group.command(name="seal")
+def seal_command() -> None:
+    """Seal every committed transaction into the hash chain (the periodic job runs this)."""
+    database = _database()
+    count = seal_committed(database)
+    with database.session(write=False) as session:
+        status = ledger.seal_status(session)
+    click.echo(f"{count} transaction(s) sealed; {status}")
 
 
 @ledger_group.command(name="export")
@@ -208,6 +227,7 @@ def demo(volunteers: int, days: int, seed: int) -> None:
             vault=current_app.extensions["timebank.vault"],
         )
         session.commit()
+    seal_committed(database)
     click.echo(summary)
 
 

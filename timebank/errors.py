@@ -16,6 +16,7 @@ from timebank import domain, ledger
 from timebank.auth.codes import MemberCodeError
 from timebank.auth.services import PasswordChangeRequired, SignInRefused
 from timebank.events import checkin
+from timebank.events.review import CreditSpent
 from timebank.events.tokens import ActivityCodeError
 from timebank.redeem import counter
 from timebank.web import translated_errors, wants_json
@@ -58,6 +59,7 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     checkin.NotSignedUp: (409, "not_signed_up"),
     checkin.OnWaitingList: (409, "on_waiting_list"),
     checkin.AccountPending: (409, "account_pending"),
+    CreditSpent: (409, "credit_spent"),
     counter.NotEnoughPoints: (409, "not_enough_points"),
     counter.NotEnoughHours: (409, "not_enough_hours"),
     counter.OutOfStock: (409, "out_of_stock"),

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from timebank import ledger
 from timebank.auth.codes import card_code
 from timebank.auth.services import create_device_token
 from timebank.events import tokens
@@ -388,6 +389,26 @@ def test_a_reviewer_rejects_with_a_reason_or_adjusts_the_minutes(app, clock, att
     adjusted = organiser.post(f"/api/v1/attendances/{second}/adjust", json={"minutes": 90, "reason": "中途离开半小时"})
     assert (adjusted.json["adjusted_minutes"], adjusted.json["adjust_reason"]) == (90, "中途离开半小时")
     assert organiser.post(f"/api/v1/attendances/{second}/approve", json={}).json["credited_minutes"] == 90
+
+
+def test_a_correction_of_spent_credit_is_refused_with_credit_spent_and_a_coordinator_writes_it_off(app, session, clock, attended, make_person, count):
+    _, volunteer, _, attendance_id = attended()
+    clock(AFTER)
+    worker, coordinator = signed_in(app, make_person("social_worker")), signed_in(app, make_person("coordinator"))
+    worker.post(f"/api/v1/attendances/{attendance_id}/approve", json={})
+    ledger.open_account(session, "station:1:PTS", commodity="PTS", owner_type="station", owner_id=1, now=AFTER)
+    ledger.post(session, ledger.rules.redemption_legs(volunteer.id, 1, 20), kind="redemption", idempotency_key="spent", actor=volunteer.id, now=AFTER)
+    session.commit()
+
+    refused = worker.post(f"/api/v1/attendances/{attendance_id}/adjust", json={"minutes": 60, "reason": "只待了一小时"}, headers=ZH)
+    not_theirs = worker.post(f"/api/v1/attendances/{attendance_id}/write-off", json={"minutes": 60, "reason": "只待了一小时"})
+    written_off = coordinator.post(f"/api/v1/attendances/{attendance_id}/write-off", json={"minutes": 60, "reason": "只待了一小时"})
+
+    assert (refused.status_code, refused.json["code"]) == (409, "credit_spent")
+    assert "短缺 0 分钟、10 积分" in refused.json["message"] and refused.json["errors"] == {"write_off": ["协调员可登记原因核销短缺部分。"]}
+    assert not_theirs.status_code == 403
+    assert written_off.status_code == 200 and (written_off.json["credited_minutes"], written_off.json["credited_points"]) == (60, 10)
+    assert count(Transaction, Transaction.kind == "write_off") == 1
 
 
 def test_reviewing_before_the_activity_has_finished_is_a_conflict(app, attended, make_person):

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from timebank import ledger
 from timebank.certify.records import credits
 from timebank.events.models import Attendance, AttendanceStatus
-from timebank.events.review import adjust_minutes
+from timebank.events.review import CreditSpent, adjust_minutes
 from timebank.ledger import rules
 from timebank.people.balances import certified_by_category
 from tests.conftest import NOW
@@ -54,7 +54,7 @@ def test_certified_hours_are_the_approved_minutes_by_category_through_correction
             try:
                 adjust_minutes(session, attendance_id, {"minutes": step[2], "reason": "核对后更正"}, actor=reviewer, now=NOW)
                 session.commit()
-            except ledger.InsufficientBalance:  # the points were spent: a coordinator decides, nothing changes
+            except CreditSpent:  # more was spent than the correction takes back: a coordinator decides, nothing changes
                 session.rollback()
         elif step[0] == "spend_points" and served:
             _spend(session, rules.redemption_legs(volunteer.id, STATION, step[1]), "redemption")

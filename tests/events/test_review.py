@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 
 from timebank import ledger
 from timebank.domain import Conflict, InvalidInput, NotAllowed
-from timebank.events import corrections, review
+from timebank.audit.services import entries
+from timebank.events import corrections, review, writeoff
+from timebank.events.ties import check_attendances
 from timebank.events.models import AttendanceStatus, Flag
-from timebank.events.refusals import CreditRefused
 from timebank.ledger.models import Transaction
 from timebank.orgs.services import set_policies
 from timebank.people.access import actor_for
@@ -146,15 +147,101 @@ def test_a_correction_after_approval_reverses_and_posts_the_new_figure(session, 
     assert list(ledger.verify(session)) == []
 
 
-def test_a_correction_is_refused_when_the_points_were_spent(session, make_activity, make_person, reviewer):
+def spend_points(session, volunteer, points):
+    """The volunteer spends points at station 1, and it is committed."""
+    ledger.open_account(session, "station:1:PTS", commodity="PTS", owner_type="station", owner_id=1, now=AFTER)
+    ledger.post(session, ledger.rules.redemption_legs(volunteer.id, 1, points), kind="redemption", idempotency_key=f"spend:{volunteer.id}:{points}", actor=volunteer.id, now=AFTER)
+    session.commit()
+
+
+def approved_and_spent(session, make_activity, make_person, reviewer, points):
+    """An attendance approved at 120 minutes and 20 points, of which the volunteer spent `points`."""
     activity, volunteer = make_activity(), make_person()
     attendance = attend(session, activity, volunteer)
     review.approve_attendance(session, attendance.id, actor=reviewer, now=AFTER)
-    ledger.open_account(session, "station:1:PTS", commodity="PTS", owner_type="station", owner_id=1, now=AFTER)
-    ledger.post(session, ledger.rules.redemption_legs(volunteer.id, 1, 20), kind="redemption", idempotency_key="r1", actor=volunteer.id, now=AFTER)
     session.commit()
-    with pytest.raises(CreditRefused, match="write-off"):
-        review.adjust_minutes(session, attendance.id, {"minutes": 0, "reason": "未到场"}, actor=reviewer, now=AFTER)
+    spend_points(session, volunteer, points)
+    return attendance, volunteer
+
+
+def test_an_upward_correction_goes_through_when_part_of_the_credit_was_spent(session, make_activity, make_person, reviewer):
+    """Approve 120, spend 15 of the 20 points, correct to 150: the net is +30 minutes, never an overdraft."""
+    attendance, volunteer = approved_and_spent(session, make_activity, make_person, reviewer, 15)
+
+    review.adjust_minutes(session, attendance.id, {"minutes": 150, "reason": "签退漏记半小时"}, actor=reviewer, now=AFTER)
+    session.commit()
+
+    mine = balances(session, volunteer)
+    assert (mine.hours.posted, mine.points.posted, mine.certified_minutes) == (150, 10, 150)
+    assert (attendance.credited_minutes, attendance.credited_points) == (150, 25)
+    assert list(ledger.verify(session, checks=[check_attendances])) == []
+
+
+def test_a_downward_correction_the_rest_of_the_credit_covers_goes_through(session, make_activity, make_person, reviewer):
+    """Approve 120 (20 points), spend 5, correct to 90 (15 points): taking back 5 of the 15 left is no overdraft."""
+    attendance, volunteer = approved_and_spent(session, make_activity, make_person, reviewer, 5)
+
+    review.adjust_minutes(session, attendance.id, {"minutes": 90, "reason": "提前离开"}, actor=reviewer, now=AFTER)
+    session.commit()
+
+    assert (balances(session, volunteer).points.posted, attendance.credited_points) == (10, 15)
+    assert list(ledger.verify(session, checks=[check_attendances])) == []
+
+
+def test_an_upward_correction_near_the_storage_cap_reverses_first(session, make_activity, make_person, reviewer, org_tree):
+    """With a 150-minute cap, 120 then 150 would overshoot for a moment: the reversal goes first instead."""
+    set_policies(session, org_tree["east"].id, {"hour_cap_minutes": 150}, actor=SYSTEM, now=NOW)
+    session.commit()
+    activity, volunteer = make_activity(), make_person()
+    attendance = attend(session, activity, volunteer)
+    review.approve_attendance(session, attendance.id, actor=reviewer, now=AFTER)
+
+    review.adjust_minutes(session, attendance.id, {"minutes": 150, "reason": "签退漏记"}, actor=reviewer, now=AFTER)
+    session.commit()
+
+    assert balances(session, volunteer).hours.posted == 150
+    assert list(ledger.verify(session, checks=[check_attendances])) == []
+
+
+def test_a_correction_the_volunteer_cannot_cover_is_refused_naming_the_shortfall(session, make_activity, make_person, reviewer):
+    attendance, volunteer = approved_and_spent(session, make_activity, make_person, reviewer, 20)
+
+    with pytest.raises(review.CreditSpent) as refused:
+        review.adjust_minutes(session, attendance.id, {"minutes": 30, "reason": "只待了半小时"}, actor=reviewer, now=AFTER)
+    session.rollback()
+
+    assert refused.value.params == {"minutes": 30, "short_minutes": 0, "short_points": 15}
+    assert "write_off" in refused.value.errors
+    assert balances(session, volunteer).points.posted == 0
+
+
+def test_a_coordinator_writes_off_the_shortfall_and_the_correction_posts(session, make_activity, make_person, reviewer):
+    """The write-off is its own transaction, with the coordinator and the reason; the ledger and its ties stay clean."""
+    attendance, volunteer = approved_and_spent(session, make_activity, make_person, reviewer, 20)
+    coordinator = actor_for(session, make_person("coordinator", name="陈协调员"))
+
+    corrected, write_off = writeoff.write_off_and_correct(session, attendance.id, {"minutes": 0, "reason": "未到场，积分已兑换"}, actor=coordinator, now=AFTER)
+    session.commit()
+
+    assert (write_off.kind, write_off.actor_id, (write_off.ref_type, write_off.ref_id)) == ("write_off", coordinator.id, ("attendance", attendance.id))
+    assert "未到场，积分已兑换" in write_off.memo
+    assert (corrected.status, corrected.credited_minutes, corrected.credited_points) == ("approved", 0, 0)
+    mine = balances(session, volunteer)
+    assert (mine.hours.posted, mine.points.posted, mine.certified_minutes) == (0, 0, 0)
+    assert ledger.balance(session, "sys:write-off:PTS").posted == -20
+    assert [e.action for e in entries(session, target=("attendance", attendance.id))][:2] == ["write_off", "correct_attendance"]
+    assert list(ledger.verify(session, checks=[check_attendances])) == []
+
+
+def test_only_a_coordinator_writes_off_and_only_what_a_correction_cannot_cover(session, make_activity, make_person, reviewer):
+    attendance, _ = approved_and_spent(session, make_activity, make_person, reviewer, 5)
+    coordinator = actor_for(session, make_person("coordinator", name="陈协调员"))
+
+    with pytest.raises(NotAllowed):
+        writeoff.write_off_and_correct(session, attendance.id, {"minutes": 0, "reason": "未到场"}, actor=reviewer, now=AFTER)
+    session.rollback()
+    with pytest.raises(Conflict, match="Nothing to write off"):
+        writeoff.write_off_and_correct(session, attendance.id, {"minutes": 90, "reason": "提前离开"}, actor=coordinator, now=AFTER)
 
 
 def test_training_credits_training_hours_only(session, make_activity, make_person, reviewer):

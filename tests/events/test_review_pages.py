@@ -183,7 +183,8 @@ def test_adjusting_after_approval_reverses_the_credit_and_posts_the_new_figure(s
     assert "已更正：张三" in page and "存入：90 分钟，15 积分" in page
 
 
-def test_a_correction_that_would_overdraw_shows_the_ledgers_message(session, make_activity, make_person, reviewer):
+def test_a_correction_of_spent_credit_is_refused_and_a_coordinator_writes_it_off_from_the_refusal(app, session, make_activity, make_person, reviewer):
+    """The social worker sees why and who can decide; the coordinator gets the write-off form on the same row, and it posts."""
     activity, volunteer = make_activity(), make_person(name="张三")
     attendance = attend(session, activity, volunteer)
     send(reviewer, approve_url(attendance))
@@ -191,15 +192,27 @@ def test_a_correction_that_would_overdraw_shows_the_ledgers_message(session, mak
     ledger.open_account(session, "station:1:PTS", commodity="PTS", owner_type="station", owner_id=1, now=AFTER)
     ledger.post(session, ledger.rules.redemption_legs(volunteer.id, 1, 20), kind="redemption", idempotency_key="r1", actor=volunteer.id, now=AFTER)
     session.commit()
+    write_off_url = f"/review/attendances/{attendance.id}/write-off"
 
     answer = send(reviewer, f"/review/attendances/{attendance.id}/adjust", minutes="0", reason="未到场")
 
     assert answer.status_code == 409
     page = text(answer)
-    assert "须由协调员决定并登记核销" in page and "张三" in page  # the review page, with the problem on it
+    assert "更正为 0 分钟将使其短缺 0 分钟、20 积分" in page and "协调员可登记原因核销短缺部分" in page and "张三" in page
+    assert write_off_url not in answer.get_data(as_text=True)
+    assert (balances(session, volunteer).points.posted, status_of(session, attendance)) == (0, "approved")
+
+    coordinator = signed_in(app, make_person("coordinator", name="陈协调员"))
+    refused = send(coordinator, f"/review/attendances/{attendance.id}/adjust", minutes="0", reason="未到场")
+    assert refused.status_code == 409 and write_off_url in refused.get_data(as_text=True)
+    written_off = send(coordinator, write_off_url, minutes="0", reason="未到场，积分已兑换")
+
+    assert written_off.status_code == 302
+    assert "已核销并更正：张三 现为 0 分钟、0 积分" in text(coordinator.get(written_off.location))
     mine = balances(session, volunteer)
-    assert (mine.hours.posted, mine.points.posted) == (120, 0)
-    assert status_of(session, attendance) == "approved"
+    assert (mine.hours.posted, mine.points.posted) == (0, 0)
+    kinds = fresh(session, select(Transaction.kind).where(Transaction.ref_type == "attendance").order_by(Transaction.id))
+    assert kinds == ["service_credit", "write_off", "reversal"]
 
 
 def test_a_social_worker_of_another_community_is_refused(app, session, make_activity, make_person, clock):

@@ -11,9 +11,10 @@ from timebank import ledger
 from timebank.db import utcnow
 from timebank.jobs import SPECS, services
 from timebank.jobs.models import Job
-from timebank.jobs.periodic import expire_holds
+from timebank.jobs.periodic import expire_holds, seal_ledger
 from timebank.ledger import rules
 from timebank.ledger.models import Commodity
+from timebank.ledger.seal import seal_status
 
 
 def test_admins_see_failed_jobs_with_their_error_and_send_them_again(app, session, make_person):
@@ -48,3 +49,19 @@ def test_holds_past_their_expiry_are_freed_by_the_periodic_task_that_replaced_th
         assert expire_holds() == 0
     session.commit()
     assert session.scalar(select(ledger.Hold.status).where(ledger.Hold.id == held.id)) == "expired"
+
+
+def test_the_periodic_seal_chains_what_was_committed_since_its_last_run(app, session, ledger_setup, credit):
+    ledger_setup(volunteers=(1,))
+    credit(1, minutes=60)
+    credit(1, minutes=30)
+    assert "ledger.seal" in SPECS and SPECS["ledger.seal"].schedule is not None
+    with app.app_context():
+        assert seal_ledger() == 2
+        assert seal_ledger() == 0
+        credit(1, minutes=15)
+        assert seal_ledger() == 1
+    session.commit()
+    status = seal_status(session)
+    assert (status.sealed, status.unsealed) == (3, 0)
+    assert list(ledger.verify(session)) == []

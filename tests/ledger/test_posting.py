@@ -358,3 +358,30 @@ def test_only_the_guarded_update_moves_balances(session, ledger_setup, credit):
     with pytest.raises(IntegrityError):
         session.execute(update(ledger.Account).where(ledger.Account.code == PTS1).values(held=6))
         session.flush()
+
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda amount: family_transfer_legs(1, 2, amount),
+        lambda amount: donation_legs(1, 3, amount),
+        lambda amount: redemption_legs(1, 7, amount),
+        lambda amount: service_credit_legs(1, minutes=amount, category="elderly", points=10),
+        lambda amount: ledger.rules.training_credit_legs(1, minutes=amount),
+    ],
+    ids=["family_transfer", "donation", "redemption", "credit", "training"],
+)
+@pytest.mark.parametrize("amount", [-30, 0])
+def test_rules_refuse_amounts_that_would_turn_their_direction_around(build, amount):
+    """A negative gift would take hours from the receiver; each rule refuses it rather than reversing quietly."""
+    with pytest.raises(ledger.InvalidAmount):
+        build(amount)
+
+
+def test_a_credit_refuses_negative_points_and_posts_no_points_legs_for_none():
+    with pytest.raises(ledger.InvalidAmount):
+        service_credit_legs(1, minutes=60, category="elderly", points=-6)
+    assert {leg.code for leg in service_credit_legs(1, minutes=60, category="elderly", points=0)} == {
+        "sys:issuance:HOUR", HOUR1, "sys:issuance:CERT", CERT1,
+    }

@@ -172,7 +172,7 @@ def test_ledger_verify_command_says_clean_and_exits_zero(session, demo_ledger, r
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         f"ledger clean: {figures.accounts} accounts, {figures.transactions} transactions, "
-        f"{figures.postings} postings\n"
+        f"{figures.postings} postings\nseals: 0 transactions sealed, {figures.transactions} unsealed\n"
     )
     assert result.stderr == ""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,14 +17,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from timebank.demo import make_resident_id
-from timebank.domain import NotAllowed
+from timebank.domain import Conflict, NotAllowed
 from timebank.ledger import Account
 from timebank.people.access import actor_for
 from timebank.people.cli import people
 from timebank.people.import_views import bp as import_pages
-from timebank.people.importing import COLUMNS, FileRefused, ImportReport, RowProblem, import_volunteers, read_rows, template_csv
+from timebank.people.importing import COLUMNS, FileRefused, ImportReport, RowProblem, import_volunteers, prepare_import, read_rows, template_csv, write_import
 from timebank.people.models import Person, RoleGrant
-from tests.conftest import NOW, csrf_token
+from tests.conftest import NOW, csrf_token, signed_in
 
 HEADINGS = ["姓名", "手机号", "性别", "证件类型", "证件号码", "服务类别", "所属组织"]
 BORN = dt.date(1958, 4, 12)
@@ -446,3 +447,54 @@ def test_volunteers_may_not_open_the_import_page(pages, client, sign_in, make_pe
 
     assert client.get("/people/import").status_code == 403
     assert client.get("/people/import/template.csv").status_code == 403
+
+
+def test_a_writer_during_an_import_goes_through_at_once_and_never_gets_a_500(pages, app, client, sign_in, coordinator, org_tree, make_person, monkeypatch, session):
+    """While the page reads and checks the file no write lock is held: another person's save, made half-way, finishes before the import goes on."""
+    volunteer = make_person(name="王秀英")
+    other = signed_in(app, volunteer)
+    token = csrf_token(other)
+    answers, in_time = [], []
+
+    def save_profile() -> None:
+        answers.append(other.post("/me/edit", data={"csrf_token": token, "real_name": "王秀英", "skills": "做饭"}))
+
+    real_rows = read_rows
+
+    def rows_with_a_write_half_way(stream, filename):
+        for number, cells in real_rows(stream, filename):
+            if number == 3:
+                writer = threading.Thread(target=save_profile)
+                writer.start()
+                writer.join(timeout=5)
+                in_time.append(not writer.is_alive())
+            yield number, cells
+
+    monkeypatch.setattr("timebank.people.import_views.read_rows", rows_with_a_write_half_way)
+    sign_in(coordinator)
+
+    answer = upload(client, org_tree["east"].id, csv_file(GOOD).getvalue())
+
+    assert answer.status_code == 200 and "3 名志愿者已登记并通过审核" in answer.get_data(as_text=True)
+    assert in_time == [True]
+    assert [a.status_code for a in answers] == [302]
+    session.rollback()
+    session.expire_all()
+    assert session.get(Person, volunteer.id).skills == "做饭"
+    assert_registered_as_active_volunteers(session, org_tree)
+
+
+def test_a_phone_registered_between_checking_and_writing_refuses_the_whole_import(session, org_tree, coordinator, vault, make_person):
+    """The write is all or nothing even when someone else got in while the file was being checked."""
+    actor = actor_for(session, coordinator)
+    with prepare_import(session, read_rows(csv_file(GOOD), "名单.csv"), organisation_id=org_tree["east"].id, actor=actor, vault=vault, now=NOW) as prepared:
+        assert prepared.report.ok
+        make_person(phone=GOOD[0][1])
+        before = people_count(session)
+
+        with pytest.raises(Conflict) as refused:
+            write_import(session, prepared, now=NOW)
+        session.rollback()
+
+    assert refused.value.errors == {"file": ["Nothing was imported."]}
+    assert people_count(session) == before

@@ -10,6 +10,7 @@ import re
 import pytest
 from openpyxl import load_workbook
 
+from timebank import ledger
 from timebank.audit.services import entries
 from timebank.auth.codes import card_code, issue_new_card, phone_code
 from timebank.redeem import catalogue
@@ -229,3 +230,18 @@ def test_a_new_price_applies_from_the_next_redemption_and_is_audited(app, sessio
     session.expire_all()
     logged = [(e.action, json.loads(e.changes or "{}")) for e in entries(session, target=("catalogue_item", shop.rice.id))]
     assert ("update_item", {"price": ["60", "50"]}) in logged
+
+
+def test_the_day_report_shows_the_ledger_seal_head_for_the_auditor_to_note(app, session, shop, make_person, fund):
+    """Before any sealing the page says so; after, it prints the newest seal's hash."""
+    volunteer = make_person()
+    fund(volunteer, points=100)
+    clerk = signed_in(app, shop.clerk)
+    assert "账本尚未封存" in text(clerk.get(f"/stations/{shop.station.id}/day?day=2026-11-20"))
+    ledger.seal_pending(session, now=NOW)
+    session.commit()
+    head = ledger.chain_head(session)
+
+    day = text(clerk.get(f"/stations/{shop.station.id}/day?day=2026-11-20"))
+
+    assert f"账本第 {head.seq} 次封存" in day and head.hash in day

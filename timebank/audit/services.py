@@ -24,10 +24,19 @@ def record(
     now: dt.datetime,
 ) -> AuditEntry:
     """Add an entry; secret fields are noted as changed, never their values."""
+    entry = AuditEntry(**entry_values(actor=actor, action=action, target=target, changes=changes, now=now))
+    session.add(entry)
+    return entry
+
+
+def entry_values(
+    *, actor: int | None, action: str, target: tuple[str, int], changes: dict[str, Any] | None = None, now: dt.datetime
+) -> dict[str, Any]:
+    """An entry's column values, for `record` or for a bulk INSERT of many."""
     shown = {
         field: ["…", "…"] if field in SECRET_FIELDS else value for field, value in (changes or {}).items()
     }
-    entry = AuditEntry(
+    return dict(
         actor_id=actor,
         action=action,
         target_type=target[0],
@@ -35,8 +44,6 @@ def record(
         changes=json.dumps(shown, ensure_ascii=False, default=str),
         at=now,
     )
-    session.add(entry)
-    return entry
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:

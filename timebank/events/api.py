@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from timebank.auth.login import current_actor, current_device, current_person, now, requires
 from timebank.auth.schemas import masked_name
 from timebank.domain import NotAllowed, NotFound
-from timebank.events import checkin, corrections, review, services
+from timebank.events import checkin, corrections, review, services, writeoff
 from timebank.events.api_schemas import (
     ActivityCodeScanSchema,
     ActivityDetailSchema,
@@ -319,6 +319,16 @@ def reject(attendance_id: int) -> ResponseReturnValue:
 def adjust(attendance_id: int) -> ResponseReturnValue:
     """Set the minutes to credit, with a reason; after approval this reverses the posting and posts the new figure."""
     attendance = review.adjust_minutes(db_session(), attendance_id, json_body(), actor=current_actor(), now=now())
+    db_session().commit()
+    return jsonify(AttendanceOutSchema().dump(attendance))
+
+
+@bp.post("/attendances/<int:attendance_id>/write-off")
+@documented(body=AdjustmentSchema, response=AttendanceOutSchema)
+@requires(*MANAGERS)
+def write_off(attendance_id: int) -> ResponseReturnValue:
+    """A coordinator writes off the spent credit a correction would take back (the `credit_spent` refusal), then corrects."""
+    attendance, _ = writeoff.write_off_and_correct(db_session(), attendance_id, json_body(), actor=current_actor(), now=now())
     db_session().commit()
     return jsonify(AttendanceOutSchema().dump(attendance))
 

@@ -221,34 +221,90 @@ def adjust_minutes(
     return attendance
 
 
+class CreditSpent(Conflict):
+    """A correction would take back more than the volunteer has left: a coordinator may write the rest off."""
+
+    template = (
+        "The volunteer has already spent part of this credit: correcting it to %(minutes)d minutes would leave "
+        "them %(short_minutes)d minutes and %(short_points)d points short. A coordinator can write off the "
+        "shortfall, with a reason, and the correction then goes through."
+    )
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """What a correction would take back beyond the volunteer's available balance, per spendable commodity."""
+
+    minutes: int
+    points: int
+
+    def __bool__(self) -> bool:
+        return bool(self.minutes or self.points)
+
+
 @said_in_words
 def correct_attendance(
     session: Session, attendance: Attendance, minutes: int, reason: str, *, actor: Actor, now: dt.datetime
 ) -> Attendance:
-    """Reverse an approved attendance's posting and post the corrected figure, keeping the reason."""
+    """Post the corrected figure and reverse the earlier posting, keeping the reason; refused only if the net overdraws."""
     if attendance.volunteer_id == actor.id:
         raise NotAllowed("You cannot review your own attendance.")
     if minutes == attendance.credited_minutes:
         return attendance
     activity = attendance.activity
     policy = _policy(session, activity)
-    before = attendance.credited_minutes
-    if attendance.transaction_id is not None:
-        ledger.reverse(
-            session,
-            attendance.transaction_id,
-            actor=actor.id,
-            now=now,
-            memo=f"correction of attendance {attendance.id}: {reason}",
-        )
+    before, earlier = attendance.credited_minutes, attendance.transaction_id
     attendance.credit_version += 1
     attendance.adjusted_minutes, attendance.adjust_reason = minutes, reason
     attendance.transaction_id, attendance.credited_minutes, attendance.credited_points = None, 0, 0
-    if minutes > 0:
-        _post_credit(session, attendance, activity, minutes, policy, actor=actor, now=now)
+
+    def post_new() -> None:
+        if minutes > 0:
+            _post_credit(session, attendance, activity, minutes, policy, actor=actor, now=now)
+
+    def reverse_earlier() -> None:
+        if earlier is not None:
+            ledger.reverse(session, earlier, actor=actor.id, now=now, memo=f"correction of attendance {attendance.id}: {reason}")
+
+    # The new figure first, then the reversal: the balance dips only by the net
+    # change, so a correction upward never overdraws however much was spent. Near
+    # the storage cap the new figure first could overshoot it for a moment: then
+    # the reversal goes first.
+    try:
+        with session.begin_nested():
+            post_new()
+            reverse_earlier()
+    except ledger.BalanceCapExceeded:
+        reverse_earlier()
+        post_new()
+    except ledger.InsufficientBalance:
+        short = shortfall(session, attendance, activity, earlier, minutes, policy)
+        raise CreditSpent(minutes=minutes, short_minutes=short.minutes, short_points=short.points,
+                          errors={"write_off": ["A coordinator can write off the shortfall, with a reason."]}) from None
     sync_star_levels(session, attendance.volunteer_id, now=now)
     record(session, actor=actor.id, action="correct_attendance", target=("attendance", attendance.id), changes={"minutes": [before, minutes], "reason": [None, reason]}, now=now)
     return attendance
+
+
+def shortfall(
+    session: Session, attendance: Attendance, activity: Activity, earlier: int | None, minutes: int, policy: dict[str, Any]
+) -> Shortfall:
+    """How far correcting to `minutes` would take the volunteer's time credit and points below zero."""
+    given: dict[str, int] = {}
+    if earlier is not None:
+        for posting in session.get(ledger.Transaction, earlier).postings:
+            if posting.account.owner_type == ledger.OwnerType.VOLUNTEER.value:
+                given[posting.commodity] = given.get(posting.commodity, 0) + posting.amount
+    wanted = {
+        ledger.Commodity.HOUR.value: 0 if activity.is_training else minutes,
+        ledger.Commodity.PTS.value: points_for(activity, minutes, policy),
+    }
+    short = {}
+    for commodity, amount in wanted.items():
+        take = given.get(commodity, 0) - amount
+        available = ledger.balance(session, rules.volunteer_code(attendance.volunteer_id, ledger.Commodity(commodity))).available if take > 0 else 0
+        short[commodity] = max(0, take - available)
+    return Shortfall(minutes=short[ledger.Commodity.HOUR.value], points=short[ledger.Commodity.PTS.value])
 
 
 def _post_credit(

@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext, ngettext
 
 from timebank.auth.login import current_actor, now, requires
-from timebank.events import corrections, review
+from timebank.events import corrections, review, writeoff
 from timebank.events.review import OVERDUE_LIMIT
 from timebank.events.credit import work_out
 from timebank.events.deposits import HourDeposit, deposits_at_cap
@@ -112,6 +112,7 @@ class Row:
     can_decide: bool  # approve, reject or adjust before approval
     can_approve: bool
     can_correct: bool  # adjust after approval: reversal plus a new posting
+    can_write_off: bool  # a coordinator here: write off spent credit a correction would take back
 
     @property
     def attendance(self) -> Attendance:
@@ -153,6 +154,7 @@ def _sheet(activity_id: int) -> Sheet:
     policy = effective_policy(session, activity.organisation)
     who = names_of(session, [i.attendance.volunteer_id for i in items] + [r for i in items for r in i.reviewers])
     phase = activity.phase(moment)
+    manages = actor.may(MANAGERS, activity.organisation)
     rows = []
     for item in items:
         attendance = item.attendance
@@ -167,6 +169,7 @@ def _sheet(activity_id: int) -> Sheet:
                 can_decide=deciding,
                 can_approve=deciding and actor.id not in item.reviewers and item.credit.minutes > 0,
                 can_correct=attendance.status == AttendanceStatus.APPROVED.value and not own,
+                can_write_off=attendance.status == AttendanceStatus.APPROVED.value and not own and manages,
             )
         )
     due = review.deadline(activity, policy)
@@ -293,6 +296,23 @@ def adjust(attendance_id: int) -> ResponseReturnValue:
         return _back_to_row(message, attendance)
 
     return refusable(adjust_and_commit, _sheet_again(attendance_id, "adjust"))
+
+
+@bp.post("/attendances/<int:attendance_id>/write-off")
+@requires(*MANAGERS)
+def write_off(attendance_id: int) -> ResponseReturnValue:
+    """A coordinator writes off the spent credit a correction would take back, and the correction posts."""
+    data = form_data()
+
+    def write_off_and_commit() -> ResponseReturnValue:
+        attendance, _ = writeoff.write_off_and_correct(db_session(), attendance_id, data, actor=current_actor(), now=now())
+        message = gettext(
+            "Written off and corrected: %(name)s now has %(minutes)d minutes, %(points)d points; the write-off is recorded with your reason.",
+            name=attendance.volunteer.real_name, minutes=attendance.credited_minutes or 0, points=attendance.credited_points or 0,
+        )
+        return _back_to_row(message, attendance)
+
+    return refusable(write_off_and_commit, _sheet_again(attendance_id, "adjust"))
 
 
 @bp.post("/activities/<int:activity_id>/approve-unflagged")

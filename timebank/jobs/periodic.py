@@ -1,10 +1,4 @@
-"""The queue's own periodic housekeeping, and the ledger's: holds past their expiry, old job records.
-
-Ledger sealing plugs in here the same way, once `timebank.ledger` exposes it:
-
-    @periodic("ledger.seal", crontab(minute="*"), every=lazy_gettext("every minute"))
-    def seal_ledger() -> None: ...
-"""
+"""The queue's own periodic housekeeping, and the ledger's: holds past their expiry, the seal chain, old job records."""
 
 from __future__ import annotations
 
@@ -18,6 +12,7 @@ from timebank.db import utcnow
 from timebank.jobs import services
 from timebank.jobs.registry import periodic
 from timebank.ledger.models import SYSTEM_ACTOR
+from timebank.ledger.seal import seal_committed
 from timebank.web import database
 
 log = logging.getLogger(__name__)
@@ -32,6 +27,15 @@ def expire_holds() -> int:
     if expired:
         log.info("%d hold(s) expired", len(expired))
     return len(expired)
+
+
+@periodic("ledger.seal", crontab(minute="*"), every=lazy_gettext("every minute"))
+def seal_ledger() -> int:
+    """Seal the transactions committed since the last run into the hash chain (off the posting path)."""
+    sealed = seal_committed(database())
+    if sealed:
+        log.info("%d transaction(s) sealed", sealed)
+    return sealed
 
 
 @periodic("jobs.prune", crontab(minute="17", hour="*"), every=lazy_gettext("every hour"))

@@ -17,7 +17,7 @@ from timebank.ledger.errors import (
     UnknownAccount,
 )
 from timebank.ledger.holds import capture, expire_holds, hold, release
-from timebank.ledger.models import Account, Commodity, Hold, HoldStatus, Kind, OwnerType, Posting, Transaction
+from timebank.ledger.models import Account, Commodity, Hold, HoldStatus, Kind, OwnerType, Posting, Seal, Transaction
 from timebank.ledger.posting import (
     Balance,
     Leg,
@@ -27,10 +27,12 @@ from timebank.ledger.posting import (
     close_account,
     get_account,
     open_account,
+    open_accounts,
     post,
     reverse,
     statement,
 )
+from timebank.ledger.seal import SealStatus, chain_head, seal_pending, seal_status
 from timebank.ledger.verify import Breach, verify
 
 __all__ = [
@@ -53,6 +55,8 @@ __all__ = [
     "MissingActor",
     "OwnerType",
     "Posting",
+    "Seal",
+    "SealStatus",
     "StatementLine",
     "StatementPage",
     "Transaction",
@@ -60,14 +64,18 @@ __all__ = [
     "UnknownAccount",
     "balance",
     "capture",
+    "chain_head",
     "close_account",
     "expire_holds",
     "get_account",
     "hold",
     "open_account",
+    "open_accounts",
     "post",
     "release",
     "reverse",
+    "seal_pending",
+    "seal_status",
     "statement",
     "verify",
 ]

@@ -167,6 +167,21 @@ class Posting(Base):
         return f"<Posting txn={self.transaction_id} account={self.account_id} {self.amount}>"
 
 
+class Seal(Base):
+    """A link of the hash chain over transactions (timebank/ledger/seal.py); append-only."""
+
+    __tablename__ = "ledger_seals"
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    transaction_id: Mapped[int] = mapped_column(BigId, ForeignKey("transactions.id"), unique=True)
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<Seal {self.seq} txn={self.transaction_id} {self.hash[:12]}>"
+
+
 class Hold(Base):
     """An amount reserved on an account until it is captured, released or expires."""
 
@@ -214,5 +229,6 @@ __all__ = [
     "OwnerType",
     "Posting",
     "SYSTEM_ACTOR",
+    "Seal",
     "Transaction",
 ]

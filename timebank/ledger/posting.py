@@ -155,6 +155,27 @@ def open_account(
     return account
 
 
+def open_accounts(session: Session, accounts: Sequence[Mapping[str, object]], *, now: dt.datetime) -> None:
+    """Open many accounts in one statement, each given as `open_account`'s keywords with its `code`; existing ones are left alone."""
+    rows = [
+        dict(
+            code=spec["code"],
+            commodity=Commodity(spec["commodity"]).value,
+            owner_type=OwnerType(spec["owner_type"]).value,
+            owner_id=spec.get("owner_id"),
+            balance=0,
+            held=0,
+            allow_negative=spec.get("allow_negative", False),
+            max_balance=spec.get("max_balance"),
+            running_balance=spec.get("running_balance", True),
+            created_at=now,
+        )
+        for spec in accounts
+    ]
+    if rows:
+        session.execute(dialect_insert(session, ACCOUNTS).on_conflict_do_nothing(index_elements=["code"]), rows)
+
+
 def get_account(session: Session, code: str) -> Account:
     """The account with this code, or UnknownAccount."""
     account = session.scalar(select(Account).where(Account.code == code))

@@ -12,10 +12,13 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from timebank.ledger.errors import InvalidAmount
 from timebank.ledger.models import Account, Commodity, OwnerType
 from timebank.ledger.posting import Leg, open_account
 
 ISSUANCE = {commodity: f"sys:issuance:{commodity.value}" for commodity in Commodity}
+#: Where a coordinator's write-off of spent credit comes from: only what can be spent is ever written off.
+WRITE_OFF = {commodity: f"sys:write-off:{commodity.value}" for commodity in (Commodity.HOUR, Commodity.PTS)}
 #: The CERT category of training hours (the national record's training section), kept apart from service.
 TRAINING = "training"
 CATEGORY_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -61,6 +64,17 @@ def open_system_accounts(session: Session, *, now: dt.datetime) -> list[Account]
     ]
 
 
+def open_write_off_accounts(session: Session, *, now: dt.datetime) -> list[Account]:
+    """The write-off accounts; like issuance they may go negative and keep a derived balance."""
+    return [
+        open_account(
+            session, code, commodity=commodity, owner_type=OwnerType.SYSTEM,
+            allow_negative=True, running_balance=False, now=now,
+        )
+        for commodity, code in WRITE_OFF.items()
+    ]
+
+
 def open_volunteer_accounts(
     session: Session,
     volunteer_id: int,
@@ -74,6 +88,16 @@ def open_volunteer_accounts(
     `max_hour_balance` is a fixed ceiling the database keeps; the service opens
     none, since the storage cap is the policy's and may change (`hour_room`).
     """
+    return [
+        open_account(session, spec.pop("code"), **spec, now=now)
+        for spec in volunteer_accounts(volunteer_id, categories=categories, max_hour_balance=max_hour_balance)
+    ]
+
+
+def volunteer_accounts(
+    volunteer_id: int, *, categories: tuple[str, ...] = (), max_hour_balance: int | None = None
+) -> list[dict[str, object]]:
+    """What `open_volunteer_accounts` opens, as `open_account` keywords with the code (`open_accounts` takes many)."""
     wanted = [
         (volunteer_code(volunteer_id, Commodity.HOUR), Commodity.HOUR, max_hour_balance),
         (volunteer_code(volunteer_id, Commodity.PTS), Commodity.PTS, None),
@@ -82,17 +106,20 @@ def open_volunteer_accounts(
         for category in categories
     ]
     return [
-        open_account(
-            session,
-            code,
-            commodity=commodity,
-            owner_type=OwnerType.VOLUNTEER,
-            owner_id=volunteer_id,
-            max_balance=cap,
-            now=now,
-        )
+        dict(code=code, commodity=commodity, owner_type=OwnerType.VOLUNTEER, owner_id=volunteer_id, max_balance=cap)
         for code, commodity, cap in wanted
     ]
+
+
+def positive(amount: object, *, zero_allowed: bool = False) -> int:
+    """The amount if it is a whole number above zero (or zero, where allowed), else InvalidAmount.
+
+    A negative amount would quietly turn a rule's direction around (a gift
+    taken back, a redemption paying the volunteer), so each rule refuses it.
+    """
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0 or (amount == 0 and not zero_allowed):
+        raise InvalidAmount("Amounts must be whole numbers above zero, not %(amount)r.", amount=amount)
+    return amount
 
 
 def open_pool_account(session: Session, organisation_id: int, *, now: dt.datetime) -> Account:
@@ -135,6 +162,7 @@ def service_credit_legs(
     Time credit goes to the volunteer up to `deposit` minutes (all by default);
     the rest goes to organisation `pool`'s community pool, or is not issued.
     """
+    positive(minutes), positive(points, zero_allowed=True)
     deposit = minutes if deposit is None else min(deposit, minutes)
     pooled = minutes - deposit if pool is not None else 0
     legs = [Leg(ISSUANCE[Commodity.HOUR], -(deposit + pooled))] if deposit + pooled else []
@@ -156,6 +184,7 @@ def service_credit_legs(
 
 def training_credit_legs(volunteer_id: int, *, minutes: int) -> list[Leg]:
     """Approved training: certified training minutes only, never spendable and earning no points."""
+    positive(minutes)
     return [
         Leg(ISSUANCE[Commodity.CERT], -minutes),
         Leg(volunteer_code(volunteer_id, Commodity.CERT, TRAINING), minutes),
@@ -166,14 +195,25 @@ def redemption_legs(
     volunteer_id: int, station_id: int, amount: int, commodity: Commodity = Commodity.PTS
 ) -> list[Leg]:
     """A volunteer spends points (or hours) at a station."""
+    positive(amount)
     return [
         Leg(volunteer_code(volunteer_id, commodity), -amount),
         Leg(station_code(station_id, commodity), amount),
     ]
 
 
+def write_off_legs(volunteer_id: int, commodity: Commodity, amount: int) -> list[Leg]:
+    """Spent credit a coordinator writes off: the shortfall made good from the write-off account, so a correction can take it back."""
+    positive(amount)
+    return [
+        Leg(WRITE_OFF[commodity], -amount),
+        Leg(volunteer_code(volunteer_id, commodity), amount),
+    ]
+
+
 def family_transfer_legs(from_volunteer: int, to_volunteer: int, minutes: int) -> list[Leg]:
     """Hours given to a family member (the family link is the caller's policy check)."""
+    positive(minutes)
     return [
         Leg(volunteer_code(from_volunteer, Commodity.HOUR), -minutes),
         Leg(volunteer_code(to_volunteer, Commodity.HOUR), minutes),
@@ -182,6 +222,7 @@ def family_transfer_legs(from_volunteer: int, to_volunteer: int, minutes: int) -
 
 def donation_legs(volunteer_id: int, organisation_id: int, minutes: int) -> list[Leg]:
     """Hours donated to an organisation's community pool."""
+    positive(minutes)
     return [
         Leg(volunteer_code(volunteer_id, Commodity.HOUR), -minutes),
         Leg(pool_code(organisation_id), minutes),

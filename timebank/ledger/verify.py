@@ -6,11 +6,13 @@ scans however long the history is. A breach names what is wrong and where.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from timebank.ledger.seal import check_chain
 
 APPEND_ONLY_TRIGGERS = {
     "sqlite": {
@@ -18,6 +20,8 @@ APPEND_ONLY_TRIGGERS = {
         "transactions_no_delete",
         "postings_no_update",
         "postings_no_delete",
+        "ledger_seals_no_update",
+        "ledger_seals_no_delete",
     },
     "postgresql": {
         "transactions_append_only",
@@ -26,6 +30,8 @@ APPEND_ONLY_TRIGGERS = {
         "postings_no_truncate",
         "postings_balanced",
         "transactions_balanced",
+        "ledger_seals_append_only",
+        "ledger_seals_no_truncate",
     },
 }
 
@@ -173,7 +179,7 @@ def installed_triggers(session: Session) -> set[str]:
             text(
                 "SELECT tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
                 "WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' "
-                "AND c.relname IN ('transactions', 'postings') "
+                "AND c.relname IN ('transactions', 'postings', 'ledger_seals') "
                 "AND c.relnamespace = current_schema()::regnamespace"
             )
         )
@@ -182,15 +188,51 @@ def installed_triggers(session: Session) -> set[str]:
     return {row[0] for row in rows}
 
 
-def verify(session: Session, *, limit_per_check: int = 100) -> Iterator[Breach]:
-    """Yield every breach of the ledger's invariants; nothing yielded means a clean ledger."""
+#: A check another package adds (a sub-ledger tied to the ledger): it yields its own breaches.
+Check = Callable[[Session], Iterable[Breach]]
+
+
+def verify(session: Session, *, limit_per_check: int = 100, checks: Iterable[Check] = ()) -> Iterator[Breach]:
+    """Yield every breach of the ledger's invariants, its seal chain and the `checks` given; nothing yielded means clean."""
     expected = APPEND_ONLY_TRIGGERS[session.get_bind().dialect.name]
     for missing in sorted(expected - installed_triggers(session)):
         yield Breach("triggers", f"ledger trigger {missing} is missing or disabled")
-    for name, sql, message in CHECKS:
-        rows = session.execute(text(sql)).mappings()
-        for count, row in enumerate(rows):
-            if count == limit_per_check:
-                yield Breach(name, f"... and more (showing the first {limit_per_check})")
-                break
-            yield Breach(name, message.format(**row))
+    yield from run_checks(session, CHECKS, limit_per_check=limit_per_check)
+    yield from limited("seal", (found.detail for found in check_chain(session)), limit_per_check)
+    for check in checks:
+        yield from check(session)
+
+
+def limited(name: str, details: Iterable[str], limit: int) -> Iterator[Breach]:
+    """One breach per detail, up to `limit`, then one saying there are more."""
+    for count, detail in enumerate(details):
+        if count == limit:
+            yield Breach(name, f"... and more (showing the first {limit})")
+            return
+        yield Breach(name, detail)
+
+
+def ref_totals(ref_type: str, *, except_kinds: tuple[str, ...] = ()) -> str:
+    """SQL: per record of `ref_type` and person, the net HOUR, CERT and PTS its transactions moved on that person's accounts.
+
+    For a sub-ledger's check (attendances, redemptions) to tie its records to
+    the ledger; `ref_type` and `except_kinds` are the caller's constants.
+    """
+    excluded = "".join(f" AND t.kind <> '{kind}'" for kind in except_kinds)
+    return f"""
+        SELECT t.ref_id, a.owner_id,
+               SUM(CASE WHEN p.commodity = 'HOUR' THEN p.amount ELSE 0 END) AS hour,
+               SUM(CASE WHEN p.commodity = 'CERT' THEN p.amount ELSE 0 END) AS cert,
+               SUM(CASE WHEN p.commodity = 'PTS' THEN p.amount ELSE 0 END) AS pts
+        FROM transactions t
+        JOIN postings p ON p.transaction_id = t.id
+        JOIN accounts a ON a.id = p.account_id AND a.owner_type = 'volunteer'
+        WHERE t.ref_type = '{ref_type}'{excluded}
+        GROUP BY t.ref_id, a.owner_id
+    """
+
+
+def run_checks(session: Session, checks: Iterable[tuple[str, str, str]], *, limit_per_check: int = 100) -> Iterator[Breach]:
+    """Run (name, SQL, message) checks; each row a query returns is one breach."""
+    for name, sql, message in checks:
+        yield from limited(name, (message.format(**row) for row in session.execute(text(sql)).mappings()), limit_per_check)

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from timebank.db import utcnow
 from timebank.domain import DomainError, NotAllowed
 from timebank.people.access import actor_for
-from timebank.people.importing import ImportReport, import_volunteers, read_rows
+from timebank.people.importing import ImportReport, prepare_import, read_rows, write_import
 from timebank.people.models import Person, Status
 
 people = AppGroup("people", help="Volunteers' records.")
@@ -29,35 +29,46 @@ people = AppGroup("people", help="Volunteers' records.")
 def import_command(file: Path, organisation_id: int, actor_id: int, dry_run: bool) -> None:
     """Register every volunteer in a CSV or XLSX FILE, or none of them if any row is refused."""
     database = current_app.extensions["timebank.database"]
-    with database.session() as session:
+    now = utcnow()
+    # Checked on a reading session, so the file is read without holding the write lock.
+    with database.session(write=False) as session:
         person = session.get(Person, actor_id)
         if person is None or person.status != Status.ACTIVE.value:
             raise click.ClickException(f"person {actor_id} is not an active coordinator or admin")
         try:
             with click.progressbar(length=estimate_rows(file) or 0, label=f"checking {file.name}", file=sys.stderr) as bar:
-                report = import_volunteers(
+                prepared = prepare_import(
                     session, read_rows(file, file.name), organisation_id=organisation_id,
                     actor=actor_for(session, person), vault=current_app.extensions["timebank.vault"],
-                    now=utcnow(), progress=lambda: bar.update(1),
+                    now=now, progress=lambda: bar.update(1),
                 )
         except NotAllowed:
             raise click.ClickException(
                 f"person {actor_id} may not register volunteers in organisation {organisation_id}"
             ) from None
         except DomainError as exc:
-            raise click.ClickException(exc.template % exc.params if exc.params else exc.template) from None
+            raise click.ClickException(_says(exc)) from None
+    with prepared:
+        report = prepared.report
         _print_report(report)
         if not report.ok:
-            session.rollback()
             raise click.ClickException(
                 f"nothing imported: {report.refused_rows} of {report.rows_read} rows refused; correct them and run again"
             )
         if dry_run:
-            session.rollback()
             click.echo(f"dry run: all {report.rows_read} rows would be imported; nothing was written")
             return
-        session.commit()
-    click.echo(f"imported {report.imported} volunteers")
+        with database.session() as session:
+            try:
+                written = write_import(session, prepared, now=now)
+            except DomainError as exc:
+                raise click.ClickException(_says(exc)) from None
+            session.commit()
+    click.echo(f"imported {written} volunteers")
+
+
+def _says(error: DomainError) -> str:
+    return error.template % error.params if error.params else error.template
 
 
 def estimate_rows(path: str | Path) -> int | None:

@@ -13,9 +13,9 @@ from timebank.auth.login import current_actor, now, requires, vault
 from timebank.domain import InvalidInput
 from timebank.orgs.services import tree
 from timebank.people.access import MANAGERS
-from timebank.people.importing import WEB_MAX_ROWS, import_volunteers, read_rows, template_csv
+from timebank.people.importing import WEB_MAX_ROWS, prepare_import, read_rows, template_csv, write_import
 from timebank.people.models import Role
-from timebank.web import db_session, record_id, submit
+from timebank.web import database, db_session, record_id, submit
 
 bp = Blueprint("imports", __name__, url_prefix="/people/import")
 
@@ -40,16 +40,21 @@ def upload() -> ResponseReturnValue:
 
     def import_and_commit() -> ResponseReturnValue:
         file, organisation_id = _upload(organisations)
-        report = import_volunteers(
-            db_session(), read_rows(file.stream, file.filename), organisation_id=organisation_id,
-            actor=current_actor(), vault=vault(), now=now(), max_rows=WEB_MAX_ROWS,
-        )
-        if report.ok:
-            db_session().commit()
-        else:
-            db_session().rollback()
-        page = render_template("people/import.html", report=report, form=request.form, **context)
-        return page, 200 if report.ok else 422
+        actor, moment = current_actor(), now()
+        # Read and check the file on a reading session: the write lock is taken
+        # only for the short bulk write at the end, so other requests never wait long.
+        db_session().rollback()
+        with database().session(write=False) as reading:
+            prepared = prepare_import(
+                reading, read_rows(file.stream, file.filename), organisation_id=organisation_id,
+                actor=actor, vault=vault(), now=moment, max_rows=WEB_MAX_ROWS,
+            )
+        with prepared:
+            if prepared.report.ok:
+                write_import(db_session(), prepared, now=moment)
+                db_session().commit()
+        page = render_template("people/import.html", report=prepared.report, form=request.form, **context)
+        return page, 200 if prepared.report.ok else 422
 
     return submit(import_and_commit, template="people/import.html", **context)
 

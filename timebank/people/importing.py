@@ -1,41 +1,46 @@
 """Bulk import of volunteers from a CSV or Excel file, all or nothing.
 
-Rows stream from the file one at a time; each is registered through the same
-service (and so the same rules) as a coordinator registering someone in
-person, inside its own SAVEPOINT, so every refused row is reported and the
-others go on being checked. If any row is refused, the whole batch is rolled
-back: a coordinator fixes the file and imports it again.
+Two steps, so the write lock is never held while a file is read. First
+`prepare_import` streams the rows and checks each with the same rules as a
+coordinator registering someone in person (`people.services.new_person`),
+reading only: every refused row is reported. Then, if no row was refused,
+`write_import` writes them all in one short transaction of bulk statements.
+A coordinator fixes a refused file and imports it again.
 """
 
 from __future__ import annotations
 
 import codecs
-from array import array
-from bisect import bisect_left
 import contextlib
 import csv
 import datetime as dt
 import io
+import pickle
 import re
+import sqlite3
 import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from timebank import spreadsheets
+from timebank.audit.models import AuditEntry
+from timebank.audit.services import entry_values
 from timebank.categories import SERVICE_CATEGORIES
 from timebank.domain import Conflict, DomainError, InvalidInput
+from timebank.ledger import open_accounts, rules
 from timebank.orgs.models import Organisation
-from timebank.orgs.services import get_organisation
+from timebank.orgs.services import effective_policy, get_organisation
 from timebank.people.access import MANAGERS, Actor
-from timebank.people.idnumbers import IdNumberError, IdVault, mask, normalise
-from timebank.people.models import Person
-from timebank.people.services import register
+from timebank.people.idnumbers import IdVault, mask
+from timebank.people.models import Person, Role, RoleGrant, Status
+from timebank.people.services import new_person, snapshot
 
 Source = str | Path | IO[bytes]
 Row = tuple[int, dict[str, Any]]
@@ -383,7 +388,69 @@ class OrganisationFinder:
         return self.root.id, "No organisation of this name or number within %(organisation)s."
 
 
-def import_volunteers(
+class Prepared(NamedTuple):
+    """One checked row, ready to write: the person's column values, the audit log's snapshot, the service categories."""
+
+    values: dict[str, Any]
+    snapshot: dict[str, Any]
+    categories: tuple[str, ...]
+
+
+class PreparedImport:
+    """Rows read and checked, ready to be written: kept in a private scratch database, so memory stays flat in file size.
+
+    The scratch table's unique columns also find a phone or ID number that an
+    earlier row of the same file already holds.
+    """
+
+    def __init__(self, *, actor_id: int) -> None:
+        self.report = ImportReport()
+        self.actor_id = actor_id  # the coordinator the rows were checked for, who registers them
+        # An empty name is SQLite's private temporary database: on disk, deleted on close.
+        self._store = sqlite3.connect("", check_same_thread=False)
+        self._store.execute("CREATE TABLE rows (row INTEGER PRIMARY KEY, phone TEXT UNIQUE, id_hash TEXT UNIQUE, person BLOB)")
+
+    def add(self, row: int, person: Person) -> tuple[str, int] | None:
+        """Keep a checked row's person; if an earlier row holds its phone or ID number, (field, that row) instead."""
+        values = {column: getattr(person, column) for column in PERSON_COLUMNS}
+        # What the write needs besides the columns is worked out now, outside the write lock.
+        kept = Prepared(values, snapshot(person), tuple(person.categories))
+        try:
+            self._store.execute(
+                "INSERT INTO rows VALUES (?, ?, ?, ?)", (row, values["phone"], values["id_number_hash"], pickle.dumps(kept))
+            )
+        except sqlite3.IntegrityError:
+            for name, column in (("phone", "phone"), ("id_number", "id_hash")):
+                key = values["phone"] if name == "phone" else values["id_number_hash"]
+                earlier = self._store.execute(f"SELECT row FROM rows WHERE {column} = ?", (key,)).fetchone()
+                if earlier is not None:
+                    return name, earlier[0]
+            raise
+        return None
+
+    def chunks(self, size: int) -> Iterator[list[Prepared]]:
+        """The kept rows in file order, `size` at a time."""
+        cursor = self._store.execute("SELECT person FROM rows ORDER BY row")
+        while batch := cursor.fetchmany(size):
+            yield [pickle.loads(person) for (person,) in batch]
+
+    def close(self) -> None:
+        """Drop the scratch database."""
+        self._store.close()
+
+    def __enter__(self) -> PreparedImport:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+#: Rows written per bulk statement.
+WRITE_CHUNK = 200
+PERSON_COLUMNS = [column.key for column in Person.__table__.columns if column.key != "id"]
+
+
+def prepare_import(
     session: Session,
     rows: Iterable[Row],
     *,
@@ -393,14 +460,18 @@ def import_volunteers(
     now: dt.datetime,
     progress: Callable[[], None] | None = None,
     max_rows: int | None = None,
-) -> ImportReport:
-    """Register every row as an active volunteer, or, if any row is refused, none of them (and say why)."""
+) -> PreparedImport:
+    """Read and check every row, the costly part (ID numbers sealed, duplicates looked up); it only reads.
+
+    Run it on a reading session: no write lock is held however long the file.
+    Then `write_import` writes what it kept in one short transaction, if
+    `report.ok`; close the result (or use it as a context manager) either way.
+    """
     root = get_organisation(session, organisation_id)
     actor.require(MANAGERS, root)
     finder = OrganisationFinder(session, root)
-    report = ImportReport()
-    imported = ImportedRows()
-    batch = session.begin_nested()
+    prepared = PreparedImport(actor_id=actor.id)
+    report = prepared.report
     try:
         for number, cells in rows:
             report.rows_read += 1
@@ -409,7 +480,7 @@ def import_volunteers(
                     "The file has more than %(limit)d volunteers; split it into smaller files, "
                     "or ask an administrator to import it on the command line.", limit=max_rows,
                 )
-            problems = _import_row(session, number, cells, finder, imported, actor=actor, vault=vault, now=now)
+            problems = _check_row(session, number, cells, finder, prepared, actor=actor, vault=vault, now=now)
             if problems:
                 report.refuse(problems)
             else:
@@ -419,32 +490,79 @@ def import_volunteers(
         if report.rows_read == 0:
             raise _refuse_file("The file has no volunteers below its heading row.")
     except BaseException:
-        batch.rollback()
+        prepared.close()
         raise
     finally:
         close = getattr(rows, "close", None)
         if close is not None:
             close()
-    if report.ok:
-        batch.commit()
-    else:
-        batch.rollback()
+    if not report.ok:
         report.imported = 0
-    return report
+    return prepared
 
 
-def _import_row(
+def write_import(session: Session, prepared: PreparedImport, *, now: dt.datetime) -> int:
+    """Write a prepared, clean import as active volunteers with their role, ledger accounts and audit entries; how many.
+
+    A few bulk statements per 200 rows: on SQLite the write lock is held for a
+    fraction of a second even for thousands. The caller commits.
+    """
+    if not prepared.report.ok:
+        raise ValueError("an import with refused rows is not written")
+    people, actor_id = Person.__table__, prepared.actor_id
+    caps: dict[int, int | None] = {}
+    written = 0
+    try:
+        for chunk in prepared.chunks(WRITE_CHUNK):
+            ids = session.execute(
+                people.insert().returning(people.c.id, sort_by_parameter_order=True),
+                [dict(row.values, status=Status.ACTIVE.value, approved_at=now, approved_by=actor_id) for row in chunk],
+            ).scalars().all()
+            grants, entries, accounts = [], [], []
+            for person_id, row in zip(ids, chunk):
+                organisation_id = row.values["home_organisation_id"]
+                if organisation_id not in caps:
+                    caps[organisation_id] = effective_policy(session, session.get(Organisation, organisation_id))["hour_cap_minutes"]
+                grants.append(dict(person_id=person_id, role=Role.VOLUNTEER.value, organisation_id=organisation_id, granted_at=now, granted_by=actor_id))
+                target = ("person", person_id)
+                entries.append(entry_values(actor=actor_id, action="register", target=target, changes=row.snapshot, now=now))
+                entries.append(entry_values(actor=actor_id, action="approve", target=target, changes={"status": [Status.PENDING.value, Status.ACTIVE.value]}, now=now))
+                accounts += rules.volunteer_accounts(person_id, categories=row.categories, max_hour_balance=caps[organisation_id])
+            session.execute(RoleGrant.__table__.insert(), grants)
+            session.execute(AuditEntry.__table__.insert(), entries)
+            open_accounts(session, accounts, now=now)
+            written += len(ids)
+    except IntegrityError:
+        raise Conflict(
+            "While the file was being checked, someone registered one of its phone numbers or ID numbers. Import it again to see which.",
+            errors={"file": ["Nothing was imported."]},
+        ) from None
+    return written
+
+
+def import_volunteers(session: Session, rows: Iterable[Row], *, now: dt.datetime, **checking: Any) -> ImportReport:
+    """Register every row as an active volunteer, or, if any row is refused, none of them (and say why): both steps on one session.
+
+    `checking` is `prepare_import`'s keywords (organisation_id, actor, vault, progress, max_rows).
+    """
+    with prepare_import(session, rows, now=now, **checking) as prepared:
+        if prepared.report.ok:
+            write_import(session, prepared, now=now)
+        return prepared.report
+
+
+def _check_row(
     session: Session,
     number: int,
     cells: dict[str, Any],
     finder: OrganisationFinder,
-    imported: ImportedRows,
+    prepared: PreparedImport,
     *,
     actor: Actor,
     vault: IdVault,
     now: dt.datetime,
 ) -> list[RowProblem]:
-    """Register one row in its own savepoint; its problems, if refused."""
+    """Check one row as the registration service would and keep it if it passes; its problems, if refused."""
     # The importing coordinator vouches that each person in the file agreed to the notice on paper (README: bulk import).
     data = {**_registration(cells), "privacy_consent": True}
     data["home_organisation_id"], organisation_problem = finder.find(cells.get("organisation"))
@@ -458,26 +576,20 @@ def _import_row(
             number, "id_number", "Excel stored this ID number as a number and lost its last digits. Set the column to Text and type it again.",
             {}, _shown("id_number", cells["id_number"]),
         )
-    known = set(session.identity_map.keys())
     try:
-        with session.begin_nested():
-            person = register(session, data, actor=actor, vault=vault, now=now)
-        imported.add(person.id, number)
-        # The row is written; letting go of its objects keeps memory flat in file size.
-        for key in set(session.identity_map.keys()) - known:
-            session.expunge(session.identity_map[key])
+        person = new_person(session, data, actor=actor, vault=vault, now=now)
     except DomainError as exc:
         found = exc.errors or {"_row": [exc.template]}
         for name, messages in found.items():
             name = "organisation" if name == "home_organisation_id" else name
-            if name in problems:
-                continue
-            message, params = messages[0], {} if exc.errors else exc.params
-            earlier = imported.row_of(_registered_with(session, name, data, vault)) if isinstance(exc, Conflict) else None
+            if name not in problems:
+                problems[name] = RowProblem(number, name, messages[0], {} if exc.errors else exc.params, _shown(name, cells.get(name)))
+    else:
+        if not problems:
+            earlier = prepared.add(number, person)
             if earlier is not None:
-                message = SAME_IN_FILE[name]
-                params = {"row": earlier}
-            problems[name] = RowProblem(number, name, message, params, _shown(name, cells.get(name)))
+                name, row = earlier
+                problems[name] = RowProblem(number, name, SAME_IN_FILE[name], {"row": row}, _shown(name, cells.get(name)))
     if not problems:
         return []
     order = [c.field for c in COLUMNS]
@@ -488,42 +600,6 @@ SAME_IN_FILE = {
     "phone": "The same phone number is in row %(row)d.",
     "id_number": "The same ID number is in row %(row)d.",
 }
-
-
-class ImportedRows:
-    """Which file row each person registered by this import came from, in two compact arrays.
-
-    Duplicates within the file are then found by the database's own unique
-    checks, and named by row without keeping every key of the file in memory.
-    """
-
-    def __init__(self) -> None:
-        self.person_ids = array("q")  # increasing: ids are handed out in row order
-        self.rows = array("l")
-
-    def add(self, person_id: int, row: int) -> None:
-        self.person_ids.append(person_id)
-        self.rows.append(row)
-
-    def row_of(self, person_id: int | None) -> int | None:
-        """The row that registered this person in this import, if any."""
-        if person_id is None:
-            return None
-        at = bisect_left(self.person_ids, person_id)
-        return self.rows[at] if at < len(self.person_ids) and self.person_ids[at] == person_id else None
-
-
-def _registered_with(session: Session, field: str, data: dict[str, Any], vault: IdVault) -> int | None:
-    """The id of the person already holding this row's phone or ID number."""
-    if field == "phone":
-        return session.scalar(select(Person.id).where(Person.phone == re.sub(r"[\s-]", "", data.get("phone") or "")))
-    if field == "id_number" and data.get("id_number"):
-        try:
-            number = normalise(data["id_type"], data["id_number"])
-        except IdNumberError:
-            return None
-        return session.scalar(select(Person.id).where(Person.id_number_hash == vault.lookup_hash(data["id_type"], number)))
-    return None
 
 
 def template_csv() -> str:

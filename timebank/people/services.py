@@ -100,7 +100,8 @@ def _apply_profile(session: Session, person: Person, data: Mapping[str, Any], va
     person.id_number_masked = mask(number)
 
 
-def _snapshot(person: Person) -> dict[str, Any]:
+def snapshot(person: Person) -> dict[str, Any]:
+    """A person's recorded fields as the audit log keeps them at registration."""
     return {
         **{field: getattr(person, field) for field in PROFILE_FIELDS},
         "service_categories": person.service_categories,
@@ -121,6 +122,27 @@ def register(
     now: dt.datetime,
 ) -> Person:
     """A new volunteer: pending when they register themself, active when a coordinator registers them."""
+    person = new_person(session, data, actor=actor, vault=vault, now=now)
+    session.add(person)
+    session.flush()
+    record(session, actor=actor.id if actor else None, action="register", target=("person", person.id), changes=snapshot(person), now=now)
+    if actor is not None:
+        approve(session, person.id, actor=actor, now=now)
+    return person
+
+
+def new_person(
+    session: Session,
+    data: Mapping[str, Any],
+    *,
+    actor: Actor | None,
+    vault: IdVault,
+    now: dt.datetime,
+) -> Person:
+    """A registration checked against every rule and the records already kept, not yet added to the session.
+
+    Only reads: a bulk import checks every row this way before it writes any.
+    """
     values = load(RegistrationSchema(), data)
     organisation = get_organisation(session, values["home_organisation_id"])
     in_person = actor is not None
@@ -150,12 +172,7 @@ def register(
         consent_at=now,
         consent_recorded_by=actor.id if in_person else None,
     )
-    session.add(person)
     _apply_profile(session, person, values, vault)
-    session.flush()
-    record(session, actor=actor.id if actor else None, action="register", target=("person", person.id), changes=_snapshot(person), now=now)
-    if in_person:
-        approve(session, person.id, actor=actor, now=now)
     return person
 
 
@@ -215,9 +232,9 @@ def update_profile(
     if person.id != actor.id:
         actor.require(MANAGERS, get_organisation(session, person.home_organisation_id))
     values = load(ProfileSchema(), data, partial=True)
-    before = _snapshot(person)
+    before = snapshot(person)
     _apply_profile(session, person, values, vault)
-    changes = diff(before, _snapshot(person))
+    changes = diff(before, snapshot(person))
     if "service_categories" in changes and person.status == Status.ACTIVE.value:
         # Certified hours are kept per category: a new category needs its account.
         rules.open_volunteer_accounts(session, person.id, categories=tuple(person.categories), now=now)

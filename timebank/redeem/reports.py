@@ -13,7 +13,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from timebank.auth.schemas import masked_name
-from timebank.ledger.models import Account, Commodity, OwnerType, Posting, Transaction
+from timebank.ledger.models import Account, Commodity, OwnerType, Posting, Seal, Transaction
+from timebank.ledger.seal import chain_head
 from timebank.ledger.rules import station_code
 from timebank.localtime import LOCAL_TZ, local
 from timebank.orgs.models import Organisation
@@ -148,6 +149,8 @@ class StationDay:
     stock_at_close: list[tuple[str, int]]
     reconciliation: Reconciliation
     volunteers: dict[int, str] = field(default_factory=dict)
+    #: The head of the ledger's seal chain when the report was read, for the auditor to note.
+    seal: Seal | None = None
 
 
 def station_day(session: Session, station: Station, day: dt.date) -> StationDay:
@@ -176,7 +179,7 @@ def station_day(session: Session, station: Station, day: dt.date) -> StationDay:
         station=station, day=day, redemptions=made, voided=voided,
         items=sorted((ItemTotal(name, unit, q, a) for (name, unit), (q, a) in items.items()), key=lambda t: (-t.quantity, t.name)),
         totals=totals, stock_at_close=stock_at(session, station.id, end),
-        reconciliation=reconcile(session, station, day=day), volunteers=names,
+        reconciliation=reconcile(session, station, day=day), volunteers=names, seal=chain_head(session),
     )
 
 
