@@ -26,6 +26,7 @@ TASK_MODULES = (
     "timebank.certify.tasks",
     "timebank.events.tasks",
     "timebank.notices.tasks",
+    "timebank.auth.tasks",
 )
 
 __all__ = ["SPECS", "TASK_MODULES", "Queue", "Spec", "build_queue", "crontab", "enqueue", "job", "periodic", "queue_of"]
