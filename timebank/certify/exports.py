@@ -13,8 +13,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
-from typing import BinaryIO
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, BinaryIO
 
 from openpyxl import Workbook
 from sqlalchemy.orm import Session
@@ -102,10 +102,10 @@ def csv_chunks(lines: Iterator[list[str]]) -> Iterator[str]:
         buffer.truncate()
 
 
-def write_xlsx(lines: Iterator[list[str]], out: BinaryIO) -> None:
-    """The rows as an XLSX workbook written in openpyxl's streaming mode."""
+def write_xlsx(lines: Iterable[Sequence[Any]], out: BinaryIO, *, sheet: str = "志愿服务记录") -> None:
+    """The rows as an XLSX workbook written in openpyxl's streaming mode (every export's workbook goes through here)."""
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("志愿服务记录")
+    written = book.create_sheet(sheet)
     for line in lines:
-        sheet.append(line)
+        written.append(line)
     book.save(out)

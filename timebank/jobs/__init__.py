@@ -27,6 +27,7 @@ TASK_MODULES = (
     "timebank.events.tasks",
     "timebank.notices.tasks",
     "timebank.auth.tasks",
+    "timebank.exports.tasks",
 )
 
 __all__ = ["SPECS", "TASK_MODULES", "Queue", "Spec", "build_queue", "crontab", "enqueue", "job", "periodic", "queue_of"]

@@ -14,11 +14,11 @@ from typing import Any
 from flask import Blueprint, Response, current_app, redirect, render_template, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
-from openpyxl import Workbook
 
 from timebank.auth.login import current_actor, current_person, now, requires
 from timebank.auth.schemas import masked_name
 from timebank.domain import InvalidInput, NotFound
+from timebank.exports import views as exports
 from timebank.localtime import local, local_day
 from timebank.orgs.services import effective_policy, lineage
 from timebank.people.balances import summary
@@ -387,16 +387,9 @@ def export_csv() -> ResponseReturnValue:
                     headers={"Content-Disposition": "attachment; filename=redemptions.csv"})
 
 
-@bp.get("/redemptions/export.xlsx")
+@bp.post("/redemptions/export.xlsx")
 @requires(Role.COORDINATOR, Role.ADMIN)
 def export_xlsx() -> ResponseReturnValue:
-    """The period's redemption lines as an Excel workbook (written in openpyxl's streaming mode)."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("兑换记录")
-    for row in _export_rows():
-        sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return Response(out.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": "attachment; filename=redemptions.xlsx"})
+    """Ask for the period's redemption lines as an Excel workbook, written in the background; then its page."""
+    return exports.ask("redemptions", form_data())
 
