@@ -4,9 +4,8 @@ coordinators' overview with its exports.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
+import itertools
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +16,7 @@ from flask_babel import gettext, lazy_gettext
 
 from timebank.auth.login import current_actor, current_person, now, requires
 from timebank.auth.schemas import masked_name
+from timebank.certify.exports import csv_chunks
 from timebank.domain import InvalidInput, NotFound
 from timebank.exports import views as exports
 from timebank.localtime import local, local_day
@@ -369,21 +369,8 @@ def export_csv() -> ResponseReturnValue:
     """The period's redemption lines as CSV (UTF-8 with BOM, as Chinese Excel opens it), streamed."""
     rows = _export_rows()
     first = next(rows)  # the period is checked before the answer starts
-
-    def lines() -> Iterator[str]:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        out.write("\ufeff")
-        writer.writerow(first)
-        for row in rows:
-            writer.writerow(row)
-            if out.tell() > 64 * 1024:
-                yield out.getvalue()
-                out.seek(0)
-                out.truncate()
-        yield out.getvalue()
-
-    return Response(stream_with_context(lines()), mimetype="text/csv; charset=utf-8",
+    lines = csv_chunks(itertools.chain([first], rows))
+    return Response(stream_with_context(lines), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=redemptions.csv"})
 
 
