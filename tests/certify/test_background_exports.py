@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import os
@@ -121,7 +122,7 @@ def test_the_api_answers_202_with_a_status_address_then_the_download(app, make_p
     assert client.post("/api/v1/exports", json={"kind": "service_records", **PERIOD}).status_code == 422  # which organisation?
 
 
-def test_exports_are_pruned_with_their_files_a_day_after_they_were_asked_for(app, session, make_person, serve, org_tree):
+def test_exports_are_pruned_with_their_files_a_day_after_they_were_asked_for_and_so_are_stray_files(app, session, make_person, serve, org_tree):
     _served(make_person, serve)
     coordinator = signed_in(app, make_person("coordinator"))
     old = send(coordinator, "/redemptions/export.xlsx", **PERIOD).location
@@ -130,16 +131,40 @@ def test_exports_are_pruned_with_their_files_a_day_after_they_were_asked_for(app
     session.get(Export, old_id).requested_at = utcnow() - services.KEEP - dt.timedelta(minutes=1)
     session.commit()
     folder = Path(app.instance_path) / "exports"
-    leftover = folder / ".export-99-dead.xlsx.partial"  # a worker killed while writing
-    leftover.write_bytes(b"half")
+    leftover, unnamed = folder / ".export-99-dead.xlsx.partial", folder / "export-98-unnamed.xlsx"  # a killed worker's, a second run's
     past = (utcnow() - services.KEEP - dt.timedelta(hours=1)).timestamp()
-    os.utime(leftover, (past, past))
-    assert len(list(folder.glob("*.xlsx"))) == 2 and SPECS["exports.prune"].schedule is not None
+    for stray in (leftover, unnamed):
+        stray.write_bytes(b"old")
+        os.utime(stray, (past, past))
+    assert len(list(folder.glob("export-*.xlsx"))) == 3 and SPECS["exports.prune"].schedule is not None
 
     with app.app_context():
         assert prune_exports() == 1
 
     session.commit()
     assert [export.id for export in session.scalars(select(Export))] == [int(recent.rsplit("/", 1)[1])]
-    assert len(list(folder.glob("*.xlsx"))) == 1 and not leftover.exists()
+    assert len(list(folder.glob("*.xlsx"))) == 1 and not leftover.exists() and not unnamed.exists()
     assert coordinator.get(old).status_code == 404 and coordinator.get(recent).status_code == 200
+
+
+def test_an_export_writes_its_progress_while_it_streams_from_a_reading_session(app, db, make_person, monkeypatch):
+    coordinator = make_person("coordinator")
+    seen: list[tuple[str, int]] = []
+
+    def rows(session, values, actor):
+        yield ("编号",)
+        for number in range(1, 6):
+            with db.session(write=False) as other:  # what the export's page would show now
+                found = other.scalars(select(Export)).one()
+                seen.append((found.status, found.rows))
+            yield (number,)
+
+    monkeypatch.setitem(services.KINDS, "redemptions", dataclasses.replace(services.KINDS["redemptions"], rows=rows))
+    monkeypatch.setattr(services, "PROGRESS_EVERY", 2)
+    client = signed_in(app, coordinator)
+
+    asked = send(client, "/redemptions/export.xlsx", **PERIOD)
+
+    assert seen == [("running", 0), ("running", 0), ("running", 2), ("running", 2), ("running", 4)]  # every second row
+    assert client.get(asked.location + ".json").get_json()["rows"] == 5
+    assert _sheet(_downloaded(client, client.get(asked.location + ".json").get_json()["download"])) == [["编号"], [1], [2], [3], [4], [5]]

@@ -158,15 +158,16 @@ def _record_failure(database: Database, export_id: int, exc: Exception, at: dt.d
 
 
 def prune(session: Session, folder: Path, *, now: dt.datetime) -> int:
-    """Forget exports asked for more than KEEP ago, with their files (and any file a dead worker left half-written); how many."""
+    """Forget exports asked for more than KEEP ago with their files, and any file older than that; how many exports."""
     cutoff = now - KEEP
     old = session.scalars(select(Export).where(Export.requested_at < cutoff)).all()
     for export in old:
         if export.filename:
             (folder / export.filename).unlink(missing_ok=True)
-    if folder.is_dir():
-        for leftover in folder.glob(".export-*.partial"):
-            if dt.datetime.fromtimestamp(leftover.stat().st_mtime, dt.timezone.utc) < cutoff:
-                leftover.unlink(missing_ok=True)
+    # A file is written after its export was asked for, so one older than KEEP belongs to no live export: one a
+    # dead worker left half-written, or one a second run (a retry beside the queue's own) wrote and nobody names.
+    for leftover in folder.glob("*export-*") if folder.is_dir() else ():
+        if dt.datetime.fromtimestamp(leftover.stat().st_mtime, dt.timezone.utc) < cutoff:
+            leftover.unlink(missing_ok=True)
     session.execute(delete(Export).where(Export.id.in_([export.id for export in old])))
     return len(old)
