@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from timebank.certify.exports import write_xlsx
 from timebank.db import Database
 from timebank.domain import Conflict, DomainError, InvalidInput, NotFound
-from timebank.exports.kinds import KINDS, Kind, as_json
+from timebank.jobs.failures import record_failure
+from timebank.exports.kinds import KINDS, as_json
 from timebank.exports.models import Export, ExportStatus
 from timebank.people.access import Actor, actor_for
 from timebank.people.services import load
@@ -123,7 +124,7 @@ def run_export(database: Database, export_id: int, folder: Path, *, now: Callabl
     except Exception as exc:
         log.exception("export %s failed", export_id)
         partial.unlink(missing_ok=True)
-        _record_failure(database, export_id, exc, now())
+        record_failure(database, Export, export_id, exc, now())
         if not isinstance(exc, DomainError):
             raise
 
@@ -143,18 +144,6 @@ def _progress(writer: Session, export_id: int, done: int, at: dt.datetime) -> No
     export = writer.get(Export, export_id)
     export.rows, export.progressed_at = done, at
     writer.commit()
-
-
-def _record_failure(database: Database, export_id: int, exc: Exception, at: dt.datetime) -> None:
-    message = exc.template % exc.params if isinstance(exc, DomainError) and exc.params else getattr(exc, "template", None) or type(exc).__name__
-    try:
-        with database.session() as session:
-            export = session.get(Export, export_id)
-            if export is not None:
-                export.status, export.error, export.finished_at = ExportStatus.FAILED.value, str(message)[:500], at
-                session.commit()
-    except Exception:  # the database itself is gone: the log is all that is left
-        log.exception("could not record the failure of export %s", export_id)
 
 
 def prune(session: Session, folder: Path, *, now: dt.datetime) -> int:
