@@ -22,6 +22,7 @@ from timebank.app import create_app
 from timebank.auth.services import create_device_token
 from timebank.db import Database
 from timebank.certify.batch import request_batch
+from timebank.exports.services import request_export
 from timebank.notices.models import Notice
 from timebank.certify.services import create_programme, record_certificate
 from timebank.events import tokens
@@ -142,6 +143,7 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         programme = create_programme(session, {"organisation_id": orgs["east"].id, "name": "助老服务专业志愿者", "required_hours": {"elderly": 100}, "signoff_level": "社会工作师"}, actor=SYSTEM, now=NOW)
         certificate, _ = record_certificate(session, target, NOW.date(), NOW.date(), actor=SYSTEM, now=NOW)
         batch = request_batch(session, {"organisation_id": orgs["east"].id, "start": "2026-01-01", "end": "2026-11-20"}, actor=SYSTEM, now=NOW)
+        export = request_export(session, "redemptions", {"start": "2026-01-01", "end": "2026-11-20"}, actor=SYSTEM, now=NOW)
         session.commit()
         samples = {
             "id": target.id,
@@ -160,6 +162,7 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             "programme_id": programme.id,
             "certificate_id": certificate.id,
             "batch_id": batch.id,
+            "export_id": export.id,
             "job_id": "no-such-job",
             "notice_id": session.scalar(select(Notice.id).where(Notice.person_id == target.id)),
             "key": certificate.verify_key,

@@ -1,10 +1,18 @@
-"""Signing out ends the sign-in on the server: copies of its cookies stop working; remember-me is a month, flagged."""
+"""Signing out ends the sign-in on the server: copies of its cookies stop working; remember-me is a month, flagged; old sign-ins are pruned."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select, update
+
 from timebank.app import create_app
+from timebank.auth.models import SignIn
+from timebank.auth.tasks import prune_expired_sign_ins
+from timebank.db import utcnow
+from timebank.events.models import UsedSeenTicket
+from timebank.events.tokens import SEEN_SECONDS
+from timebank.jobs import SPECS
 from tests.conftest import PASSWORD, csrf_token
 
 
@@ -60,3 +68,27 @@ def test_remember_me_lasts_a_month_with_the_session_cookies_flags(db, tmp_path, 
     assert cookie.secure and cookie.http_only and cookie.same_site == "Lax"
     assert dt.timedelta(days=29) < cookie.expires - before <= dt.timedelta(days=30, minutes=1)
     app.extensions["timebank.database"].dispose()
+
+
+def test_the_hourly_prune_forgets_ended_and_expired_sign_ins_and_spent_seen_tickets_but_keeps_live_ones(app, client, session, make_person):
+    signed_out, expired, live = make_person(), make_person(), make_person()
+    sign_in_remembered(client, signed_out)
+    client.post("/sign-out", data={"csrf_token": csrf_token(client)})
+    sign_in_remembered(app.test_client(), expired)
+    still_in = sign_in_remembered(app.test_client(), live)
+    now = utcnow()
+    session.execute(update(SignIn).where(SignIn.person_id == expired.id).values(expires_at=now - dt.timedelta(minutes=1)))
+    life = dt.timedelta(seconds=SEEN_SECONDS)
+    session.add_all([UsedSeenTicket(ticket_hash="a" * 64, used_at=now - life - dt.timedelta(minutes=1)),
+                     UsedSeenTicket(ticket_hash="b" * 64, used_at=now - life + dt.timedelta(minutes=1))])
+    session.commit()
+    assert SPECS["auth.prune"].schedule is not None
+
+    with app.app_context():
+        assert prune_expired_sign_ins() == (2, 1)
+        assert prune_expired_sign_ins() == (0, 0)
+
+    session.commit()
+    assert session.scalars(select(SignIn.person_id)).all() == [live.id]
+    assert session.scalars(select(UsedSeenTicket.ticket_hash)).all() == ["b" * 64]  # still inside a ticket's life: still refused again
+    assert still_in.get("/me").status_code == 200

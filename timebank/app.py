@@ -78,6 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     from timebank.jobs import views as jobs
     from timebank.notices import views as notices
-    for blueprint in (jobs.bp, notices.bp):
+    from timebank.exports import api as exports_api, views as exports
+    for blueprint in (jobs.bp, notices.bp, exports.bp, exports_api.bp):
         app.register_blueprint(blueprint)
     return app

@@ -29,6 +29,7 @@ from timebank.orgs.models import LEVELS
 from timebank.people.cli import people
 from timebank.redeem.cli import stations
 from timebank.certify.cli import certify
+from timebank.jobs import embedded
 from timebank.jobs.cli import jobs, worker
 from timebank.events.ties import check_attendances
 from timebank.redeem.ties import check_redemptions
@@ -66,19 +67,19 @@ main.add_command(jobs)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=lambda: 2 * (os.cpu_count() or 1) + 1, type=int, help="gunicorn workers.")
-@click.option("--no-worker", is_flag=True, help="Start no job queue worker beside gunicorn (on Redis, workers run apart; --dev never starts one).")
+@click.option("--no-worker", is_flag=True, help="Start no job queue worker beside the server (on Redis, workers run apart).")
 def serve(dev: bool, host: str, port: int, workers: int, no_worker: bool) -> None:
     """Serve the web app and API (gunicorn on wsgi:app), with a job queue worker beside it on the embedded default."""
     if pending_migrations(_database()):
         raise click.ClickException("The database is not up to date: run `timebank db upgrade` first.")
+    queue_url = current_app.config.get("QUEUE_URL") or ""
+    with_worker = not no_worker and not queue_url.startswith(("redis://", "rediss://", "unix://"))
     if dev:
-        # Flask ignores app.run() inside its own CLI; serve with Werkzeug directly, reloading on edits.
-        run_simple(host, port, current_app._get_current_object(), use_reloader=True, use_debugger=True)
+        _serve_dev(host, port, with_worker=with_worker)
         return
     args = [sys.executable, "-m", "gunicorn", "--chdir", str(ROOT), "--bind", f"{host}:{port}"]
     args += ["--workers", str(workers), "--access-logfile", "-"]
-    queue_url = current_app.config.get("QUEUE_URL") or ""
-    if not no_worker and not queue_url.startswith(("redis://", "rediss://", "unix://")):
+    if with_worker:
         args += ["--config", "python:timebank.jobs.embedded"]  # the master starts and stops one job queue worker
     args.append("wsgi:app")
     os.execv(sys.executable, args)
@@ -110,6 +111,19 @@ def init(organisation_name: str, level: str, admin_name: str, phone: str, passwo
             raise click.ClickException(" ".join([str(exc), *problems])) from None
         session.commit()
         click.echo(f"organisation {root.id} {root.name} ({root.level}); admin {admin.id} {admin.real_name}, signs in with {admin.phone}")
+
+
+def _serve_dev(host: str, port: int, *, with_worker: bool) -> None:
+    """Werkzeug's reloading server, with one job queue worker for as long as it runs (not restarted by a reload)."""
+    # The reloader runs this command again in a child on every edit (WERKZEUG_RUN_MAIN set there): only the
+    # outer process, which lives until Ctrl-C or SIGTERM, starts the worker.
+    worker_proc = embedded.start_worker() if with_worker and os.environ.get("WERKZEUG_RUN_MAIN") != "true" else None
+    try:
+        # Flask ignores app.run() inside its own CLI; serve with Werkzeug directly, reloading on edits.
+        run_simple(host, port, current_app._get_current_object(), use_reloader=True, use_debugger=True)
+    finally:  # Ctrl-C, or SIGTERM (the reloader turns it into SystemExit)
+        if worker_proc is not None:
+            embedded.stop_worker(worker_proc)
 
 
 @main.group()

@@ -19,6 +19,7 @@ def metadata() -> MetaData:
     import timebank.auth.models  # noqa: F401
     import timebank.certify.models  # noqa: F401
     import timebank.events.models  # noqa: F401
+    import timebank.exports.models  # noqa: F401
     import timebank.jobs.models  # noqa: F401
     import timebank.ledger.models  # noqa: F401
     import timebank.meta  # noqa: F401

@@ -68,6 +68,8 @@ class Operation:
     status: int = 200
     device: bool = False
     problems: tuple[int, ...] = ()  # answers beyond those the view's guard and method imply
+    media: str | None = None  # a file of this type instead of JSON (a download)
+    location: bool = False  # the answer's Location header names where to follow it (202 Accepted)
 
 
 def documented(**details: Any) -> Callable:
@@ -189,6 +191,10 @@ def _operation(view: Callable, endpoint: str, rule: str, method: str) -> dict[st
     if doc.response is not None:
         schema = {"type": "array", "items": doc.response} if doc.many else doc.response
         success["content"] = {"application/json": {"schema": schema}}
+    if doc.media is not None:
+        success["content"] = {doc.media: {"schema": {"type": "string", "format": "binary"}}}
+    if doc.location:
+        success["headers"] = {"Location": {"description": "Where to follow it.", "schema": {"type": "string"}}}
     problems = set(doc.problems)
     if roles is None:
         operation["security"] = []

@@ -1,4 +1,4 @@
-"""The README's first command brings the worker up too: `timebank serve` on the embedded default runs one, and stops it."""
+"""The README's first command brings the worker up too: `timebank serve` (gunicorn or --dev) on the embedded default runs one, and stops it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from timebank.migrate import upgrade
 
 
 @pytest.mark.slow
-def test_serve_on_the_embedded_default_runs_a_job_queue_worker_that_stops_with_it(tmp_path):
+@pytest.mark.parametrize("how", [["--workers", "1"], ["--dev"]], ids=["gunicorn", "dev"])
+def test_serve_on_the_embedded_default_runs_a_job_queue_worker_that_stops_with_it(tmp_path, how):
     database = Database(f"sqlite:///{tmp_path / 'timebank.db'}")
     upgrade(database.engine)
     env = {key: value for key, value in os.environ.items() if not key.startswith("TIMEBANK_")}
@@ -27,7 +28,7 @@ def test_serve_on_the_embedded_default_runs_a_job_queue_worker_that_stops_with_i
         with database.session(write=False) as reader:
             return reader.scalar(select(Job.id).where(Job.name == "ledger.expire_holds", Job.status == "done")) is not None
 
-    with log.open("wb") as out, subprocess.Popen([str(TIMEBANK), "serve", "--port", str(port), "--workers", "1"], env=env, cwd=tmp_path,
+    with log.open("wb") as out, subprocess.Popen([str(TIMEBANK), "serve", "--port", str(port), *how], env=env, cwd=tmp_path,
                                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True) as proc:
         try:
             wait_for(lambda: get_json(f"http://127.0.0.1:{port}/healthz"), timeout=40, log=log)
@@ -36,5 +37,5 @@ def test_serve_on_the_embedded_default_runs_a_job_queue_worker_that_stops_with_i
         finally:
             stop(proc)
     database.dispose()
-    with pytest.raises(ProcessLookupError):  # the worker did not outlive gunicorn
+    with pytest.raises(ProcessLookupError):  # the worker did not outlive the server
         os.killpg(proc.pid, 0)

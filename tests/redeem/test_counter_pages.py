@@ -196,7 +196,11 @@ def test_the_coordinator_overview_and_exports_list_the_redemptions(app, session,
     exported = coordinator.get("/redemptions/export.csv?from=2026-11-01&to=2026-11-30")
     rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][0] == "兑换单号" and rows[1][3] == "李**" and rows[1][4] == "大米 5kg" and rows[1][8] == "120"
-    workbook = load_workbook(io.BytesIO(coordinator.get("/redemptions/export.xlsx?from=2026-11-01&to=2026-11-30").data))
+    asked = send(coordinator, "/redemptions/export.xlsx", start="2026-11-01", end="2026-11-30")
+    assert asked.status_code == 302 and "/exports/" in asked.location  # written in the background (at once, in tests)
+    download = coordinator.get(coordinator.get(asked.location + ".json").get_json()["download"])
+    workbook = load_workbook(io.BytesIO(download.data))
+    download.close()
     assert [cell.value for cell in next(workbook.active.iter_rows(min_row=2, max_row=2))][4] == "大米 5kg"
     backwards = coordinator.get("/redemptions/overview?from=2026-11-30&to=2026-11-01")
     assert backwards.status_code == 422

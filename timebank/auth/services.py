@@ -71,6 +71,12 @@ def start_sign_in(session: Session, person: Person, *, lasting: dt.timedelta, no
     return key
 
 
+def prune_sign_ins(session: Session, *, now: dt.datetime) -> int:
+    """Forget everyone's sign-ins that expired or were signed out (they let no one in any more); how many."""
+    result = session.execute(delete(SignIn).where(or_(SignIn.expires_at < now, SignIn.ended_at.is_not(None))))
+    return result.rowcount or 0
+
+
 def end_sign_in(session: Session, key: str, *, now: dt.datetime) -> None:
     """Sign-out: the sign-in's cookies, and every copy of them, stop working."""
     session.execute(update(SignIn).where(SignIn.key_hash == _digest(key), SignIn.ended_at.is_(None)).values(ended_at=now))

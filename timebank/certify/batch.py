@@ -31,6 +31,7 @@ from timebank.certify.stars import person_thresholds
 from timebank.certify.stream import StreamingPdf
 from timebank.db import Database
 from timebank.domain import DomainError, NotFound
+from timebank.jobs.failures import record_failure
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import get_organisation
 from timebank.people.access import MANAGERS, Actor, actor_for
@@ -190,18 +191,6 @@ def run_batch(database: Database, batch_id: int, folder: Path, verify_url: Calla
     except Exception as exc:
         log.exception("certificate batch %s failed", batch_id)
         partial.unlink(missing_ok=True)
-        _record_failure(database, batch_id, exc, now())
+        record_failure(database, CertificateBatch, batch_id, exc, now())
         if not isinstance(exc, DomainError):  # a refusal (the requester lost the right) will not pass on a retry
             raise
-
-
-def _record_failure(database: Database, batch_id: int, exc: Exception, at: dt.datetime) -> None:
-    message = exc.template % exc.params if isinstance(exc, DomainError) and exc.params else getattr(exc, "template", None) or type(exc).__name__
-    try:
-        with database.session() as session:
-            batch = session.get(CertificateBatch, batch_id)
-            if batch is not None:
-                batch.status, batch.error, batch.finished_at = BatchStatus.FAILED.value, str(message)[:500], at
-                session.commit()
-    except Exception:  # the database itself is gone: the log is all that is left
-        log.exception("could not record the failure of certificate batch %s", batch_id)

@@ -11,8 +11,8 @@ at a time, so an export streams whatever its size.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from typing import BinaryIO
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, BinaryIO
 
 from openpyxl import Workbook
 from sqlalchemy.orm import Session
@@ -89,13 +89,16 @@ def _id_number(person: Person, vault: IdVault | None) -> str:
     return vault.open(person.id_number_sealed)
 
 
-def csv_chunks(lines: Iterator[list[str]]) -> Iterator[str]:
-    """CSV text a row at a time, starting with a byte order mark so that Excel reads the Chinese right."""
-    return spreadsheets.csv_chunks(lines)
+def csv_chunks(lines: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """CSV text in pieces of about 64 KB, starting with a byte order mark so that Excel reads the Chinese right.
+
+    Every CSV export's rows go through here, as every workbook's go through `write_xlsx`.
+    """
+    return spreadsheets.csv_chunks(lines, flush_bytes=64 * 1024)
 
 
-def write_xlsx(lines: Iterator[list[str]], out: BinaryIO) -> None:
-    """The rows as an XLSX workbook written in openpyxl's streaming mode."""
+def write_xlsx(lines: Iterable[Sequence[Any]], out: BinaryIO, *, sheet: str = "志愿服务记录") -> None:
+    """The rows as an XLSX workbook written in openpyxl's streaming mode (every export's workbook goes through here)."""
     book = Workbook(write_only=True)
-    spreadsheets.append_rows(book.create_sheet("志愿服务记录"), lines)
+    spreadsheets.append_rows(book.create_sheet(sheet), lines)
     book.save(out)

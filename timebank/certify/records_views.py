@@ -19,6 +19,7 @@ from timebank.certify import education, exports
 from timebank.certify.schemas import BatchSchema
 from timebank.jobs.queue import enqueue
 from timebank.certify.tasks import batch_folder
+from timebank.exports import views as exports_views
 from timebank.localtime import local_day
 from timebank.orgs.services import get_organisation, tree
 from timebank.people.access import MANAGERS
@@ -111,11 +112,11 @@ def export_csv() -> ResponseReturnValue:
     return _export("csv")
 
 
-@bp.get("/export.xlsx")
+@bp.post("/export.xlsx")
 @requires(*MANAGERS)
 def export_xlsx() -> ResponseReturnValue:
-    """The same as an XLSX workbook."""
-    return _export("xlsx")
+    """Ask for the same as an XLSX workbook, written in the background; then its page."""
+    return submit(lambda: exports_views.ask("service_records", form_data()), template="certify/records.html", **_choices())
 
 
 @bp.post("/export-full")

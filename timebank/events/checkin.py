@@ -153,10 +153,15 @@ def scan_activity_code(
     return record_scan(session, activity, volunteer, action, method=method, now=now, position=position)
 
 
+def prune_used_seen_tickets(session: Session, *, now: dt.datetime) -> int:
+    """Forget seen tickets used longer ago than a ticket lives (they cannot come back); how many."""
+    result = session.execute(delete(UsedSeenTicket).where(UsedSeenTicket.used_at < now - dt.timedelta(seconds=tokens.SEEN_SECONDS)))
+    return result.rowcount or 0
+
+
 def use_seen_ticket(session: Session, seen: tokens.Seen, *, now: dt.datetime) -> None:
     """Spend a seen ticket with this check-in (undone with it if the check-in is refused); a second use is refused."""
-    # A ticket used longer ago than a ticket lives cannot come back: forget it.
-    session.execute(delete(UsedSeenTicket).where(UsedSeenTicket.used_at < now - dt.timedelta(seconds=tokens.SEEN_SECONDS)))
+    prune_used_seen_tickets(session, now=now)
     spent = session.scalar(
         dialect_insert(session, UsedSeenTicket)
         .values(ticket_hash=seen.ticket_hash, used_at=now)

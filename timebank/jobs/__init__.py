@@ -26,6 +26,8 @@ TASK_MODULES = (
     "timebank.certify.tasks",
     "timebank.events.tasks",
     "timebank.notices.tasks",
+    "timebank.auth.tasks",
+    "timebank.exports.tasks",
 )
 
 __all__ = ["SPECS", "TASK_MODULES", "Queue", "Spec", "build_queue", "crontab", "enqueue", "job", "periodic", "queue_of"]

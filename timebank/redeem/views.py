@@ -5,7 +5,6 @@ coordinators' overview with its exports.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import itertools
 import secrets
 from collections.abc import Iterator
@@ -14,12 +13,12 @@ from typing import Any
 from flask import Blueprint, Response, current_app, redirect, render_template, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
-from openpyxl import Workbook
 
-from timebank import spreadsheets
 from timebank.auth.login import current_actor, current_person, now, requires
 from timebank.auth.schemas import masked_name
+from timebank.certify.exports import csv_chunks
 from timebank.domain import InvalidInput, NotFound
+from timebank.exports import views as exports
 from timebank.localtime import local, local_day
 from timebank.orgs.services import home_policy, lineage
 from timebank.people.balances import summary
@@ -371,20 +370,14 @@ def export_csv() -> ResponseReturnValue:
     """The period's redemption lines as CSV (UTF-8 with BOM, as Chinese Excel opens it), streamed."""
     rows = _export_rows()
     first = next(rows)  # the period is checked before the answer starts
-    lines = spreadsheets.csv_chunks(itertools.chain([first], rows), flush_bytes=64 * 1024)
-
+    lines = csv_chunks(itertools.chain([first], rows))
     return Response(stream_with_context(lines), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=redemptions.csv"})
 
 
-@bp.get("/redemptions/export.xlsx")
+@bp.post("/redemptions/export.xlsx")
 @requires(Role.COORDINATOR, Role.ADMIN)
 def export_xlsx() -> ResponseReturnValue:
-    """The period's redemption lines as an Excel workbook (written in openpyxl's streaming mode)."""
-    workbook = Workbook(write_only=True)
-    spreadsheets.append_rows(workbook.create_sheet("兑换记录"), _export_rows())
-    out = io.BytesIO()
-    workbook.save(out)
-    return Response(out.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": "attachment; filename=redemptions.xlsx"})
+    """Ask for the period's redemption lines as an Excel workbook, written in the background; then its page."""
+    return exports.ask("redemptions", form_data())
 

@@ -1,0 +1,57 @@
+"""What can be exported in the background: each kind's parameters, its rows (headings first) and its file's name."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import Schema
+from sqlalchemy.orm import Session
+
+from timebank.certify import exports as records
+from timebank.certify.schemas import BatchSchema, PeriodSchema
+from timebank.orgs.services import get_organisation
+from timebank.people.access import MANAGERS, Actor
+from timebank.redeem import reports
+
+
+@dataclass(frozen=True)
+class Kind:
+    """An export: the schema of its parameters, its sheet's name, its file's stem, and its rows."""
+
+    name: str
+    schema: type[Schema]
+    sheet: str
+    stem: Callable[[dict[str, Any]], str]
+    #: The headings, then the rows; the actor's right is checked before the headings come.
+    rows: Callable[[Session, dict[str, Any], Actor], Iterator[Sequence[Any]]]
+
+
+def _redemptions(session: Session, values: dict[str, Any], actor: Actor) -> Iterator[Sequence[Any]]:
+    yield reports.EXPORT_HEADINGS
+    yield from reports.export_rows(session, actor.paths(MANAGERS), start=values["start"], end=values["end"])
+
+
+def _service_records(session: Session, values: dict[str, Any], actor: Actor) -> Iterator[Sequence[Any]]:
+    organisation = get_organisation(session, values["organisation_id"])
+    return records.rows(session, organisation, values["start"], values["end"], actor=actor)
+
+
+def _period(values: dict[str, Any]) -> str:
+    return f"{values['start']}-{values['end']}"
+
+
+KINDS = {
+    kind.name: kind
+    for kind in (
+        Kind("redemptions", PeriodSchema, "兑换记录", lambda v: f"redemptions-{_period(v)}", _redemptions),
+        Kind("service_records", BatchSchema, "志愿服务记录", lambda v: f"service-records-{v['organisation_id']}-{_period(v)}", _service_records),
+    )
+}
+
+
+def as_json(values: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as JSON values (dates as text), so that the row keeps them and a job can be sent again."""
+    return {key: value.isoformat() if isinstance(value, dt.date) else value for key, value in values.items()}
