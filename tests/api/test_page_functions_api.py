@@ -58,4 +58,4 @@ def test_volunteers_import_all_or_none_with_each_rows_problems(app, session, org
     assert list(refused.json["errors"]) == ["row 3"]
     assert count(Person, Person.phone == "13912345680") == 0
     outside = signed_in(app, make_person("coordinator", org="west"))
-    assert outside.post("/api/v1/people/imports", json={"organisation_id": org_tree["east"].id, "csv": good}).status_code == 403
+    assert outside.post("/api/v1/people/imports", json={"organisation_id": org_tree["east"].id, "csv": good}).status_code == 404

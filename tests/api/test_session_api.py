@@ -74,6 +74,6 @@ def test_the_api_and_the_form_share_one_set_of_sign_in_limits(db, tmp_path, monk
     person, client = make_person(), app.test_client()
     form = [client.post("/sign-in", data={"phone": person.phone, "password": "wrong", "csrf_token": csrf_token(client)}).status_code for _ in range(3)]
     api = [api_sign_in(client, person, "wrong").status_code for _ in range(3)]
-    assert form + api == [401] * 5 + [429]
+    assert form + api == [401] * 5 + [429], (form, api)
     assert api_sign_in(client, person).status_code == 429
     app.extensions["timebank.database"].dispose()

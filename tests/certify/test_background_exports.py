@@ -69,7 +69,7 @@ def test_an_export_outside_ones_organisation_or_with_a_backwards_period_is_refus
     outsider = signed_in(app, make_person("coordinator", org="west"))
     refused = send(outsider, "/certify/export.xlsx", organisation_id=org_tree["east"].id, **PERIOD)
     backwards = send(outsider, "/certify/export.xlsx", organisation_id=org_tree["west"].id, start="2026-11-20", end="2026-01-01")
-    assert refused.status_code == 403
+    assert refused.status_code == 404
     assert backwards.status_code == 422 and "problem" in text(backwards)
     assert session.scalars(select(Export)).all() == []
 

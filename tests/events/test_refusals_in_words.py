@@ -31,5 +31,5 @@ def test_correcting_spent_points_names_the_volunteer_the_activity_and_what_is_le
 
     page = text(answer)
     assert answer.status_code == 409
-    assert "张秀英 已用掉“敬老院探访”获得的积分：需收回 20 积分，只剩 5 积分。须由协调员决定并登记核销。" in page
+    assert "张秀英 已用掉“敬老院探访”存入的一部分：更正为 30 分钟将短缺 0 分钟、10 积分。协调员可登记原因核销短缺部分，更正随即生效。" in page
     assert "vol:" not in page and "账目" not in page

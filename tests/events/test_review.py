@@ -210,7 +210,7 @@ def test_a_correction_the_volunteer_cannot_cover_is_refused_naming_the_shortfall
         review.adjust_minutes(session, attendance.id, {"minutes": 30, "reason": "只待了半小时"}, actor=reviewer, now=AFTER)
     session.rollback()
 
-    assert refused.value.params == {"minutes": 30, "short_minutes": 0, "short_points": 15}
+    assert refused.value.params == {"name": "测试志愿者", "activity": "敬老院探访", "minutes": 30, "short_minutes": 0, "short_points": 15}
     assert "write_off" in refused.value.errors
     assert balances(session, volunteer).points.posted == 0
 

@@ -21,7 +21,7 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from flask import request
+from flask import g, request
 from flask_limiter.util import get_remote_address
 from limits.storage import Storage
 
@@ -31,7 +31,8 @@ PER_ADDRESS = "20 per minute"
 
 def sign_in_phone() -> str:
     """The phone number being signed in to, from the form or the API's JSON, spaces removed."""
-    body = request.get_json(silent=True) if request.is_json else None
+    # An API body was read once, bounded, before the view (openapi.require_json); the stream is spent by now.
+    body = g.get("json_body")
     phone = (body.get("phone") if isinstance(body, dict) else None) or request.form.get("phone") or ""
     return "".join(str(phone).split())
 

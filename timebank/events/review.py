@@ -225,9 +225,9 @@ class CreditSpent(Conflict):
     """A correction would take back more than the volunteer has left: a coordinator may write the rest off."""
 
     template = (
-        "The volunteer has already spent part of this credit: correcting it to %(minutes)d minutes would leave "
-        "them %(short_minutes)d minutes and %(short_points)d points short. A coordinator can write off the "
-        "shortfall, with a reason, and the correction then goes through."
+        "%(name)s has already spent part of the credit from “%(activity)s”: correcting it to %(minutes)d minutes "
+        "would leave them %(short_minutes)d minutes and %(short_points)d points short. A coordinator can write off "
+        "the shortfall, with a reason, and the correction then goes through."
     )
 
 
@@ -268,18 +268,18 @@ def correct_attendance(
 
     # The new figure first, then the reversal: the balance dips only by the net
     # change, so a correction upward never overdraws however much was spent. Near
-    # the storage cap the new figure first could overshoot it for a moment: then
-    # the reversal goes first.
+    # the storage cap the new figure first would find no room under the cap for
+    # what the reversal is about to free: then the reversal goes first.
+    near_cap = minutes > 0 and not activity.is_training and plan_deposit(session, attendance.volunteer, minutes, now=now).deposited < minutes
+    steps = (reverse_earlier, post_new) if near_cap else (post_new, reverse_earlier)
     try:
         with session.begin_nested():
-            post_new()
-            reverse_earlier()
-    except ledger.BalanceCapExceeded:
-        reverse_earlier()
-        post_new()
+            for step in steps:
+                step()
     except ledger.InsufficientBalance:
         short = shortfall(session, attendance, activity, earlier, minutes, policy)
-        raise CreditSpent(minutes=minutes, short_minutes=short.minutes, short_points=short.points,
+        raise CreditSpent(name=attendance.volunteer.real_name, activity=activity.title,
+                          minutes=minutes, short_minutes=short.minutes, short_points=short.points,
                           errors={"write_off": ["A coordinator can write off the shortfall, with a reason."]}) from None
     sync_star_levels(session, attendance.volunteer_id, now=now)
     record(session, actor=actor.id, action="correct_attendance", target=("attendance", attendance.id), changes={"minutes": [before, minutes], "reason": [None, reason]}, now=now)
