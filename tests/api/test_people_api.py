@@ -264,7 +264,7 @@ def test_only_an_admin_makes_admins_and_nobody_grants_outside_their_subtree(clie
     sign_in(make_person("coordinator", org="east"))
     person = make_person(org="east")
     assert client.post(f"/api/v1/people/{person.id}/roles", json={"role": "admin", "organisation_id": org_tree["east"].id}).status_code == 403
-    assert client.post(f"/api/v1/people/{person.id}/roles", json={"role": "volunteer", "organisation_id": org_tree["west"].id}).status_code == 404
+    assert client.post(f"/api/v1/people/{person.id}/roles", json={"role": "volunteer", "organisation_id": org_tree["west"].id}).status_code == 403
     answer = client.post(f"/api/v1/people/{person.id}/roles", json={"role": "wizard", "organisation_id": org_tree["east"].id}, headers=ZH)
     assert answer.status_code == 422 and set(answer.json["errors"]) == {"role"}
     assert count(RoleGrant, RoleGrant.person_id == person.id) == 1
