@@ -26,7 +26,7 @@ from timebank.categories import SERVICE_CATEGORIES
 from timebank.certify.models import Certificate
 from timebank.certify.records import ServiceLine, ServiceRecord
 from timebank.events.poster import _draw_qr
-from timebank.fonts import FONT, a4_canvas, register_font
+from timebank.fonts import FONT, SharedSubset, a4_canvas, register_font
 from timebank.localtime import local_day
 
 WIDTH, HEIGHT = A4
@@ -401,10 +401,12 @@ def draw_programme_certificate(pdf: canvas.Canvas, certificate: Certificate, hol
     pdf.showPage()
 
 
-def single_pdf(draw, *args) -> bytes:
-    """One document drawn by `draw(canvas, *args)`, as bytes."""
+def single_pdf(draw, *args, subset: SharedSubset | None = None) -> bytes:
+    """One document drawn by `draw(canvas, *args)`, as bytes; with a `subset`, in its codes and without the font's glyphs."""
     buffer = io.BytesIO()
     pdf = a4_canvas(buffer)
+    if subset is not None:
+        subset.attach(pdf)
     pdf.setTitle("志愿服务记录证明")
     draw(pdf, *args)
     pdf.save()
