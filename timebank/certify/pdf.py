@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.lib.rl_accel import fp_str
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
 
@@ -234,15 +235,20 @@ def _row_lines(cells: list[str], columns, size: float) -> list[tuple[str, ...]]:
 
 
 def _row(pdf: canvas.Canvas, top: float, cells: list[tuple[str, ...]], columns, size: float = 8) -> None:
-    """One table row as one text object (a text object per cell costs more than drawing the row)."""
+    """One table row as one text object, its operators written here: reportlab's text object costs more than the row's drawing."""
     edges = _column_edges(columns)
-    text_object = pdf.beginText()
-    text_object.setFont(FONT, size)
+    font, doc = pdfmetrics.getFont(FONT), pdf._doc
+    code, current = ["BT"], None
     for x, lines in zip(edges, cells):
         for number, line in enumerate(lines):
-            text_object.setTextOrigin(x + 2, top - 3 - size - number * LEADING)
-            text_object.textOut(line)
-    pdf.drawText(text_object)
+            code.append(f"1 0 0 1 {fp_str(x + 2)} {fp_str(top - 3 - size - number * LEADING)} Tm")
+            for subset, encoded in font.splitString(line, doc):
+                if subset != current:
+                    code.append(f"{font.getSubsetInternalName(subset, doc)} {fp_str(size)} Tf")
+                    current = subset
+                code.append(f"({pdf._escape(encoded)}) Tj")
+    code.append("ET")
+    pdf._code.append(" ".join(code))
 
 
 def _row_height(cells: list[tuple[str, ...]]) -> float:
