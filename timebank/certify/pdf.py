@@ -4,7 +4,7 @@ Each is laid out as a document to keep or frame: a double border, the title,
 the holder, what is certified, the issuer with room for the seal, and the
 serial, check code and QR code that lead to the public verification page.
 Each embeds a subset of the service's own Chinese font (timebank/fonts), so
-any renderer draws every character. The wording is the formal Chinese of the
+any renderer draws every character; the certificates of a batch share one. The wording is the formal Chinese of the
 document itself, whatever the reader's page language. No Flask here: callers
 pass the verification address.
 """
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import mm
 from reportlab.lib.rl_accel import fp_str
+from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
 
