@@ -12,12 +12,14 @@ import io
 
 import pytest
 from PIL import ImageChops
+from reportlab.pdfbase import pdfmetrics
 
 from timebank.certify.batch import batch_certificates, holder
 from timebank.certify.models import Certificate
 from timebank.certify.pdf import draw_service_record, single_pdf
 from timebank.certify.records import service_record
-from timebank.fonts import FONT, a4_canvas
+from timebank.certify.stream import StreamingPdf
+from timebank.fonts import FONT, SharedSubset, a4_canvas, register_font
 from timebank.orgs.services import get_organisation
 from timebank.people.access import actor_for
 from tests.certify.pdfs import fonts_listed, ink, page_count, pdf_text, qr_on_page, rendered, text_positions, where
@@ -61,10 +63,12 @@ def test_every_font_of_a_certificate_is_embedded(printed, tmp_path):
         assert all(name.endswith("+" + FONT) for name, _ in fonts), (kind, fonts)
 
 
-def _grid(characters: str) -> bytes:
+def _grid(characters: str, subset: SharedSubset | None = None) -> bytes:
     """Each character alone in a 40-point cell of an A4 page, 12 to a row, from the top left."""
     buffer = io.BytesIO()
     pdf = a4_canvas(buffer)
+    if subset is not None:
+        subset.attach(pdf)
     pdf.setFont(FONT, 24)
     for index, character in enumerate(characters):
         row, column = divmod(index, 12)
@@ -146,3 +150,19 @@ def test_a_batch_embeds_one_font_and_draws_each_certificate_as_its_own_download(
             assert ImageChops.difference(in_batch, downloaded).getbbox() is None, (renderer, person.real_name)
         assert page_count(alone) == 1 and person.real_name in pdf_text(alone)
     assert page == page_count(data) >= len(people)
+
+
+def test_documents_sharing_a_subset_past_its_256_codes_draw_as_each_draws_alone(tmp_path):
+    chinese = [chr(code) for code in sorted(pdfmetrics.getFont(register_font()).face.charToGlyph) if code >= 0x4E00][:3 * 228]
+    pages = ["".join(chinese[start:start + 228]) for start in range(0, len(chinese), 228)]  # a page holds 19 rows of 12
+    out, subset = io.BytesIO(), SharedSubset()
+    document = StreamingPdf(out)
+    for characters in pages:
+        document.add(_grid(characters, subset))
+    document.close("grid", embedding=subset.embedding())
+    fonts = fonts_listed(out.getvalue(), tmp_path)
+    assert len(fonts) >= 3 and all(embedded for _, embedded in fonts)  # 684 characters need three subsets of 256 codes or more
+    for number, characters in enumerate(pages, start=1):
+        for renderer in RENDERERS:
+            shared, alone = rendered(out.getvalue(), tmp_path, renderer, page=number), rendered(_grid(characters), tmp_path, renderer)
+            assert ImageChops.difference(shared, alone).getbbox() is None, (renderer, number)
