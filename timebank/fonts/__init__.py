@@ -28,6 +28,8 @@ FONT_FILE = Path(__file__).with_name("wqy-microhei-subset.ttf")
 rl_config.useA85 = 0
 #: Marks a font dictionary that names its subset but leaves its glyphs to the file's shared one.
 SHARED = "/TimebankSharedSubset"
+#: Texts a shared subset keeps encoded: the table's activities, places and units repeat from one certificate to the next.
+ENCODED_TEXTS = 4096
 
 
 class _EmbeddedFont(TTFont):
@@ -41,6 +43,8 @@ class _EmbeddedFont(TTFont):
             return super().splitString(text, doc, encoding)
         found = encoded.get(text)
         if found is None:
+            if len(encoded) >= ENCODED_TEXTS:  # a batch's memory stays flat: names and serials do not repeat
+                encoded.clear()
             found = encoded[text] = super().splitString(text, doc, encoding)
         return found
 
