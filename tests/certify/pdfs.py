@@ -82,16 +82,16 @@ def fonts_listed(data: bytes, tmp_path) -> list[tuple[str, bool]]:
     return [(row.split()[0], row.split()[-5] == "yes") for row in rows]
 
 
-def rendered(data: bytes, tmp_path, renderer: str, dpi: int = 60) -> Image.Image:
-    """The first page as drawn by poppler (`pdftoppm`) or Ghostscript (`gs`), in grey."""
+def rendered(data: bytes, tmp_path, renderer: str, dpi: int = 60, page: int = 1) -> Image.Image:
+    """A page (the first unless told) as drawn by poppler (`pdftoppm`) or Ghostscript (`gs`), in grey."""
     source = tmp_path / f"{renderer}.pdf"
     source.write_bytes(data)
     target = tmp_path / f"{renderer}-page"
     if renderer == "pdftoppm":
-        command = [require_tool("pdftoppm"), "-gray", "-png", "-r", str(dpi), "-f", "1", "-l", "1", "-singlefile", str(source), str(target)]
+        command = [require_tool("pdftoppm"), "-gray", "-png", "-r", str(dpi), "-f", str(page), "-l", str(page), "-singlefile", str(source), str(target)]
     else:
         command = [require_tool("gs"), "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pnggray", f"-r{dpi}",
-                   "-dFirstPage=1", "-dLastPage=1", "-dTextAlphaBits=4", "-dGraphicsAlphaBits=4", f"-sOutputFile={target}.png", str(source)]
+                   f"-dFirstPage={page}", f"-dLastPage={page}", "-dTextAlphaBits=4", "-dGraphicsAlphaBits=4", f"-sOutputFile={target}.png", str(source)]
     subprocess.run(command, check=True, capture_output=True)
     with Image.open(f"{target}.png") as image:
         return image.convert("L")

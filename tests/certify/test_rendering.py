@@ -7,15 +7,24 @@ where TIMEBANK_REQUIRE_BROWSER=1 makes them mandatory.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
+from PIL import ImageChops
+from reportlab.pdfbase import pdfmetrics
 
+from timebank.certify.batch import batch_certificates, holder
 from timebank.certify.models import Certificate
-from timebank.fonts import FONT, a4_canvas
+from timebank.certify.pdf import draw_service_record, single_pdf
+from timebank.certify.records import service_record
+from timebank.certify.stream import StreamingPdf
+from timebank.fonts import FONT, SharedSubset, a4_canvas, register_font
+from timebank.orgs.services import get_organisation
+from timebank.people.access import actor_for
 from tests.certify.pdfs import fonts_listed, ink, page_count, pdf_text, qr_on_page, rendered, text_positions, where
 from tests.certify.test_programmes import define
-from tests.conftest import RESIDENT_ID, send, signed_in
+from tests.conftest import NOW, RESIDENT_ID, send, signed_in
 
 #: Characters of names that a font covering only the common Chinese would miss.
 RARE_NAME_CHARACTERS = "堃昶珺琮淼垚犇喆玥彧婳翀曌鑫燚靓"
@@ -54,10 +63,12 @@ def test_every_font_of_a_certificate_is_embedded(printed, tmp_path):
         assert all(name.endswith("+" + FONT) for name, _ in fonts), (kind, fonts)
 
 
-def _grid(characters: str) -> bytes:
+def _grid(characters: str, subset: SharedSubset | None = None) -> bytes:
     """Each character alone in a 40-point cell of an A4 page, 12 to a row, from the top left."""
     buffer = io.BytesIO()
     pdf = a4_canvas(buffer)
+    if subset is not None:
+        subset.attach(pdf)
     pdf.setFont(FONT, 24)
     for index, character in enumerate(characters):
         row, column = divmod(index, 12)
@@ -114,3 +125,44 @@ def test_the_service_record_sets_its_lines_in_a_table_above_the_seal(printed):
     heading, line, seal = (where(positions, t)[1] for t in ("负责人", "敬老院探访", "盖章"))
     assert where(positions, "志愿服务记录证明")[1] > heading > line > seal
     assert seal < 0.35 * 842
+
+
+def test_a_batch_embeds_one_font_and_draws_each_certificate_as_its_own_download(db, session, make_person, serve, org_tree, tmp_path):
+    # Names of characters no other certificate of the batch has: each adds glyphs to the one subset, a chunk at a time.
+    people = [make_person(name=name) for name in ("欧阳秀英", "堃昶珺", "淼垚犇喆", "婳翀曌")]
+    for person in people:
+        serve(person, minutes=90)
+    coordinator = actor_for(session, make_person("coordinator"))
+    url, start, end = (lambda key: f"https://tb.example.org/certify/verify/{key}"), dt.date(2026, 1, 1), dt.date(2026, 11, 20)
+    out = io.BytesIO()
+    for _ in batch_certificates(session, org_tree["east"], start, end, out, verify_url=url, actor=coordinator, now=NOW, chunk=2):
+        session.commit()
+    data = out.getvalue()
+    assert fonts_listed(data, tmp_path) == [(fonts_listed(data, tmp_path)[0][0], True)]  # one font in the file, embedded
+    page = 0
+    for certificate in session.query(Certificate).filter_by(kind="service_record").order_by(Certificate.person_id):
+        person = certificate.person
+        alone = single_pdf(draw_service_record, service_record(session, person, start, end), holder(person), certificate,
+                           get_organisation(session, person.home_organisation_id).name, url(certificate.verify_key))
+        page += 1
+        for renderer in RENDERERS:
+            in_batch, downloaded = rendered(data, tmp_path, renderer, page=page), rendered(alone, tmp_path, renderer)
+            assert ImageChops.difference(in_batch, downloaded).getbbox() is None, (renderer, person.real_name)
+        assert page_count(alone) == 1 and person.real_name in pdf_text(alone)
+    assert page == page_count(data) >= len(people)
+
+
+def test_documents_sharing_a_subset_past_its_256_codes_draw_as_each_draws_alone(tmp_path):
+    chinese = [chr(code) for code in sorted(pdfmetrics.getFont(register_font()).face.charToGlyph) if code >= 0x4E00][:3 * 228]
+    pages = ["".join(chinese[start:start + 228]) for start in range(0, len(chinese), 228)]  # a page holds 19 rows of 12
+    out, subset = io.BytesIO(), SharedSubset()
+    document = StreamingPdf(out)
+    for characters in pages:
+        document.add(_grid(characters, subset))
+    document.close("grid", embedding=subset.embedding())
+    fonts = fonts_listed(out.getvalue(), tmp_path)
+    assert len(fonts) >= 3 and all(embedded for _, embedded in fonts)  # 684 characters need three subsets of 256 codes or more
+    for number, characters in enumerate(pages, start=1):
+        for renderer in RENDERERS:
+            shared, alone = rendered(out.getvalue(), tmp_path, renderer, page=number), rendered(_grid(characters), tmp_path, renderer)
+            assert ImageChops.difference(shared, alone).getbbox() is None, (renderer, number)

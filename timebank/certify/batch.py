@@ -32,6 +32,7 @@ from timebank.certify.stream import StreamingPdf
 from timebank.db import Database
 from timebank.domain import DomainError, NotFound
 from timebank.jobs.failures import record_failure
+from timebank.fonts import SharedSubset
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import get_organisation
 from timebank.people.access import MANAGERS, Actor, actor_for
@@ -84,7 +85,7 @@ def batch_certificates(
     actor.require(MANAGERS, organisation)
     # Plain values: the caller's commits expire the objects, and each chunk is let go.
     path, title = organisation.path, f"志愿服务记录证明 {organisation.name} {start}–{end}"
-    document = StreamingPdf(out)
+    document, subset = StreamingPdf(out), SharedSubset()  # one embedded font for the whole file
     homes: dict[int, tuple[str, list[int]]] = {}  # organisation id -> (name, star thresholds): read once each
     done = 0
     for people in members(session, path, chunk=chunk):
@@ -103,10 +104,10 @@ def batch_certificates(
         # while the pages are drawn, so check-ins and redemptions get in between the chunks.
         yield done
         for found, printed_holder, certificate, name, url in numbered:
-            document.add(single_pdf(draw_service_record, found, printed_holder, certificate, name, url))
+            document.add(single_pdf(draw_service_record, found, printed_holder, certificate, name, url, subset=subset))
             done += 1
         session.expunge_all()
-    document.close(title)
+    document.close(title, embedding=subset.embedding())
     yield done
 
 

@@ -4,7 +4,7 @@ Each is laid out as a document to keep or frame: a double border, the title,
 the holder, what is certified, the issuer with room for the seal, and the
 serial, check code and QR code that lead to the public verification page.
 Each embeds a subset of the service's own Chinese font (timebank/fonts), so
-any renderer draws every character. The wording is the formal Chinese of the
+any renderer draws every character; the certificates of a batch share one. The wording is the formal Chinese of the
 document itself, whatever the reader's page language. No Flask here: callers
 pass the verification address.
 """
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
@@ -26,7 +27,7 @@ from timebank.categories import SERVICE_CATEGORIES
 from timebank.certify.models import Certificate
 from timebank.certify.records import ServiceLine, ServiceRecord
 from timebank.events.poster import _draw_qr
-from timebank.fonts import FONT, a4_canvas, register_font
+from timebank.fonts import FONT, SharedSubset, a4_canvas, register_font
 from timebank.localtime import local_day
 
 WIDTH, HEIGHT = A4
@@ -234,15 +235,20 @@ def _row_lines(cells: list[str], columns, size: float) -> list[tuple[str, ...]]:
 
 
 def _row(pdf: canvas.Canvas, top: float, cells: list[tuple[str, ...]], columns, size: float = 8) -> None:
-    """One table row as one text object (a text object per cell costs more than drawing the row)."""
+    """One table row as one text object, its operators written here: reportlab's text object costs more than the row's drawing."""
     edges = _column_edges(columns)
-    text_object = pdf.beginText()
-    text_object.setFont(FONT, size)
+    font, doc = pdfmetrics.getFont(FONT), pdf._doc
+    code, current = ["BT"], None
     for x, lines in zip(edges, cells):
         for number, line in enumerate(lines):
-            text_object.setTextOrigin(x + 2, top - 3 - size - number * LEADING)
-            text_object.textOut(line)
-    pdf.drawText(text_object)
+            code.append(f"1 0 0 1 {fp_str(x + 2)} {fp_str(top - 3 - size - number * LEADING)} Tm")
+            for subset, encoded in font.splitString(line, doc):
+                if subset != current:
+                    code.append(f"{font.getSubsetInternalName(subset, doc)} {fp_str(size)} Tf")
+                    current = subset
+                code.append(f"({pdf._escape(encoded)}) Tj")
+    code.append("ET")
+    pdf._code.append(" ".join(code))
 
 
 def _row_height(cells: list[tuple[str, ...]]) -> float:
@@ -401,10 +407,12 @@ def draw_programme_certificate(pdf: canvas.Canvas, certificate: Certificate, hol
     pdf.showPage()
 
 
-def single_pdf(draw, *args) -> bytes:
-    """One document drawn by `draw(canvas, *args)`, as bytes."""
+def single_pdf(draw, *args, subset: SharedSubset | None = None) -> bytes:
+    """One document drawn by `draw(canvas, *args)`, as bytes; with a `subset`, in its codes and without the font's glyphs."""
     buffer = io.BytesIO()
     pdf = a4_canvas(buffer)
+    if subset is not None:
+        subset.attach(pdf)
     pdf.setTitle("志愿服务记录证明")
     draw(pdf, *args)
     pdf.save()

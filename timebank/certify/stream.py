@@ -5,7 +5,10 @@ batch of 10,000 certificates drawn on one canvas would hold them all. Here
 each certificate is drawn as a small PDF of its own, and its pages are copied
 into the open output file at once: only the objects' file offsets (8 bytes
 each) are kept until the end. Fonts, the same in every certificate, are
-written once and shared where they hold the same characters.
+written once and shared where they hold the same characters. Documents drawn
+with one `SharedSubset` (timebank/fonts) name their font without its glyphs:
+each subset is given its object number when first met and written once, at
+`close`, from the subset's embedding, which covers every character drawn.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from pypdf.generic import (
     StreamObject,
 )
 
+from timebank.fonts import SHARED
+
 CATALOG, PAGES = 1, 2
 
 
@@ -36,6 +41,10 @@ class _Ref(PdfObject):
 
     def write_to_stream(self, stream, encryption_key=None) -> None:  # noqa: ANN001
         stream.write(b"%d 0 R" % self.number)
+
+    def offset_unset(self, offsets: array) -> bool:
+        """True while the object it refers to is not written yet."""
+        return offsets[self.number] == 0
 
 
 def _font_key(font: DictionaryObject) -> tuple[str, ...]:
@@ -58,6 +67,7 @@ class StreamingPdf:
         self.offsets = array("Q", [0, 0, 0])  # object number -> offset; 0 is the free head
         self.pages = array("Q")
         self.fonts: dict[tuple[str, ...], _Ref] = {}
+        self.shared: dict[str, _Ref] = {}  # a shared subset's name -> its object, written at close
         self.position = 0
         self._write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
 
@@ -75,6 +85,13 @@ class StreamingPdf:
         self.offsets[number] = self.position
         self._write(b"%d 0 obj\n" % number + buffer.getvalue() + b"\nendobj\n")
 
+    def _shared(self, font: DictionaryObject) -> _Ref:
+        """The object a shared subset's font is written to at close, numbered when first met."""
+        name = str(font["/BaseFont"])
+        if name not in self.shared:
+            self.shared[name] = _Ref(self._allocate())
+        return self.shared[name]
+
     def _copy(self, obj: PdfObject, memo: dict[int, _Ref]) -> PdfObject:
         """The object with every reference renumbered into the output, writing what it refers to."""
         if isinstance(obj, IndirectObject):
@@ -82,6 +99,9 @@ class StreamingPdf:
                 return memo[obj.idnum]
             target = obj.get_object()
             font = None
+            if isinstance(target, DictionaryObject) and SHARED in target:
+                memo[obj.idnum] = self._shared(target)
+                return memo[obj.idnum]
             if isinstance(target, DictionaryObject) and target.get("/Type") == "/Font":
                 font = _font_key(target)
                 if font in self.fonts:
@@ -100,6 +120,8 @@ class StreamingPdf:
                 if key != "/Length":
                     copied[NameObject(key)] = self._copy(value, memo)
             return copied
+        if isinstance(obj, DictionaryObject) and SHARED in obj:
+            return self._shared(obj)
         if isinstance(obj, DictionaryObject):
             copied_dict = DictionaryObject()
             for key, value in obj.items():
@@ -126,8 +148,22 @@ class StreamingPdf:
             count += 1
         return count
 
-    def close(self, title: str = "") -> None:
-        """Write the page tree, the catalog, the cross-reference table and the trailer."""
+    def close(self, title: str = "", *, embedding: bytes | None = None) -> None:
+        """Write the shared subsets from `embedding`, the page tree, the catalog, the cross-reference table and the trailer."""
+        if self.shared:
+            if embedding is None:
+                raise ValueError("The pages name a shared font subset: its embedding is needed to close the file.")
+            reader = PdfReader(io.BytesIO(embedding))
+            memo: dict[int, _Ref] = {}
+            for page in reader.pages:
+                for reference in page["/Resources"]["/Font"].values():
+                    font = reference.get_object()
+                    ref = self.shared.get(str(font["/BaseFont"]))
+                    if ref is not None and ref.offset_unset(self.offsets):
+                        self._emit(ref.number, self._copy(font, memo))
+            missing = [name for name, ref in self.shared.items() if ref.offset_unset(self.offsets)]
+            if missing:
+                raise ValueError(f"The embedding lacks the shared font subsets {missing}.")
         kids = b" ".join(b"%d 0 R" % n for n in self.pages)
         self.offsets[PAGES] = self.position
         self._write(b"%d 0 obj\n<< /Type /Pages /Count %d /Kids [" % (PAGES, len(self.pages)) + kids + b"] >>\nendobj\n")
