@@ -76,7 +76,7 @@ def test_postgresql_down_answers_503_logs_once_and_recovers_without_restart(post
     client = app.test_client()
     with postgres_db.session() as session:
         community = create_organisation(session, name="东城社区", level="community", parent_id=None, actor=SYSTEM, now=NOW)
-        data = {"phone": "13800000001", "password": PASSWORD, "real_name": "王秀英", "home_organisation_id": community.id}
+        data = {"phone": "13800000001", "password": PASSWORD, "real_name": "王秀英", "home_organisation_id": community.id, "privacy_consent": True}
         person = register(session, data, actor=None, vault=IdVault("test-only-data-key"), now=NOW)
         approve(session, person.id, actor=SYSTEM, now=NOW)
         session.commit()

@@ -28,7 +28,10 @@ def _served(make_person, serve):
 
 
 def _sheet(data: bytes) -> list[list]:
-    return [list(row) for row in load_workbook(io.BytesIO(data), read_only=True).active.iter_rows(values_only=True)]
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    rows = [list(row) for row in book.active.iter_rows(values_only=True)]
+    book.close()
+    return rows
 
 
 def _downloaded(client, url: str) -> bytes:

@@ -144,8 +144,9 @@ def test_an_export_with_whole_id_numbers_is_audited_before_its_first_row(app, se
     result = run_cli("certify", "export", "--organisation", str(org_tree["east"].id), "--from", PERIOD["start"], "--to", PERIOD["end"],
                      "--actor", str(coordinator_person.id), "--format", "xlsx", "--full-ids", "--output", str(output))
     assert result.exit_code == 0, result.output
-    sheet = load_workbook(output, read_only=True).active
-    assert RESIDENT_ID in [row[5] for row in sheet.iter_rows(values_only=True)]
+    book = load_workbook(output, read_only=True)
+    assert RESIDENT_ID in [row[5] for row in book.active.iter_rows(values_only=True)]
+    book.close()  # a read-only workbook keeps its file open until closed
     session.expire_all()
     assert [e.action for e in entries(session, target=("organisation", org_tree["east"].id))].count("export_id_numbers") == 2
 
