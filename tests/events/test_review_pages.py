@@ -198,7 +198,7 @@ def test_a_correction_of_spent_credit_is_refused_and_a_coordinator_writes_it_off
 
     assert answer.status_code == 409
     page = text(answer)
-    assert "更正为 0 分钟将使其短缺 0 分钟、20 积分" in page and "协调员可登记原因核销短缺部分" in page and "张三" in page
+    assert "更正为 0 分钟将短缺 0 分钟、20 积分" in page and "协调员可登记原因核销短缺部分" in page and "张三" in page
     assert write_off_url not in answer.get_data(as_text=True)
     assert (balances(session, volunteer).points.posted, status_of(session, attendance)) == (0, "approved")
 
