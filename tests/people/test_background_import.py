@@ -177,3 +177,18 @@ def test_the_api_still_answers_at_once_for_a_small_csv(large, client, sign_in, c
     answer = client.post("/api/v1/people/imports", json={"organisation_id": east, "csv": small})
 
     assert answer.status_code == 201 and answer.get_json() == {"rows_read": 2, "imported": 2}
+
+
+def test_a_file_longer_than_the_pages_limit_is_refused_by_the_job_with_its_reason(large, client, sign_in, coordinator, org_tree, session, monkeypatch):
+    east = org_tree["east"].id
+    monkeypatch.setattr(background_imports, "WEB_MAX_ROWS", 2 + 1)
+    sign_in(coordinator)
+    before = people_count(session)
+    session.rollback()
+    four = GOOD + [["周桂兰", "13700000004", "女", "", "", "", ""]]
+
+    answer = upload(client, east, csv_file(four).getvalue())
+
+    page = client.get(answer.location).get_data(as_text=True)
+    assert 'data-status="failed"' in page and "The file has more than 3 volunteers" in page
+    assert people_count(session) == before and waiting_files(large) == []

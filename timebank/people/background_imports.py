@@ -29,7 +29,7 @@ from timebank.jobs.failures import record_failure
 from timebank.orgs.services import get_organisation
 from timebank.people.access import MANAGERS, Actor, actor_for
 from timebank.people.idnumbers import IdVault
-from timebank.people.importing import ImportReport, RowProblem, prepare_import, read_rows, write_import
+from timebank.people.importing import WEB_MAX_ROWS, ImportReport, RowProblem, prepare_import, read_rows, write_import
 from timebank.people.models import PeopleImport, Role
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def run_import(database: Database, import_id: int, folder: Path, *, vault: IdVau
     try:
         with database.session(write=False) as reading:
             prepared = prepare_import(reading, read_rows(path, name), organisation_id=organisation_id,
-                                      actor=actor_for(reading, actor_id), vault=vault, now=now())
+                                      actor=actor_for(reading, actor_id), vault=vault, now=now(), max_rows=WEB_MAX_ROWS)
         with prepared, database.session() as writer:
             record = writer.get(PeopleImport, import_id, with_for_update=True)
             if record.status in FINISHED:  # another run finished it meanwhile
