@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import IO
 from urllib.parse import quote
 
 from flask import Blueprint, Response, render_template, request
@@ -70,7 +71,7 @@ def upload() -> ResponseReturnValue:
     return submit(import_and_commit, template="people/import.html", **context)
 
 
-def in_background(stream, filename: str, organisation_id: int) -> PeopleImport:
+def in_background(stream: IO[bytes], filename: str, organisation_id: int) -> PeopleImport:
     """A large file saved, its import recorded and committed, then sent to the queue."""
     session = db_session()
     saved = background_imports.save_file(stream, import_folder(), filename)
