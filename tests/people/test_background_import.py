@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 
 from timebank.db import utcnow
 from timebank.people import background_imports
+from timebank.people.access import actor_for
 from timebank.people.models import PeopleImport
 from timebank.people.tasks import import_folder
 from timebank.web import database
-from tests.conftest import csrf_token, signed_in
+from tests.conftest import NOW, csrf_token, signed_in
 from tests.people.test_importing import BAD, BAD_PROBLEMS, GOOD, HEADINGS, assert_registered_as_active_volunteers, coordinator, csv_file, people_count, xlsx_file  # noqa: F401 (fixture)
 
 ZH = {"Accept-Language": "zh-CN"}
@@ -192,3 +193,14 @@ def test_a_file_longer_than_the_pages_limit_is_refused_by_the_job_with_its_reaso
     page = client.get(answer.location).get_data(as_text=True)
     assert 'data-status="failed"' in page and "The file has more than 3 volunteers" in page
     assert people_count(session) == before and waiting_files(large) == []
+
+
+def test_a_queued_import_page_refreshes_itself_until_the_job_has_run(large, client, sign_in, coordinator, org_tree, session):
+    record = background_imports.queue_import(session, filename="waiting.csv", original_name="名单.csv", organisation_id=org_tree["east"].id,
+                                             actor=actor_for(session, coordinator), now=NOW)
+    session.commit()
+    sign_in(coordinator)
+
+    page = client.get(f"/people/imports/{record.id}", headers=ZH).get_data(as_text=True)
+
+    assert 'data-status="queued"' in page and 'http-equiv="refresh"' in page and "名单.csv" in page
