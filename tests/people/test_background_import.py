@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import stat
 from pathlib import Path
@@ -204,3 +205,19 @@ def test_a_queued_import_page_refreshes_itself_until_the_job_has_run(large, clie
     page = client.get(f"/people/imports/{record.id}", headers=ZH).get_data(as_text=True)
 
     assert 'data-status="queued"' in page and 'http-equiv="refresh"' in page and "名单.csv" in page
+
+
+def test_the_file_of_a_failed_import_is_deleted_a_day_after_its_upload(large, client, sign_in, coordinator, org_tree, session, monkeypatch):
+    east = org_tree["east"].id
+    monkeypatch.setattr(background_imports, "write_import", lambda *args, **kwargs: 1 / 0)
+    sign_in(coordinator)
+    upload(client, east, csv_file(GOOD).getvalue())
+    assert len(waiting_files(large)) == 1
+    session.rollback()
+
+    with large.app_context():
+        folder = import_folder()
+        assert background_imports.prune_files(session, folder, now=utcnow() + dt.timedelta(hours=23)) == 0
+        assert background_imports.prune_files(session, folder, now=utcnow() + dt.timedelta(hours=25)) == 1
+    session.rollback()
+    assert waiting_files(large) == []

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from timebank.db import Database
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 #: Files with more rows than this are imported by a job, not in the request (config: PEOPLE_IMPORT_BACKGROUND_ROWS).
 BACKGROUND_ROWS = 500
 FINISHED = ("done", "refused")
+#: A file whose import failed (its retries spent) is deleted this long after it was uploaded: it holds ID numbers.
+KEEP_FAILED = dt.timedelta(hours=24)
 
 
 def more_rows_than(stream: IO[bytes], filename: str, limit: int) -> bool:
@@ -126,3 +129,16 @@ def run_import(database: Database, import_id: int, folder: Path, *, vault: IdVau
         if not isinstance(exc, DomainError):
             raise
         path.unlink(missing_ok=True)  # a refused file is not read again
+
+
+def prune_files(session: Session, folder: Path, *, now: dt.datetime) -> int:
+    """Delete the files of imports that failed and were uploaded more than KEEP_FAILED ago; how many imports."""
+    cutoff = now - KEEP_FAILED
+    old = session.scalars(select(PeopleImport).where(PeopleImport.status == "failed", PeopleImport.created_at < cutoff)).all()
+    pruned = 0
+    for record in old:
+        path = folder / record.filename
+        if path.exists():
+            path.unlink()
+            pruned += 1
+    return pruned
