@@ -40,9 +40,9 @@ from timebank.people.balances import VolunteerBalances, history, summary
 from timebank.people.import_views import in_background
 from timebank.people.importing import WEB_MAX_ROWS, ImportReport, import_volunteers, read_rows
 from timebank.people.models import PeopleImport, Person
-from timebank.people.tasks import background_rows
 from timebank.people.registers import managed_person
 from timebank.people.schemas import PersonOutSchema, ProfileSchema, RegistrationSchema, RoleGrantSchema
+from timebank.people.tasks import background_rows
 from timebank.web import db_session
 
 bp = api_blueprint("people_api", __name__)
