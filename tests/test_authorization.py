@@ -23,6 +23,7 @@ from timebank.auth.services import create_device_token
 from timebank.db import Database
 from timebank.certify.batch import request_batch
 from timebank.exports.services import request_export
+from timebank.people.background_imports import queue_import
 from timebank.notices.models import Notice
 from timebank.certify.services import create_programme, record_certificate
 from timebank.events import tokens
@@ -144,6 +145,7 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         certificate, _ = record_certificate(session, target, NOW.date(), NOW.date(), actor=SYSTEM, now=NOW)
         batch = request_batch(session, {"organisation_id": orgs["east"].id, "start": "2026-01-01", "end": "2026-11-20"}, actor=SYSTEM, now=NOW)
         export = request_export(session, "redemptions", {"start": "2026-01-01", "end": "2026-11-20"}, actor=SYSTEM, now=NOW)
+        people_import = queue_import(session, filename="matrix.csv", original_name="名单.csv", organisation_id=orgs["east"].id, actor=SYSTEM, now=NOW)
         session.commit()
         samples = {
             "id": target.id,
@@ -163,6 +165,7 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             "certificate_id": certificate.id,
             "batch_id": batch.id,
             "export_id": export.id,
+            "import_id": people_import.id,
             "job_id": "no-such-job",
             "notice_id": session.scalar(select(Notice.id).where(Notice.person_id == target.id)),
             "key": certificate.verify_key,

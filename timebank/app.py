@@ -68,7 +68,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from timebank.redeem import api as redeem_api, views as redeem
     from timebank.site import views as site
 
-    for blueprint in (site.bp, auth.bp, me.bp, people.bp, imports.bp, orgs.bp, devices.bp, audit.bp, events.bp, review.bp, volunteering.bp, redeem.bp):
+    for blueprint in (site.bp, auth.bp, me.bp, people.bp, imports.bp, imports.status_bp, orgs.bp, devices.bp, audit.bp, events.bp, review.bp, volunteering.bp, redeem.bp):
         app.register_blueprint(blueprint)
     device_mode.init_app(app)
     for blueprint in (session_api.bp, people_api.bp, orgs_api.bp, auth_api.bp, audit_api.bp, events_api.bp, redeem_api.bp):

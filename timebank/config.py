@@ -73,6 +73,8 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         **{key: env.get(f"{ENV_PREFIX}{key}") or None for key in ("SMTP_HOST", "SMTP_PORT", "SMTP_FROM", "SMTP_USER", "SMTP_PASSWORD", "SMS_URL", "SMS_TOKEN", "SMS_TEMPLATES")},
         # People per commit in a certificate batch (on SQLite the write lock is held while a chunk is numbered).
         "CERTIFY_BATCH_CHUNK": int(env.get(f"{ENV_PREFIX}CERTIFY_BATCH_CHUNK") or 50),
+        # An import file with more rows than this is imported by a background job, not in the request.
+        "PEOPLE_IMPORT_BACKGROUND_ROWS": int(env.get(f"{ENV_PREFIX}PEOPLE_IMPORT_BACKGROUND_ROWS") or 500),
         "SMTP_STARTTLS": env.get(f"{ENV_PREFIX}SMTP_STARTTLS", "0") == "1",
         # Every request body, with or without a Content-Length (a catalogue picture is at most 5 MB).
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,

@@ -70,6 +70,7 @@ class Operation:
     problems: tuple[int, ...] = ()  # answers beyond those the view's guard and method imply
     media: str | None = None  # a file of this type instead of JSON (a download)
     location: bool = False  # the answer's Location header names where to follow it (202 Accepted)
+    accepted: type[Schema] | None = None  # besides `status`, it may answer 202 with this and a Location to follow (work left to a job)
 
 
 def documented(**details: Any) -> Callable:
@@ -210,5 +211,9 @@ def _operation(view: Callable, endpoint: str, rule: str, method: str) -> dict[st
         problems.add(422)
     if method in MUTATING:
         problems |= {400, 409, 413, 415, 422}
-    operation["responses"] = {str(doc.status): success} | {str(status): PROBLEMS[status][0] for status in sorted(problems)}
+    operation["responses"] = {str(doc.status): success}
+    if doc.accepted is not None:
+        operation["responses"]["202"] = {"description": HTTPStatus.ACCEPTED.phrase, "content": {"application/json": {"schema": doc.accepted}},
+                                         "headers": {"Location": {"description": "Where to follow it.", "schema": {"type": "string"}}}}
+    operation["responses"] |= {str(status): PROBLEMS[status][0] for status in sorted(problems)}
     return operation

@@ -28,6 +28,7 @@ TASK_MODULES = (
     "timebank.notices.tasks",
     "timebank.auth.tasks",
     "timebank.exports.tasks",
+    "timebank.people.tasks",
 )
 
 __all__ = ["SPECS", "TASK_MODULES", "Queue", "Spec", "build_queue", "crontab", "enqueue", "job", "periodic", "queue_of"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify, request, url_for
 from flask_babel import gettext
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
@@ -17,10 +17,11 @@ from timebank.errors import error_response
 from timebank.ledger.models import Commodity
 from timebank.openapi import api_blueprint, documented, json_body
 from timebank.orgs.services import home_policy
-from timebank.people import services
+from timebank.people import background_imports, services
 from timebank.people.access import CARERS, MANAGERS
 from timebank.people.api_schemas import (
     PER_PAGE,
+    BackgroundImportSchema,
     BalancesSchema,
     IdNumberSchema,
     ImportInSchema,
@@ -36,10 +37,12 @@ from timebank.people.api_schemas import (
     TemporaryPasswordSchema,
 )
 from timebank.people.balances import VolunteerBalances, history, summary
+from timebank.people.import_views import in_background
 from timebank.people.importing import WEB_MAX_ROWS, ImportReport, import_volunteers, read_rows
-from timebank.people.models import Person
+from timebank.people.models import PeopleImport, Person
 from timebank.people.registers import managed_person
 from timebank.people.schemas import PersonOutSchema, ProfileSchema, RegistrationSchema, RoleGrantSchema
+from timebank.people.tasks import background_rows
 from timebank.web import db_session
 
 bp = api_blueprint("people_api", __name__)
@@ -237,12 +240,21 @@ def _card(person: Person) -> ResponseReturnValue:
 
 
 @bp.post("/people/imports")
-@documented(body=ImportInSchema, response=ImportReportSchema, status=201)
+@documented(body=ImportInSchema, response=ImportReportSchema, status=201, accepted=BackgroundImportSchema)
 @requires(*MANAGERS)
 def import_people() -> ResponseReturnValue:
-    """Register the volunteers of a CSV (the import template's columns): all of them, or none and each row's problems."""
+    """Register the volunteers of a CSV (the import template's columns): all of them, or none and each row's problems.
+
+    A file of more than PEOPLE_IMPORT_BACKGROUND_ROWS rows (500) is imported in
+    the background: 202, and its `status_url` (also `Location`) gives the report.
+    """
     values = services.load(ImportInSchema(), json_body())
-    rows = read_rows(io.BytesIO(values["csv"].encode("utf-8")), "volunteers.csv")
+    content = values["csv"].encode("utf-8")
+    if background_imports.more_rows_than(io.BytesIO(content), "volunteers.csv", background_rows()):
+        record = in_background(io.BytesIO(content), "volunteers.csv", values["organisation_id"])
+        body = _background(record)
+        return jsonify(body), 202, {"Location": body["status_url"]}
+    rows = read_rows(io.BytesIO(content), "volunteers.csv")
     report = import_volunteers(db_session(), rows, organisation_id=values["organisation_id"], actor=current_actor(),
                                vault=vault(), now=now(), max_rows=WEB_MAX_ROWS)
     if not report.ok:
@@ -252,12 +264,38 @@ def import_people() -> ResponseReturnValue:
     return jsonify(ImportReportSchema().dump(report)), 201
 
 
+@bp.get("/people/imports/<int:import_id>")
+@documented(response=BackgroundImportSchema)
+@requires(*MANAGERS)
+def background_import(import_id: int) -> ResponseReturnValue:
+    """A large import's status, then its report (the one who asked for it, or an admin, only)."""
+    record = background_imports.own_import(db_session(), import_id, actor=current_actor())
+    return jsonify(_background(record)), 200, {"Cache-Control": "no-store"}
+
+
+def _background(record: PeopleImport) -> dict:
+    """What the API says of a background import."""
+    report = background_imports.report_of(record)
+    return BackgroundImportSchema().dump({
+        "id": record.id, "status": record.status, "error": record.error,
+        "rows_read": report and report.rows_read, "imported": report and report.imported, "refused_rows": report and report.refused_rows,
+        "errors": _row_errors(report) if report else {},
+        "created_at": record.created_at.isoformat(), "finished_at": record.finished_at.isoformat() if record.finished_at else None,
+        "status_url": url_for("people_api.background_import", import_id=record.id),
+    })
+
+
 def _refused(report: ImportReport) -> ResponseReturnValue:
     """The refused import as the API's error: what happened, and each row's problems by its row number."""
     message = gettext("Nothing was imported: %(refused)d of %(read)d rows have problems. Correct them in the file and upload the whole file again.",
                       refused=report.refused_rows, read=report.rows_read)
+    return error_response(422, "import_refused", message, _row_errors(report))
+
+
+def _row_errors(report: ImportReport) -> dict[str, list[str]]:
+    """Each refused row's problems in the user's language, by its row number."""
     errors: dict[str, list[str]] = {}
     for problem in report.problems:
         text = gettext(problem.message, **problem.params)
         errors.setdefault(f"row {problem.row}", []).append(f"{problem.column}: {text}" if problem.column else text)
-    return error_response(422, "import_refused", message, errors)
+    return errors

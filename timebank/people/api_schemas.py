@@ -153,3 +153,19 @@ class ImportReportSchema(Schema):
 
     rows_read = fields.Integer()
     imported = fields.Integer()
+
+
+class BackgroundImportSchema(Schema):
+    """A large import, run in the background: its status, then its report (all written, or none and each row's problems)."""
+
+    id = fields.Integer()
+    status = fields.String(metadata={"description": "queued, running, done (every row written), refused (nothing written: see errors) or failed (see error)"})
+    rows_read = fields.Integer(allow_none=True)
+    imported = fields.Integer(allow_none=True)
+    refused_rows = fields.Integer(allow_none=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "each refused row's problems, by its row number in the file"})
+    error = fields.String(allow_none=True)
+    created_at = fields.String()
+    finished_at = fields.String(allow_none=True)
+    status_url = fields.String()

@@ -147,3 +147,25 @@ class FamilyLink(Base):
     requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     confirmed_by: Mapped[int | None] = mapped_column(BigId)
+
+
+class PeopleImport(Base):
+    """A large volunteer file imported in the background: who asked, its file until it is read, its report once it is.
+
+    queued → running → done (every row written) or refused (nothing written, every
+    row's problems in `report_json`), or failed (with its error; the queue retries it).
+    """
+
+    __tablename__ = "people_imports"
+    __table_args__ = (CheckConstraint("status IN ('queued', 'running', 'done', 'refused', 'failed')", name="status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    requested_by: Mapped[int] = mapped_column(BigId, index=True)
+    organisation_id: Mapped[int] = mapped_column(BigId)
+    filename: Mapped[str] = mapped_column(String(200))  # the saved file, in the instance folder's imports/
+    original_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    report_json: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
