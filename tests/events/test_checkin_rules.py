@@ -12,8 +12,9 @@ from timebank.events import checkin, tokens
 from timebank.events.checkin import scan_activity_code, scan_member_code
 from timebank.events.models import Attendance, AttendanceStatus
 from timebank.events.services import sign_up
+from timebank.orgs.services import set_policies
 from timebank.people.access import actor_for
-from tests.conftest import END, NOW, SECRET, START
+from tests.conftest import END, NOW, SECRET, START, SYSTEM
 
 MINUTE = dt.timedelta(minutes=1)
 
@@ -185,3 +186,21 @@ def test_a_kiosk_check_in_records_the_organiser_in_the_same_row(session, make_ac
     session.commit()
     session.expire_all()
     assert session.get(Attendance, recorded.attendance.id).recorded_by == organiser.id
+
+
+def test_check_in_opens_as_the_nearest_level_above_the_activity_says(session, org_tree, make_activity, make_person):
+    # The county lets check-in open 30 minutes early, the east community 20; the west says nothing.
+    set_policies(session, org_tree["county"].id, {"checkin_opens_minutes": 30}, actor=SYSTEM, now=NOW)
+    set_policies(session, org_tree["east"].id, {"checkin_opens_minutes": 20}, actor=SYSTEM, now=NOW)
+    session.commit()
+    later = NOW + dt.timedelta(days=1)
+    east = make_activity(org="east_team", starts_at=later, ends_at=later + dt.timedelta(hours=2))
+    west = make_activity(org="west_team", starts_at=later, ends_at=later + dt.timedelta(hours=2))
+    volunteer = make_person()
+
+    with pytest.raises(checkin.NotStarted):
+        scan(session, east, volunteer, at=later - 25 * MINUTE)
+    assert scan(session, east, volunteer, at=later - 20 * MINUTE).action == "in"
+    with pytest.raises(checkin.NotStarted):
+        scan(session, west, volunteer, at=later - 31 * MINUTE)
+    assert scan(session, west, volunteer, at=later - 30 * MINUTE).action == "in"

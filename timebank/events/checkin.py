@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, exists, func, literal, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, aliased, contains_eager, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from timebank.auth import codes
@@ -20,6 +20,8 @@ from timebank.events.models import Activity, ActivityStatus, Attendance, Attenda
 from timebank.events.services import get_activity, managed_activity
 from timebank.ledger.posting import dialect_insert
 from timebank.localtime import hhmm, moment_text
+from timebank.orgs.models import Organisation
+from timebank.orgs.policy import merge
 from timebank.orgs.services import effective_policy
 from timebank.people.access import Actor
 from timebank.people.models import Person, Status
@@ -120,6 +122,26 @@ def activity_for_code(session: Session, code: tokens.ActivityCode) -> Activity:
     return activity
 
 
+def activity_and_policy_for_code(session: Session, code: tokens.ActivityCode) -> tuple[Activity, dict[str, Any]]:
+    """The activity a code names and the policy in force at its organisation, in one query.
+
+    One row per organisation from the root down to the activity's (an ancestor's path begins the
+    descendant's), each with its overrides: what `effective_policy` would read in a second query.
+    """
+    home, above = aliased(Organisation), aliased(Organisation)
+    rows = session.execute(
+        select(Activity, above.policies)
+        .join(home, home.id == Activity.organisation_id)
+        .join(above, func.substr(home.path, 1, func.length(above.path)) == above.path)
+        .where(Activity.code_key == code.key)
+        .order_by(func.length(above.path))
+        .options(contains_eager(Activity.organisation.of_type(home)))
+    ).all()
+    if not rows:
+        raise tokens.ActivityCodeError()
+    return rows[0][0], merge([policies for _, policies in rows])
+
+
 def scan_activity_code(
     session: Session,
     token: str,
@@ -138,7 +160,7 @@ def scan_activity_code(
     scanned is accepted though the volunteer signed in since, once per ticket.
     """
     code = tokens.read(token, secret_key)
-    activity = activity_for_code(session, code)
+    activity, policy = activity_and_policy_for_code(session, code)
     if activity_id is not None and activity.id != activity_id:
         raise WrongActivity(title=activity.title)
     if code.action != action:
@@ -150,7 +172,7 @@ def scan_activity_code(
             raise CodeExpired()
         use_seen_ticket(session, seen, now=now)
     method = "poster" if code.is_poster else "screen"
-    return record_scan(session, activity, volunteer, action, method=method, now=now, position=position)
+    return record_scan(session, activity, volunteer, action, method=method, now=now, position=position, policy=policy)
 
 
 def prune_used_seen_tickets(session: Session, *, now: dt.datetime) -> int:
@@ -208,14 +230,20 @@ def record_scan(
     now: dt.datetime,
     position: tuple[float, float] | None = None,
     recorded_by: int | None = None,
+    policy: dict[str, Any] | None = None,
 ) -> Scan:
-    """Check the volunteer in or out of the activity at `now`, under the activity's rules and policy."""
+    """Check the volunteer in or out of the activity at `now`, under the activity's rules and policy.
+
+    `policy` is the policy in force at the activity's organisation, where the caller read it already.
+    """
     if volunteer.status != Status.ACTIVE.value:
         raise AccountPending()
     if activity.status != ActivityStatus.PUBLISHED.value:
         raise NotOpen()
     if action == "in":
-        return _check_in(session, activity, volunteer, method=method, now=now, position=position, recorded_by=recorded_by)
+        if policy is None:
+            policy = effective_policy(session, activity.organisation)
+        return _check_in(session, activity, volunteer, policy, method=method, now=now, position=position, recorded_by=recorded_by)
     return _check_out(activity, _attendance(session, activity, volunteer), method=method, now=now)
 
 
@@ -235,6 +263,7 @@ def _check_in(
     session: Session,
     activity: Activity,
     volunteer: Person,
+    policy: dict[str, Any],
     *,
     method: str,
     now: dt.datetime,
@@ -245,7 +274,7 @@ def _check_in(
     # has one already or (where a sign-up is required) holds no place. Only a refused scan asks why, in
     # the order the reasons have always come: "you already checked in", then the time, then the sign-up.
     try:
-        _check_window(session, activity, now=now)
+        _check_window(activity, policy, now=now)
     except CheckInRefused:
         earlier = _attendance(session, activity, volunteer)
         if earlier is not None:
@@ -275,9 +304,8 @@ def _check_in(
     return Scan(attendance, "in", now)
 
 
-def _check_window(session: Session, activity: Activity, *, now: dt.datetime) -> None:
+def _check_window(activity: Activity, policy: dict[str, Any], *, now: dt.datetime) -> None:
     """Refuse a check-in before check-in opens (the policy says how early) or once the activity has ended."""
-    policy = effective_policy(session, activity.organisation)
     opens = activity.starts_at - dt.timedelta(minutes=int(policy["checkin_opens_minutes"]))
     if now < opens:
         raise NotStarted(opens=moment_text(opens, now))
