@@ -11,7 +11,6 @@ from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
-from sqlalchemy.orm import lazyload
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from timebank.auth import throttle
@@ -59,7 +58,7 @@ def load_user(user_id: str) -> SignedInPerson | None:
     except ValueError:
         return None
     # Roles are read when a page needs them (current_actor), not on every request.
-    person = signed_in_person(db_session(), person_id, version, key, now=utcnow(), options=[lazyload(Person.roles)])
+    person = signed_in_person(db_session(), person_id, version, key, now=utcnow())
     return SignedInPerson(person, key) if person is not None else None
 
 

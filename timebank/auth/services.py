@@ -8,8 +8,8 @@ import hashlib
 import secrets
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, delete, or_, select, update
+from sqlalchemy.orm import Session, lazyload
 
 from timebank.audit.services import record
 from timebank.auth.passwords import hash_password, password_matches
@@ -82,20 +82,30 @@ def end_sign_in(session: Session, key: str, *, now: dt.datetime) -> None:
     session.execute(update(SignIn).where(SignIn.key_hash == _digest(key), SignIn.ended_at.is_(None)).values(ended_at=now))
 
 
-def signed_in_person(session: Session, person_id: int, session_version: int, key: str, *, now: dt.datetime, options: Any = ()) -> Person | None:
-    """The active person of a live sign-in with this key, if their password has not changed since."""
-    return session.scalar(
+def signed_in_person(session: Session, person_id: int, session_version: int, key: str, *, now: dt.datetime) -> Person | None:
+    """The active person of a live sign-in with this key, if their password has not changed since.
+
+    Every signed-in request asks this: the statement is built once, and the person's roles are read
+    only where a page needs them.
+    """
+    values = {"person_id": person_id, "session_version": session_version, "key_hash": _digest(key), "now": now}
+    return session.scalar(_signed_in_query(), values)
+
+
+@functools.cache
+def _signed_in_query() -> Select:
+    return (
         select(Person)
         .join(SignIn, SignIn.person_id == Person.id)
         .where(
-            Person.id == person_id,
-            Person.session_version == session_version,
+            Person.id == bindparam("person_id"),
+            Person.session_version == bindparam("session_version"),
             Person.status == Status.ACTIVE.value,
-            SignIn.key_hash == _digest(key),
+            SignIn.key_hash == bindparam("key_hash"),
             SignIn.ended_at.is_(None),
-            SignIn.expires_at > now,
+            SignIn.expires_at > bindparam("now", type_=SignIn.expires_at.type),
         )
-        .options(*options)
+        .options(lazyload(Person.roles))
     )
 
 

@@ -5,10 +5,11 @@ member code at a kiosk. The same rules hold either way; every refusal says why a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, exists, func, literal, select
+from sqlalchemy import Select, bindparam, delete, exists, func, literal, select
 from sqlalchemy.orm import Session, aliased, contains_eager, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -128,18 +129,24 @@ def activity_and_policy_for_code(session: Session, code: tokens.ActivityCode) ->
     One row per organisation from the root down to the activity's (an ancestor's path begins the
     descendant's), each with its overrides: what `effective_policy` would read in a second query.
     """
-    home, above = aliased(Organisation), aliased(Organisation)
-    rows = session.execute(
-        select(Activity, above.policies)
-        .join(home, home.id == Activity.organisation_id)
-        .join(above, func.substr(home.path, 1, func.length(above.path)) == above.path)
-        .where(Activity.code_key == code.key)
-        .order_by(func.length(above.path))
-        .options(contains_eager(Activity.organisation.of_type(home)))
-    ).all()
+    rows = session.execute(_activity_and_policy_query(), {"code_key": code.key}).all()
     if not rows:
         raise tokens.ActivityCodeError()
     return rows[0][0], merge([policies for _, policies in rows])
+
+
+@functools.cache
+def _activity_and_policy_query() -> Select:
+    # Built once: building a statement costs more than running it.
+    home, above = aliased(Organisation), aliased(Organisation)
+    return (
+        select(Activity, above.policies)
+        .join(home, home.id == Activity.organisation_id)
+        .join(above, func.substr(home.path, 1, func.length(above.path)) == above.path)
+        .where(Activity.code_key == bindparam("code_key"))
+        .order_by(func.length(above.path))
+        .options(contains_eager(Activity.organisation.of_type(home)))
+    )
 
 
 def scan_activity_code(
