@@ -9,7 +9,8 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, exists, func, literal, select
+from sqlalchemy import Select, bindparam, delete, exists, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased, contains_eager, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -300,9 +301,7 @@ def _check_in(
         "distance_m": distance,
         "credit_version": 0,
     }
-    # A new attendance has no reviews: no need to ask for them.
-    insert = _insert_unless_present(session, activity, volunteer, row).options(lazyload(Attendance.reviews))
-    attendance = session.scalars(insert).one_or_none()
+    attendance = _insert_unless_present(session, activity, volunteer, row).one_or_none()
     if attendance is None:
         raise _refusal(session, activity, volunteer, now=now)
     # What the answer shows comes from the records in hand, not from another query.
@@ -325,18 +324,28 @@ def _insert_unless_present(session: Session, activity: Activity, volunteer: Pers
 
     The unique (activity, volunteer) pair settles two scans at once: exactly one inserts.
     """
-    if activity.signup_required:
-        columns = Attendance.__table__.c
+    dialect = session.get_bind().dialect.name
+    return session.scalars(_insert_attendance(dialect, activity.signup_required, tuple(row)), row)
+
+
+@functools.cache
+def _insert_attendance(dialect: str, signup_required: bool, names: tuple[str, ...]) -> Select:
+    # Built once per database and kind of activity, the row's values bound at each check-in; the
+    # inserted row comes back as an Attendance (a new one has no reviews: no need to ask for them).
+    table = Attendance.__table__
+    values = {name: bindparam(name, type_=table.c[name].type) for name in names}
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    if signup_required:
         placed = exists().where(
-            SignUp.activity_id == activity.id,
-            SignUp.volunteer_id == volunteer.id,
+            SignUp.activity_id == values["activity_id"],
+            SignUp.volunteer_id == values["volunteer_id"],
             SignUp.status == SignUpStatus.SIGNED_UP.value,
         )
-        values = select(*(literal(value, columns[name].type) for name, value in row.items())).where(placed)
-        insert = dialect_insert(session, Attendance).from_select(list(row), values)
+        insert = insert.from_select(list(names), select(*values.values()).where(placed))
     else:
-        insert = dialect_insert(session, Attendance).values(**row)
-    return insert.on_conflict_do_nothing().returning(Attendance)
+        insert = insert.values(values)
+    returning = insert.on_conflict_do_nothing().returning(*table.c)
+    return select(Attendance).from_statement(returning).options(lazyload(Attendance.reviews))
 
 
 def _refusal(session: Session, activity: Activity, volunteer: Person, *, now: dt.datetime) -> CheckInRefused:
