@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import event
 
 from timebank.events import tokens
+from timebank.events.services import sign_up
 from tests.api.conftest import ZH
 from tests.conftest import NOW, csrf_token, signed_in, text
 
@@ -44,9 +46,13 @@ def frozen(monkeypatch):
     monkeypatch.setattr("timebank.events.volunteer_views.now", lambda: NOW)
 
 
-def test_an_api_check_in_takes_a_handful_of_statements(app, frozen, make_activity, make_person):
-    activity = make_activity(signup_required=False)
-    client = signed_in(app, make_person(name="王秀英"))
+@pytest.mark.parametrize("signup_required", [False, True], ids=["open", "signed-up"])
+def test_an_api_check_in_takes_a_handful_of_statements(app, session, frozen, make_activity, make_person, signup_required):
+    activity, volunteer = make_activity(signup_required=signup_required), make_person(name="王秀英")
+    if signup_required:  # the insert itself checks the place
+        sign_up(session, activity.id, volunteer=volunteer, now=NOW - dt.timedelta(days=1))
+        session.commit()
+    client = signed_in(app, volunteer)
     code = tokens.screen_code(activity.code_key, "in", app.config["SECRET_KEY"], now=NOW)
     with statements(app) as seen:
         answer = client.post("/api/v1/check-ins", json={"code": code, "activity_id": activity.id}, headers=ZH)
