@@ -20,9 +20,11 @@ def metadata() -> MetaData:
     import timebank.certify.models  # noqa: F401
     import timebank.events.models  # noqa: F401
     import timebank.exports.models  # noqa: F401
+    import timebank.grading.models  # noqa: F401
     import timebank.jobs.models  # noqa: F401
     import timebank.ledger.models  # noqa: F401
     import timebank.meta  # noqa: F401
+    import timebank.needs.models  # noqa: F401
     import timebank.notices.models  # noqa: F401
     import timebank.orgs.models  # noqa: F401
     import timebank.people.models  # noqa: F401

@@ -19,6 +19,7 @@ class Role(enum.StrEnum):
     COORDINATOR = "coordinator"
     STATION_STAFF = "station_staff"
     ADMIN = "admin"
+    GRID_WORKER = "grid_worker"  # 网格员: reports residents' needs in their grid (代点单)
 
 
 class Status(enum.StrEnum):
@@ -109,7 +110,7 @@ class RoleGrant(Base):
     __tablename__ = "role_grants"
     __table_args__ = (
         CheckConstraint(
-            "role IN ('volunteer', 'social_worker', 'coordinator', 'station_staff', 'admin')", name="role"
+            "role IN ('volunteer', 'social_worker', 'coordinator', 'station_staff', 'admin', 'grid_worker')", name="role"
         ),
         CheckConstraint("role <> 'station_staff' OR station_id IS NOT NULL", name="staff_station"),
     )
