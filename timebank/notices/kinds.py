@@ -33,6 +33,10 @@ KINDS: dict[str, Kind] = {
     "activity_cancelled": Kind(_l("Activity cancelled"), _l("%(activity)s on %(starts)s was cancelled: %(reason)s")),
     "activity_tomorrow": Kind(_l("Tomorrow's activity"), _l("Reminder: %(activity)s tomorrow at %(starts)s, %(address)s.")),
     "recording_deadline": Kind(_l("Recording deadline near"), _l("%(count)s attendance(s) of %(activity)s must be decided by %(deadline)s."), ("email",)),
+    "need_urgent": Kind(_l("Urgent need"), _l("An urgent (red) need of %(resident)s in %(community)s: %(summary)s. Answer it by %(deadline)s.")),
+    "need_overdue": Kind(_l("Need overdue"), _l("The %(colour)s need of %(resident)s in %(community)s was due by %(deadline)s and is still unanswered.")),
+    "need_declined": Kind(_l("Your request was declined"), _l("Your request “%(summary)s” cannot be taken on: %(reason)s")),
+    "need_referred": Kind(_l("Your request was passed on"), _l("Your request “%(summary)s” was passed to %(resource)s, who will contact you (%(contact)s).")),
 }
 
 

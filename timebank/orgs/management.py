@@ -41,6 +41,9 @@ POLICY_LABELS: dict[str, str] = {
     "star_thresholds_hours": "Certified hours for stars 1 to 5",
     "continuing_education_hours": "Continuing education hours a social worker needs in each period",
     "continuing_education_period_years": "Years in each continuing education period",
+    "need_red_response_hours": "Hours to answer a red (urgent) need",
+    "need_yellow_response_working_days": "Working days to answer a yellow (priority) need (3 to 5)",
+    "need_blue_response_working_days": "Working days to answer a blue (routine) need",
 }
 SLUG = re.compile(r"^[a-z_]{1,40}$")
 TRUE, FALSE = "yes", "no"

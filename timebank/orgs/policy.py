@@ -24,6 +24,10 @@ DEFAULTS: dict[str, Any] = {
     "star_thresholds_hours": [100, 300, 600, 1000, 1500],
     "continuing_education_hours": 90,  # social workers' training per registration period
     "continuing_education_period_years": 3,
+    # Residents' needs: how soon each colour must be answered (red in hours, yellow and blue in working days).
+    "need_red_response_hours": 24,
+    "need_yellow_response_working_days": 5,
+    "need_blue_response_working_days": 10,
 }
 
 #: Policies held as a code: the codes a form offers, each with its label msgid.
@@ -52,6 +56,9 @@ RANGES: dict[str, tuple[int | float, int | float]] = {
     "star_thresholds_hours": (1, 100_000),
     "continuing_education_hours": (0, 1000),
     "continuing_education_period_years": (1, 10),
+    "need_red_response_hours": (1, 72),
+    "need_yellow_response_working_days": (3, 5),
+    "need_blue_response_working_days": (1, 60),
 }
 
 
