@@ -180,6 +180,8 @@ NAV = (
     ("volunteering.browse", "Activities", ()),
     ("redeem.near_me", "Where to redeem", ()),
     ("volunteering.my_attendances", "My service", ()),
+    ("needs.mine", "My requests", ()),
+    ("needs.index", "Residents' needs", ("grid_worker", "social_worker", "coordinator", "admin")),
     ("events.manage", "Manage activities", ("social_worker", "coordinator", "admin")),
     ("review.corrections", "Correction requests", ("social_worker", "coordinator", "admin")),
     ("review.overdue", "Overdue reviews", ("coordinator", "admin")),

@@ -106,7 +106,7 @@ class ReferralSchema(Schema):
     note = _plain_text(500)
 
 
-class ReasonSchema(Schema):
+class NeedReasonSchema(Schema):
     """A decline or cancellation, with the reason the requester reads."""
 
     class Meta:

@@ -22,7 +22,7 @@ from timebank.localtime import LOCAL_TZ, local
 from timebank.needs import alerts
 from timebank.needs.models import Assignment, Channel, Colour, Need, NeedEvent, NeedStatus, Order, Resident
 from timebank.needs.residents import NEED_STAFF, community, consent, new_resident
-from timebank.needs.schemas import NeedSchema, ReasonSchema
+from timebank.needs.schemas import NeedSchema, NeedReasonSchema
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import effective_policy, get_organisation
 from timebank.people.access import Actor
@@ -192,10 +192,10 @@ def record_need(session: Session, data: Mapping[str, Any], *, actor: Actor | Non
 
 
 def _placed_by_staff(values: Mapping[str, Any], actor: Actor | None) -> bool:
-    """A need placed on a resident's behalf (代点单): naming a resident, or staff giving a channel other than online."""
+    """A need placed on a resident's behalf (代点单): naming a resident, or staff recording one (staff asking for themselves choose online)."""
     if actor is None or values.get("relative_id") is not None:
         return False
-    return values.get("resident_id") is not None or (actor.has(*NEED_STAFF) and values.get("channel") not in (None, Channel.ONLINE.value))
+    return values.get("resident_id") is not None or (actor.has(*NEED_STAFF) and values.get("channel") != Channel.ONLINE.value)
 
 
 def _resident_for_staff(session: Session, values: dict[str, Any], *, actor: Actor, now: dt.datetime) -> Resident:
@@ -281,7 +281,7 @@ def may_cancel(need: Need, actor: Actor) -> bool:
 
 def cancel_need(session: Session, need_id: int, data: Mapping[str, Any], *, actor: Actor, now: dt.datetime) -> Need:
     """Cancel a need before any service, with a reason; its orders are cancelled with it (or the cancellation refused)."""
-    reason = load(ReasonSchema(), data)["reason"]
+    reason = load(NeedReasonSchema(), data)["reason"]
     need = visible_need(session, need_id, actor=actor, lock=True)
     if need.status not in CANCELLABLE:
         raise Conflict("This need can no longer be cancelled.")

@@ -21,7 +21,7 @@ from timebank.events.services import create_activity
 from timebank.needs import alerts
 from timebank.needs.models import Colour, Need, NeedStatus, Resource
 from timebank.needs.resources import related
-from timebank.needs.schemas import ActivityDecisionSchema, AssessmentSchema, ReasonSchema, ReferralSchema
+from timebank.needs.schemas import ActivityDecisionSchema, AssessmentSchema, NeedReasonSchema, ReferralSchema
 from timebank.needs.services import TRIAGERS, record_event, requesters, set_deadline, staff_need
 from timebank.orgs.services import get_organisation
 from timebank.people.access import Actor
@@ -104,7 +104,7 @@ def decline(session: Session, need_id: int, data: Mapping[str, Any], *, actor: A
     """Decline the need with a reason the requester reads (and is told of)."""
     need = triaged_need(session, need_id, actor=actor)
     _waiting(need)
-    reason = load(ReasonSchema(), data)["reason"]
+    reason = load(NeedReasonSchema(), data)["reason"]
     _decided(need, NeedStatus.DECLINED, actor=actor, now=now)
     need.decline_reason = reason
     record_event(session, need, "declined", actor=actor, now=now, note=reason)
