@@ -28,8 +28,8 @@ from timebank.people.idnumbers import IdVault
 from timebank.people.models import Person, Role
 from timebank.people.services import grant_role, register
 
-#: (community key, grid worker's phone, name)
-GRID_WORKERS = (("east", "13900000041", "马晓燕"), ("west", "13900000042", "何建军"))
+#: (community key, grid worker's phone, name, sex, birth date: on the 29th, a day the volunteers' random dates never take)
+GRID_WORKERS = (("east", "13900000041", "马晓燕", "F", dt.date(1988, 3, 29)), ("west", "13900000042", "何建军", "M", dt.date(1981, 10, 29)))
 #: (name, age, groups, address) per community: who asks for help.
 RESIDENTS = {
     "east": (
@@ -76,10 +76,10 @@ def build_needs(session: Session, *, cast: Any, rng: random.Random, vault: IdVau
     start = now - dt.timedelta(days=30)
     admin = actor_for(session, cast.staff[0][1])
     states: Counter[str] = Counter()
-    for key, phone, name in GRID_WORKERS:
+    for key, *worker in GRID_WORKERS:
         community = cast.organisations[key]
         social = actor_for(session, cast.carers[key])
-        grid = _grid_worker(session, cast, community, phone, name, admin=admin, vault=vault, at=start - dt.timedelta(days=60))
+        grid = _grid_worker(session, cast, community, *worker, admin=admin, vault=vault, at=start - dt.timedelta(days=60))
         people = [_resident(session, rng, community, entry, grid=grid, at=start - dt.timedelta(days=rng.randint(5, 40)), today=now.date())
                   for entry in RESIDENTS[key]]
         partners = [resources.create_resource(session, {"name": p[0], "kind": p[1], "offers": p[2], "contact_name": p[3], "contact_phone": p[4],
@@ -106,10 +106,15 @@ def build_needs(session: Session, *, cast: Any, rng: random.Random, vault: IdVau
     return f"needs: {sum(states.values())} needs of {sum(len(r) for r in RESIDENTS.values())} residents ({shown})"
 
 
-def _grid_worker(session: Session, cast: Any, community: Any, phone: str, name: str, *, admin: Actor, vault: IdVault, at: dt.datetime) -> Actor:
-    """The community's grid worker, signing in with the demo password like every demo account."""
-    person = register(session, {"phone": phone, "real_name": name, "sex": "F" if name.endswith("燕") else "M", "home_organisation_id": community.id,
-                                "privacy_consent": True}, actor=admin, vault=vault, now=at)
+def _grid_worker(session: Session, cast: Any, community: Any, phone: str, name: str, sex: str, born: dt.date, *,
+                 admin: Actor, vault: IdVault, at: dt.datetime) -> Actor:
+    """The community's grid worker, a volunteer too, signing in with the demo password like every demo account."""
+    from timebank.demo import make_resident_id  # the main demo imports this module
+
+    profile = {"phone": phone, "real_name": name, "sex": sex, "birth_date": born.isoformat(), "id_type": "resident_id",
+               "id_number": make_resident_id("411222", born, 11 if sex == "M" else 12), "service_categories": ["governance"],
+               "residence_area": f"大营镇{community.name}", "home_organisation_id": community.id, "privacy_consent": True}
+    person = register(session, profile, actor=admin, vault=vault, now=at)
     person.password_hash = cast.managers["east"].password_hash
     grant_role(session, person.id, {"role": Role.GRID_WORKER.value, "organisation_id": community.id}, actor=admin, now=at)
     cast.staff.append(("grid worker", person, community.name))
