@@ -26,6 +26,7 @@ from timebank.certify.models import Programme
 from timebank.db import Database
 from timebank.demo import DEMO_PASSWORD
 from timebank.events.models import Activity, Attendance, Phase
+from timebank.needs.models import Need
 from timebank.people.models import Person
 from timebank.redeem.models import Redemption
 from tests.browser.conftest import decode_qr, launch_chromium, serve, sign_in
@@ -140,6 +141,13 @@ def _pages(session) -> tuple[dict[str, list[str]], str]:
         "13900000011": ["/stations/1/catalogue"],
         "13900000001": ["/", "/audit", f"/people/{person.id}", "/certify/continuing-education"],
     }
+    # Residents' needs: the grid worker's and social worker's lists and forms, a waiting need's triage page, and asking for help.
+    need = one(select(Need).where(Need.organisation_id == east, Need.status == "recorded").order_by(Need.id))
+    pages[""].append("/needs/new")
+    pages[volunteer.phone] += ["/needs/new", "/needs/mine"]
+    pages["13900000041"] = ["/needs/", "/needs/new", "/needs/residents", f"/needs/residents/{need.resident_id}", "/needs/residents/new",
+                            f"/needs/residents/{need.resident_id}/edit", "/needs/resources", "/needs/projects"]
+    pages["13900000022"] += [f"/needs/{need.id}", "/needs/resources/new", "/needs/projects/new"]
     return pages, {"under way": f"/activities/{under_way.id}/screen", "over": f"/activities/{finished.id}/screen"}
 
 
