@@ -37,6 +37,7 @@ def test_a_new_colour_sets_a_new_deadline_and_both_are_in_the_history(session, s
     need = place_need(colour="blue")
     triage.assess(session, need.id, {"assessment": "独居，行动不便", "category": "elderly", "difficulty": 2, "colour": "red"}, actor=staff["social"], now=LATER)
     assert need.due_at == LATER + dt.timedelta(hours=24)
+    assert session.scalars(select(Notice.person_id).where(Notice.kind == "need_urgent")).all() == [staff["social"].id]
     assert (need.category, need.difficulty, need.triaged_by) == ("elderly", 2, staff["social"].id)
     assert _actions(session, need.id) == ["recorded", "colour_changed", "assessed"]
 
@@ -111,9 +112,11 @@ def test_the_requester_cancels_before_service_with_a_reason(session, online_need
 
 
 def test_a_stranger_cannot_cancel_and_a_social_worker_can(session, make_person, staff, place_need):
-    need = place_need()
+    need = place_need(by="social")
     with pytest.raises(NotFound):
         services.cancel_need(session, need.id, {"reason": "x"}, actor=actor_for(session, make_person()), now=LATER)
+    with pytest.raises(NotAllowed):  # a grid worker who did not place it sees it, but may not cancel it
+        services.cancel_need(session, need.id, {"reason": "x"}, actor=staff["grid"], now=LATER)
     services.cancel_need(session, need.id, {"reason": "重复登记"}, actor=staff["social"], now=LATER)
     assert need.status == "cancelled"
 

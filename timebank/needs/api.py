@@ -44,6 +44,9 @@ def _need(need: Need) -> dict[str, Any]:
     actor = signed_in_actor()
     shown = NeedOutSchema().dump(need)
     shown["address"] = (need.address or need.resident.address) if can_see_address(db_session(), actor, need.resident) else None
+    if actor is None:
+        # Signed out, the phone typed in may be someone else's: whose record it found is not told.
+        shown["resident_name"] = None
     shown["status_text"] = str(lists.STATUS_NAMES.get(need.status, need.status))
     shown["overdue"] = services.is_overdue(need, now())
     return shown

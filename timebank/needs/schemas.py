@@ -44,7 +44,7 @@ class NeedSchema(Schema):
     wanted_when = _plain_text(100)
     address = _plain_text(200)
     contact_phone = PhoneField(required=True, error_messages={"required": "Give a phone number we can call."})
-    real_name = fields.String(allow_none=True, validate=validate.Length(max=50, error="Use at most 50 characters."))
+    real_name = _plain_text(50)
     organisation_id = _id("Choose the community.", allow_none=True)
     # Whose need: an existing resident (staff), a relative linked as family, or else the requester themself.
     resident_id = _id("Choose the resident.", allow_none=True)
@@ -202,7 +202,7 @@ class NeedOutSchema(Schema):
 
     id = fields.Integer()
     resident_id = fields.Integer()
-    resident_name = fields.String(attribute="resident.real_name")
+    resident_name = fields.String(attribute="resident.real_name", allow_none=True, metadata={"description": "Null to a signed-out caller."})
     organisation_id = fields.Integer()
     community = fields.String(attribute="organisation.name")
     channel = fields.String()

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from timebank.domain import Conflict, InvalidInput, NotFound
+from timebank.domain import Conflict, InvalidInput, NotAllowed, NotFound
 from timebank.events.credit import add_working_days
 from timebank.localtime import LOCAL_TZ, local
 from timebank.needs import alerts
@@ -286,7 +286,7 @@ def cancel_need(session: Session, need_id: int, data: Mapping[str, Any], *, acto
     if need.status not in CANCELLABLE:
         raise Conflict("This need can no longer be cancelled.")
     if not may_cancel(need, actor):
-        raise NotFound("Unknown need.") if not actor.has(*TRIAGERS) else Conflict("Only whoever placed the need, or a social worker, may cancel it.")
+        raise NotAllowed("Only whoever placed the need, the resident, or a social worker may cancel it.")
     if need.status == NeedStatus.ORDERED.value:
         if not CANCEL_HOOKS:
             raise Conflict("An order serves this need: cancel the order first.")

@@ -53,6 +53,8 @@ def assess(session: Session, need_id: int, data: Mapping[str, Any], *, actor: Ac
     if need.colour != before:
         set_deadline(session, need, now=now)
         record_event(session, need, "colour_changed", actor=actor, now=now, note=f"{before} → {need.colour}")
+        if need.colour == Colour.RED.value and need.due_at is not None:
+            alerts.urgent_need(session, need, now=now)
     if changes.keys() - {"colour"} or not changes:
         record_event(session, need, "assessed", actor=actor, now=now, note=values.get("assessment"))
     return need

@@ -63,9 +63,9 @@ def signed_in_actor() -> Actor | None:
 
 def community_choices(actor: Actor | None) -> list[tuple[int, str]]:
     """The communities a need may come from: the staff member's own, or every community for everyone else."""
-    session = db_session()
-    paths = actor.paths(NEED_STAFF) if actor is not None and actor.has(*NEED_STAFF) else None
-    return [(o.id, o.name) for o in tree(session, root_paths=paths) if o.level in RESIDENT_LEVELS]
+    if actor is not None and actor.has(*NEED_STAFF):
+        return [(o.id, o.name) for o in tree(db_session(), root_paths=actor.paths(NEED_STAFF)) if o.level in RESIDENT_LEVELS]
+    return [(o.id, o.name) for o in tree(db_session()) if o.level == "community"]
 
 
 # -- asking for help ----------------------------------------------------------------------
