@@ -115,3 +115,27 @@ def test_recording_leaves_a_dated_attributed_history_row(session, staff, place_n
     rows = session.scalars(select(NeedEvent).where(NeedEvent.need_id == need.id)).all()
     assert [(e.action, e.actor_id, e.at) for e in rows] == [("recorded", staff["grid"].id, NOW)]
     assert session.get(Need, need.id).due_at is not None
+
+
+def test_the_ask_for_help_page_works_signed_out_and_says_who_will_call(client, session, org_tree):
+    from tests.conftest import send, text
+
+    page = text(client.get("/needs/new"))
+    assert "东城社区" in page and 'name="privacy_consent"' in page and "个人信息处理告知" in page
+    refused = send(client, "/needs/new", description="想请人帮忙换灯泡", contact_phone=PHONE, organisation_id=org_tree["east"].id)
+    assert refused.status_code == 422 and "请同意个人信息处理告知" in text(refused)
+    answer = send(client, "/needs/new", description="想请人帮忙换灯泡", contact_phone=PHONE, organisation_id=org_tree["east"].id, privacy_consent="1")
+    assert answer.status_code == 200 and "东城社区" in text(answer) and PHONE in text(answer)
+    assert session.scalar(select(func.count()).select_from(Need)) == 1
+
+
+def test_a_grid_worker_records_through_the_page_and_lands_on_the_need(app, session, org_tree, make_person):
+    from tests.conftest import send, signed_in
+
+    worker = make_person("grid_worker", name="网格员小王")
+    client = signed_in(app, worker)
+    answer = send(client, "/needs/new", description="独居老人家中断电", contact_phone=PHONE, organisation_id=org_tree["east"].id,
+                  real_name="钱爷爷", channel="grid", colour="red", privacy_consent="1")
+    assert answer.status_code == 302 and "/needs/" in answer.location
+    need = session.scalars(select(Need)).one()
+    assert (need.channel, need.colour, need.recorded_by) == ("grid", "red", worker.id)
