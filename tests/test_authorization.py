@@ -60,6 +60,9 @@ PUBLIC = {
     "device.enter",
     "device.clerk",
     "device.end_duty",
+    # Residents ask for help signed out too (throttled per address).
+    "needs.new",
+    "needs_api.record",
 }
 #: Endpoints that act on the target's staff standing (the target is a social worker of `east`): only
 #: someone above may, so a coordinator of `east` itself is refused, an admin over it is not.
@@ -68,6 +71,7 @@ FROM_ABOVE = {"people.reset_password", "people_api.reset_password"}
 #: cannot hide a refusal of a weaker one): name -> (roles, organisation key).
 PERSONAS = {
     "volunteer": ((), "east"),
+    "grid_worker": ((Role.GRID_WORKER,), "east"),
     "station_staff": ((Role.STATION_STAFF,), "east"),
     "social_worker": ((Role.SOCIAL_WORKER,), "east"),
     "coordinator_elsewhere": ((Role.COORDINATOR,), "west"),
@@ -146,6 +150,7 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         batch = request_batch(session, {"organisation_id": orgs["east"].id, "start": "2026-01-01", "end": "2026-11-20"}, actor=SYSTEM, now=NOW)
         export = request_export(session, "redemptions", {"start": "2026-01-01", "end": "2026-11-20"}, actor=SYSTEM, now=NOW)
         people_import = queue_import(session, filename="matrix.csv", original_name="名单.csv", organisation_id=orgs["east"].id, actor=SYSTEM, now=NOW)
+        needs_samples = _needs_records(session, orgs["east"], people["target"])
         session.commit()
         samples = {
             "id": target.id,
@@ -172,9 +177,24 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             "token": tokens.screen_code(activity.code_key, "in", "matrix", now=real_now),
             "code": "en",
             "filename": "timebank.css",
+            **needs_samples,
         }
     database.dispose()
     yield World(path, phones, samples, tablet)
+
+
+# -- residents' needs: a resident of `east` with a need, a resource and a service project ----------
+
+
+def _needs_records(session, east, requester) -> dict[str, int]:
+    """A need the target placed for themself, and east's resource and project: the needs endpoints' samples."""
+    from timebank.needs.resources import create_project, create_resource
+    from timebank.needs.services import record_need
+
+    need = record_need(session, {"description": "帮忙修水管", "contact_phone": requester.phone, "channel": "online", "privacy_consent": True}, actor=actor_for(session, requester), now=NOW)
+    resource = create_resource(session, {"name": "幸福家政", "kind": "merchant", "offers": "上门维修", "organisation_id": east.id}, actor=SYSTEM, now=NOW)
+    project = create_project(session, {"name": "老年助餐", "category": "elderly", "organisation_id": east.id}, actor=SYSTEM, now=NOW)
+    return {"need_id": need.id, "resident_id": need.resident_id, "resource_id": resource.id, "project_id": project.id}
 
 
 def _a_redemption(session, station: Station, volunteer, clerk, *, at: dt.datetime):

@@ -5,10 +5,10 @@ The residents, resources and service projects pages are in `register_views`, on 
 
 from __future__ import annotations
 
-import tempfile
+import io
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request, send_file, stream_with_context, url_for
+from flask import Blueprint, Response, current_app, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
@@ -143,7 +143,8 @@ def index() -> ResponseReturnValue:
 def export_csv() -> ResponseReturnValue:
     """The filtered needs list as CSV (UTF-8 with BOM, as Chinese Excel opens it)."""
     _filters, needs = _filtered()
-    body = stream_with_context(csv_chunks(lists.export_rows(needs, now=now())))
+    # Read whole while the session is open: the list is bounded (lists.LIMIT).
+    body = "".join(csv_chunks(list(lists.export_rows(needs, now=now()))))
     return Response(body, mimetype="text/csv; charset=utf-8", headers={"Content-Disposition": 'attachment; filename="needs.csv"'})
 
 
@@ -152,10 +153,10 @@ def export_csv() -> ResponseReturnValue:
 def export_xlsx() -> ResponseReturnValue:
     """The filtered needs list as an Excel workbook."""
     _filters, needs = _filtered()
-    scratch = tempfile.TemporaryFile()
-    write_xlsx(lists.export_rows(needs, now=now()), scratch, sheet="居民需求")
-    scratch.seek(0)
-    return send_file(scratch, mimetype=XLSX, as_attachment=True, download_name="needs.xlsx")
+    book = io.BytesIO()  # bounded by lists.LIMIT rows
+    write_xlsx(lists.export_rows(needs, now=now()), book, sheet="居民需求")
+    book.seek(0)
+    return send_file(book, mimetype=XLSX, as_attachment=True, download_name="needs.xlsx")
 
 
 # -- one need ---------------------------------------------------------------------------------
