@@ -81,4 +81,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from timebank.exports import api as exports_api, views as exports
     for blueprint in (jobs.bp, notices.bp, exports.bp, exports_api.bp):
         app.register_blueprint(blueprint)
+    from timebank.gifts import api as gifts_api, views as gifts
+    from timebank.needs import pool_api, pool_views
+    for blueprint in (gifts.bp, gifts_api.bp, pool_views.bp, pool_api.bp):
+        app.register_blueprint(blueprint)
     return app
