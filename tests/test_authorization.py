@@ -151,6 +151,8 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         export = request_export(session, "redemptions", {"start": "2026-01-01", "end": "2026-11-20"}, actor=SYSTEM, now=NOW)
         people_import = queue_import(session, filename="matrix.csv", original_name="名单.csv", organisation_id=orgs["east"].id, actor=SYSTEM, now=NOW)
         needs_samples = _needs_records(session, orgs["east"], people["target"])
+        # -- gifts and the community pool: a need in `east` with pool hours set aside for it (allocation_id) --
+        allocation = _a_pool_allocation(session, orgs["east"], target)
         session.commit()
         samples = {
             "id": target.id,
@@ -171,6 +173,7 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             "batch_id": batch.id,
             "export_id": export.id,
             "import_id": people_import.id,
+            "allocation_id": allocation.id,  # gifts and the community pool
             "job_id": "no-such-job",
             "notice_id": session.scalar(select(Notice.id).where(Notice.person_id == target.id)),
             "key": certificate.verify_key,
@@ -209,6 +212,24 @@ def _a_redemption(session, station: Station, volunteer, clerk, *, at: dt.datetim
     ticket = counter.start_visit(session, here, phone_code(volunteer, "matrix", now=at), "matrix", now=at).ticket
     redemption, _ = counter.redeem(session, here, {"visit": ticket, "idempotency_key": "matrix-basket", "lines": [{"item_id": item.id, "quantity": 1}]}, "matrix", now=at)
     return item, redemption
+
+
+def _a_pool_allocation(session, community, donor):
+    """Gifts and the community pool: the donor gives 30 minutes to the community's pool, set aside for a resident's need."""
+    from timebank.needs.models import Need, Resident
+    from timebank.needs.pool import allocate
+
+    rules.open_pool_account(session, community.id, now=NOW)
+    post(session, rules.donation_legs(donor.id, community.id, 30), kind="donation", idempotency_key="matrix-donation", actor=donor.id, now=NOW)
+    resident = Resident(organisation_id=community.id, real_name="独居老人", phone="13900009999", groups="living_alone",
+                        birth_date=dt.date(1940, 1, 1), card_key="matrix-resident", created_at=NOW)
+    session.add(resident)
+    session.flush()
+    need = Need(resident_id=resident.id, organisation_id=community.id, channel="hotline", description="买菜",
+                contact_phone=resident.phone, recorded_at=NOW)
+    session.add(need)
+    session.flush()
+    return allocate(session, need.id, 30, actor=SYSTEM, now=NOW)
 
 
 def endpoints() -> list[tuple[str, str, str]]:

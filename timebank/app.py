@@ -83,5 +83,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     from timebank.needs import api as needs_api, views as needs
     for blueprint in (needs.bp, needs_api.bp):
+    from timebank.gifts import api as gifts_api, views as gifts
+    from timebank.needs import pool_api, pool_views
+    for blueprint in (gifts.bp, gifts_api.bp, pool_views.bp, pool_api.bp):
         app.register_blueprint(blueprint)
     return app

@@ -194,6 +194,7 @@ NAV = (
     ("audit.index", "Audit log", ("admin",)),
     ("jobs.index", "Background jobs", ("admin",)),
     ("notices.outbox", "Outbox", ("coordinator", "admin")),
+    ("pool.index", "Community pools", ("coordinator", "admin")),
     ("certify.mine", "Certification", ()),
     ("certify.programmes", "Certification programmes", ("social_worker", "coordinator", "admin")),
 )

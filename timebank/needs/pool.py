@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from timebank import ledger
 from timebank.audit.services import record
@@ -25,15 +25,12 @@ from timebank.ledger.models import Account, Hold, HoldStatus
 from timebank.localtime import local_day
 from timebank.needs.models import Colour, Need, NeedStatus, Order, PoolAllocation, Resident
 from timebank.orgs.models import Organisation
+from timebank.orgs.policy import ORDERINGS
 from timebank.orgs.services import effective_policy, get_organisation
 from timebank.people.access import MANAGERS, Actor
 
 #: The priority groups a pool's policy orders (`pool_priority`), each with its label msgid.
-PRIORITY_GROUPS = {
-    "living_alone_over_80": "Over 80 and living alone",
-    "hardship": "Hardship family",
-    "others": "Others",
-}
+PRIORITY_GROUPS = ORDERINGS["pool_priority"]
 #: How long an allocation stays set aside before the hold lapses and the hours go back to the pool.
 ALLOCATION_DAYS = dt.timedelta(days=365)
 #: Needs still to be served, which an allocation can help.
@@ -93,10 +90,16 @@ def set_aside(session: Session, need_id: int) -> int:
 
 
 def allocate(
-    session: Session, need_id: int, minutes: int, *, actor: Actor, now: dt.datetime, note: str | None = None
+    session: Session, need_id: int, minutes: int, *, actor: Actor, now: dt.datetime, note: str | None = None,
+    pool_id: int | None = None,
 ) -> PoolAllocation:
-    """Set `minutes` of the need's community pool aside for it; a retry of the same allocation returns it."""
+    """Set `minutes` of the need's community pool aside for it; a retry of the same allocation returns it.
+
+    `pool_id`, when given (the pool page's), must be the need's own pool.
+    """
     need = _managed_need(session, need_id, actor)
+    if pool_id is not None and pool_id != need.organisation_id:
+        raise NotFound()
     minutes = rules.positive(minutes)
     allocation = session.scalar(select(PoolAllocation).where(PoolAllocation.need_id == need.id).with_for_update())
     if allocation is not None and allocation.status != "returned":
@@ -168,7 +171,8 @@ def waiting_needs(session: Session, organisation_id: int, *, actor: Actor, now: 
     rank = case(*[(group == name, i) for i, name in enumerate(order)], else_=len(order))
     pool_paid = exists().where(Order.need_id == Need.id, Order.payer == "pool", Order.status != "cancelled")
     urgency = case((Need.colour == Colour.RED.value, 0), (Need.colour == Colour.YELLOW.value, 1), else_=2)
-    held = exists().where(PoolAllocation.need_id == Need.id, PoolAllocation.status != "returned")
+    live = aliased(PoolAllocation)
+    held = exists().where(live.need_id == Need.id, live.status != "returned")
     rows = session.execute(
         select(Need, group, pool_paid, PoolAllocation)
         .join(Resident, Resident.id == Need.resident_id)
@@ -179,6 +183,21 @@ def waiting_needs(session: Session, organisation_id: int, *, actor: Actor, now: 
         .limit(limit)
     ).all()
     return [WaitingNeed(need, name, bool(paid), allocation) for need, name, paid, allocation in rows]
+
+
+def pools(session: Session, *, actor: Actor) -> list[tuple[Organisation, PoolFigures]]:
+    """The communities the actor manages (and any organisation of theirs that holds a pool), each with its figures."""
+    paths = actor.paths(MANAGERS)
+    if not paths:
+        return []
+    holders = select(Account.owner_id).where(Account.code.like("org:%:pool:HOUR"))
+    found = session.scalars(
+        select(Organisation)
+        .where(or_(Organisation.level == "community", Organisation.id.in_(holders)))
+        .where(or_(*[Organisation.path.startswith(path) for path in paths]))
+        .order_by(Organisation.path)
+    ).all()
+    return [(organisation, figures(session, organisation.id)) for organisation in found]
 
 
 def allocations(session: Session, organisation_id: int, *, actor: Actor) -> list[PoolAllocation]:

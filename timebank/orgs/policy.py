@@ -28,6 +28,8 @@ DEFAULTS: dict[str, Any] = {
     "need_red_response_hours": 24,
     "need_yellow_response_working_days": 5,
     "need_blue_response_working_days": 10,
+    # Nanjing: donated pool hours serve first those over 80 living alone, then hardship families.
+    "pool_priority": ["living_alone_over_80", "hardship", "others"],
 }
 
 #: Policies held as a code: the codes a form offers, each with its label msgid.
@@ -35,6 +37,14 @@ CHOICES: dict[str, dict[str, str]] = {
     "forgotten_checkout": {
         "planned_end_flagged": "Credit up to the planned end, flagged for review",
         "no_credit_flagged": "Credit nothing until a reviewer decides, flagged",
+    },
+}
+#: Policies held as an order of codes (each once): the codes, each with its label msgid.
+ORDERINGS: dict[str, dict[str, str]] = {
+    "pool_priority": {
+        "living_alone_over_80": "Over 80 and living alone",
+        "hardship": "Hardship family",
+        "others": "Others",
     },
 }
 #: Policies stored in minutes that people think of in hours (the storage cap).
@@ -69,6 +79,11 @@ def out_of_range(key: str, value: Any) -> bool:
     low, high = RANGES[key]
     numbers = value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
     return any(isinstance(n, (int, float)) and not low <= n <= high for n in numbers)
+
+
+def misordered(key: str, value: Any) -> bool:
+    """True if an ordering policy's value is not each of its codes exactly once."""
+    return key in ORDERINGS and (not isinstance(value, list) or sorted(map(str, value)) != sorted(ORDERINGS[key]))
 
 
 def merge(overrides_from_root_down: list[str]) -> dict[str, Any]:
