@@ -41,6 +41,7 @@ POLICY_LABELS: dict[str, str] = {
     "star_thresholds_hours": "Certified hours for stars 1 to 5",
     "continuing_education_hours": "Continuing education hours a social worker needs in each period",
     "continuing_education_period_years": "Years in each continuing education period",
+    "order_accept_hours": "Hours a volunteer has to accept or decline a dispatched order",
 }
 SLUG = re.compile(r"^[a-z_]{1,40}$")
 TRUE, FALSE = "yes", "no"

@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "star_thresholds_hours": [100, 300, 600, 1000, 1500],
     "continuing_education_hours": 90,  # social workers' training per registration period
     "continuing_education_period_years": 3,
+    "order_accept_hours": 24,  # a volunteer answers a dispatched order within this many hours
 }
 
 #: Policies held as a code: the codes a form offers, each with its label msgid.
@@ -52,6 +53,7 @@ RANGES: dict[str, tuple[int | float, int | float]] = {
     "star_thresholds_hours": (1, 100_000),
     "continuing_education_hours": (0, 1000),
     "continuing_education_period_years": (1, 10),
+    "order_accept_hours": (1, 168),
 }
 
 
