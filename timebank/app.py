@@ -81,4 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from timebank.exports import api as exports_api, views as exports
     for blueprint in (jobs.bp, notices.bp, exports.bp, exports_api.bp):
         app.register_blueprint(blueprint)
+    from timebank.needs import order_api, order_views
+    for blueprint in (order_views.bp, order_api.bp):
+        app.register_blueprint(blueprint)
     return app

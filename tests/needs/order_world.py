@@ -60,8 +60,8 @@ def world(session: Session, make_person, org_tree) -> World:
     volunteers = [make_person(name=name, skills="陪诊,理发", service_categories=["elderly"]) for name in ("赵志愿", "钱志愿", "孙志愿")]
     resident = add_resident(session, org_tree["east"].id)
     need = add_need(session, resident, recorded_by=social_worker.id)
-    session.commit()
     staff = actor_for(session, social_worker)
+    session.commit()
 
     def make_order(*, slots: int = 1, open_for_claims: bool = False, payer: str = "none", **fields) -> Order:
         data = {"category": "elderly", "slots": slots, "window_start": WINDOW_START.isoformat(), "window_end": WINDOW_END.isoformat(),

@@ -64,7 +64,7 @@ class DispatchSchema(Schema):
     volunteer_ids = _ids("Choose volunteers.")
 
 
-class ReasonSchema(Schema):
+class OrderReasonSchema(Schema):
     """A reason, required (a cancellation, a no-show, a withdrawal)."""
 
     class Meta:

@@ -36,7 +36,7 @@ from timebank.needs.models import (
     OrderStatus,
     Resident,
 )
-from timebank.needs.order_schemas import DeclineSchema, DispatchSchema, OrderSchema, ReasonSchema
+from timebank.needs.order_schemas import DeclineSchema, DispatchSchema, OrderSchema, OrderReasonSchema
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import effective_policy, get_organisation
 from timebank.people.access import CARERS, Actor
@@ -446,7 +446,7 @@ def expire_offers(session: Session, *, now: dt.datetime) -> int:
 
 def withdraw(session: Session, assignment_id: int, data: Mapping[str, Any], *, actor: Actor, now: dt.datetime) -> Assignment:
     """Take a volunteer off an order before the visit (staff), with a reason; the slot goes back for dispatch."""
-    reason = load(ReasonSchema(), data)["reason"].strip()
+    reason = load(OrderReasonSchema(), data)["reason"].strip()
     assignment = get_assignment(session, assignment_id, lock=True)
     order = managed_order(session, assignment.order_id, actor=actor)
     if assignment.status not in BEFORE_SERVICE:
@@ -477,7 +477,7 @@ def cancel_order(session: Session, order_id: int, data: Mapping[str, Any], *, ac
     When the requester cancels, the need is cancelled with it; when staff
     cancel, the need waits for a new decision.
     """
-    reason = load(ReasonSchema(), data)["reason"].strip()
+    reason = load(OrderReasonSchema(), data)["reason"].strip()
     order = get_order(session, order_id, lock=True)
     if not may_cancel(session, order, actor=actor):
         if actor.paths(STAFF):
@@ -509,7 +509,7 @@ def _other_orders(session: Session, order: Order) -> bool:
 
 def record_no_show(session: Session, assignment_id: int, data: Mapping[str, Any], *, actor: Actor, now: dt.datetime) -> Assignment:
     """The volunteer did not come (staff, once the window has begun): the hold is released and the slot goes back."""
-    reason = load(ReasonSchema(), data)["reason"].strip()
+    reason = load(OrderReasonSchema(), data)["reason"].strip()
     assignment = get_assignment(session, assignment_id, lock=True)
     order = managed_order(session, assignment.order_id, actor=actor)
     if assignment.status != AssignmentStatus.ACCEPTED.value:
