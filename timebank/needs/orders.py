@@ -446,9 +446,9 @@ def expire_offers(session: Session, *, now: dt.datetime) -> int:
 
 def withdraw(session: Session, assignment_id: int, data: Mapping[str, Any], *, actor: Actor, now: dt.datetime) -> Assignment:
     """Take a volunteer off an order before the visit (staff), with a reason; the slot goes back for dispatch."""
-    reason = load(OrderReasonSchema(), data)["reason"].strip()
     assignment = get_assignment(session, assignment_id, lock=True)
     order = managed_order(session, assignment.order_id, actor=actor)
+    reason = load(OrderReasonSchema(), data)["reason"].strip()
     if assignment.status not in BEFORE_SERVICE:
         raise Conflict("Only a volunteer who has not started the visit can be taken off the order.")
     _end_before_service(session, assignment, AssignmentStatus.WITHDRAWN, reason, actor_id=actor.id, now=now)
@@ -477,12 +477,12 @@ def cancel_order(session: Session, order_id: int, data: Mapping[str, Any], *, ac
     When the requester cancels, the need is cancelled with it; when staff
     cancel, the need waits for a new decision.
     """
-    reason = load(OrderReasonSchema(), data)["reason"].strip()
     order = get_order(session, order_id, lock=True)
     if not may_cancel(session, order, actor=actor):
         if actor.paths(STAFF):
             actor.require(STAFF, organisation_of(session, order))
         raise NotFound("Unknown order.")
+    reason = load(OrderReasonSchema(), data)["reason"].strip()
     if order.status == OrderStatus.CANCELLED.value:
         return order
     if any(a.status not in BEFORE_SERVICE for a in live(order)):
@@ -509,9 +509,9 @@ def _other_orders(session: Session, order: Order) -> bool:
 
 def record_no_show(session: Session, assignment_id: int, data: Mapping[str, Any], *, actor: Actor, now: dt.datetime) -> Assignment:
     """The volunteer did not come (staff, once the window has begun): the hold is released and the slot goes back."""
-    reason = load(OrderReasonSchema(), data)["reason"].strip()
     assignment = get_assignment(session, assignment_id, lock=True)
     order = managed_order(session, assignment.order_id, actor=actor)
+    reason = load(OrderReasonSchema(), data)["reason"].strip()
     if assignment.status != AssignmentStatus.ACCEPTED.value:
         raise Conflict("Only an accepted volunteer who has not started can be recorded as not coming.")
     if now < order.window_start:

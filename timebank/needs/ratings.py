@@ -30,12 +30,12 @@ IN_PROGRESS = (OrderStatus.DISPATCHING.value, OrderStatus.FILLED.value, OrderSta
 
 def rate(session: Session, assignment_id: int, data: Mapping[str, Any], *, actor: Actor, now: dt.datetime) -> Rating:
     """The resident's (or their requester's, or staff on the phone's) stars for a visit; once per visit."""
-    values = load(RatingSchema(), data)
     assignment = orders.get_assignment(session, assignment_id)
     order = assignment.order
     is_requester = actor.id in orders.requester_ids(order.need)
     if not is_requester and not orders.manages(session, order, actor=actor):
         raise NotFound("Unknown assignment.")
+    values = load(RatingSchema(), data)
     if assignment.status not in VISITED:
         raise Conflict("A visit is rated once it has ended.")
     rating = Rating(
@@ -80,12 +80,12 @@ def rating_order(session: Session, rating: Rating) -> Order:
 
 def follow_up(session: Session, rating_id: int, data: Mapping[str, Any], *, actor: Actor, now: dt.datetime) -> Rating:
     """Record a social worker's call after a low rating: what came of it, whether a complaint was upheld."""
-    values = load(FollowUpSchema(), data)
     rating = session.get(Rating, rating_id, with_for_update={"of": Rating}) if rating_id else None
     if rating is None:
         raise NotFound("Unknown rating.")
     order = rating_order(session, rating)
     orders.managed_order(session, order.id, actor=actor)
+    values = load(FollowUpSchema(), data)
     if rating.followed_up_at is not None:
         raise Conflict("This rating has been followed up already.")
     rating.followed_up_by, rating.followed_up_at = actor.id, now

@@ -46,13 +46,11 @@ class NotTheResident(codes.MemberCodeError):
     template = "This code is not the resident's. Ask the resident for their own code or card."
 
 
-def visit_assignment(session: Session, assignment_id: int, *, actor: Actor, method: str) -> Assignment:
+def visit_assignment(session: Session, assignment_id: int, *, actor: Actor) -> Assignment:
     """The assignment the actor confirms a step of: their own (with the resident's code), or, for staff, any in their communities."""
     assignment = orders.get_assignment(session, assignment_id, lock=True)
-    if method == "staff":
+    if assignment.volunteer_id != actor.id:
         orders.managed_order(session, assignment.order_id, actor=actor)
-    elif assignment.volunteer_id != actor.id:
-        raise NotFound("Unknown assignment.")
     return assignment
 
 
@@ -75,9 +73,13 @@ def _confirm(session: Session, assignment: Assignment, step: str, method: str, c
 def confirm_step(session: Session, assignment_id: int, step: str, data: Mapping[str, Any], *,
                  actor: Actor, secret_key: str, now: dt.datetime) -> Assignment:
     """Start or end a visit, confirmed by the resident's code or card, or by a staff member for a resident with neither."""
+    assignment = visit_assignment(session, assignment_id, actor=actor)
     values = load(ConfirmSchema(), data)
     method = values["method"]
-    assignment = visit_assignment(session, assignment_id, actor=actor, method=method)
+    if method == "staff":
+        orders.managed_order(session, assignment.order_id, actor=actor)  # a volunteer cannot vouch for the resident
+    elif assignment.volunteer_id != actor.id:
+        raise NotFound("Unknown assignment.")
     before, after = STEP[step]
     if assignment.status == after:
         return assignment  # a second tap
