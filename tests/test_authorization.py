@@ -153,6 +153,7 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         needs_samples = _needs_records(session, orgs["east"], people["target"])
         # -- gifts and the community pool: a need in `east` with pool hours set aside for it (allocation_id) --
         allocation = _a_pool_allocation(session, orgs["east"], target)
+        order_samples = _an_order_loop(session, orgs["east"], people, starts=real_now - dt.timedelta(hours=2))
         session.commit()
         samples = {
             "id": target.id,
@@ -181,6 +182,7 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             "code": "en",
             "filename": "timebank.css",
             **needs_samples,
+            **order_samples,
         }
     database.dispose()
     yield World(path, phones, samples, tablet)
@@ -230,6 +232,31 @@ def _a_pool_allocation(session, community, donor):
     session.add(need)
     session.flush()
     return allocate(session, need.id, 30, actor=SYSTEM, now=NOW)
+# -- the order loop (timebank/needs/orders.py and its pages): a resident, a need, an order served and rated low --
+
+
+def _an_order_loop(session, community, people, *, starts: dt.datetime) -> dict[str, int]:
+    """A need of `east` made an order for the target, who visited and was rated two stars; the samples naming them."""
+    from timebank.needs import orders, ratings, visits
+    from timebank.needs.models import Need, Resident
+
+    resident = Resident(organisation_id=community.id, real_name="张奶奶", phone="13912345678", address="东城社区3号楼401",
+                        card_key="matrix-resident-card", created_at=NOW)
+    session.add(resident)
+    session.flush()
+    need = Need(resident_id=resident.id, organisation_id=community.id, channel="grid", description="陪诊", contact_phone=resident.phone,
+                recorded_by=people["social_worker"].id, recorded_at=NOW)
+    session.add(need)
+    session.flush()
+    staff = actor_for(session, people["social_worker"])
+    data = {"category": "elderly", "window_start": starts.isoformat(), "window_end": (starts + dt.timedelta(hours=4)).isoformat(), "expected_minutes": 60}
+    order = orders.create_order(session, need.id, data, actor=staff, now=starts - dt.timedelta(days=1))
+    [offer] = orders.dispatch(session, order.id, {"volunteer_ids": [people["target"].id]}, actor=staff, now=starts - dt.timedelta(days=1))
+    orders.accept(session, offer.id, volunteer=people["target"], now=starts - dt.timedelta(days=1))
+    for step, at in (("start", starts), ("end", starts + dt.timedelta(minutes=50))):
+        visits.confirm_step(session, offer.id, step, {"method": "staff"}, actor=staff, secret_key="matrix", now=at)
+    rating = ratings.rate(session, offer.id, {"stars": 2}, actor=staff, now=starts + dt.timedelta(hours=1))
+    return {"need_id": need.id, "resident_id": resident.id, "order_id": order.id, "assignment_id": offer.id, "rating_id": rating.id}
 
 
 def endpoints() -> list[tuple[str, str, str]]:

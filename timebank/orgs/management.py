@@ -46,6 +46,7 @@ POLICY_LABELS: dict[str, str] = {
     "need_yellow_response_working_days": "Working days to answer a yellow (priority) need (3 to 5)",
     "need_blue_response_working_days": "Working days to answer a blue (routine) need",
     "pool_priority": "Whom the community pool serves first",
+    "order_accept_hours": "Hours a volunteer has to accept or decline a dispatched order",
 }
 SLUG = re.compile(r"^[a-z_]{1,40}$")
 TRUE, FALSE = "yes", "no"

@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "need_blue_response_working_days": 10,
     # Nanjing: donated pool hours serve first those over 80 living alone, then hardship families.
     "pool_priority": ["living_alone_over_80", "hardship", "others"],
+    "order_accept_hours": 24,  # a volunteer answers a dispatched order within this many hours
 }
 
 #: Policies held as a code: the codes a form offers, each with its label msgid.
@@ -69,6 +70,7 @@ RANGES: dict[str, tuple[int | float, int | float]] = {
     "need_red_response_hours": (1, 72),
     "need_yellow_response_working_days": (3, 5),
     "need_blue_response_working_days": (1, 60),
+    "order_accept_hours": (1, 168),
 }
 
 
