@@ -146,6 +146,14 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         batch = request_batch(session, {"organisation_id": orgs["east"].id, "start": "2026-01-01", "end": "2026-11-20"}, actor=SYSTEM, now=NOW)
         export = request_export(session, "redemptions", {"start": "2026-01-01", "end": "2026-11-20"}, actor=SYSTEM, now=NOW)
         people_import = queue_import(session, filename="matrix.csv", original_name="名单.csv", organisation_id=orgs["east"].id, actor=SYSTEM, now=NOW)
+        # -- grading (四色分级, 督导): a team of east, a grading run, a supervision session of the target ----------
+        from timebank.grading.services import grade_volunteers
+        from timebank.grading.supervision import record_supervision
+        team = create_organisation(session, name="东城助老服务队", level="team", parent_id=orgs["east"].id, actor=SYSTEM, now=NOW)
+        grade_volunteers(session, now=real_now)
+        supervision = record_supervision(session, {"held_at": starts.isoformat(), "minutes": 60, "topic": "督导", "volunteer_ids": [target.id]},
+                                         actor=actor_for(session, people["social_worker"]), now=real_now)
+        # -- end of grading --
         session.commit()
         samples = {
             "id": target.id,
@@ -172,6 +180,11 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             "token": tokens.screen_code(activity.code_key, "in", "matrix", now=real_now),
             "code": "en",
             "filename": "timebank.css",
+            # grading: a volunteer's grade page, a team, a supervision session
+            "kind": "volunteers",
+            "subject_id": target.id,
+            "team_id": team.id,
+            "session_id": supervision.id,
         }
     database.dispose()
     yield World(path, phones, samples, tablet)

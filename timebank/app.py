@@ -81,4 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from timebank.exports import api as exports_api, views as exports
     for blueprint in (jobs.bp, notices.bp, exports.bp, exports_api.bp):
         app.register_blueprint(blueprint)
+    from timebank.grading import api as grading_api, views as grading
+    for blueprint in (grading.bp, grading_api.bp):
+        app.register_blueprint(blueprint)
     return app

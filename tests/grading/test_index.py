@@ -150,8 +150,11 @@ def test_a_social_worker_sees_only_their_own_index_and_a_coordinator_those_below
     other = make_person("social_worker", name="赵社工")
     me = actor_for(session, worker)
     assert index.visible_social_worker(session, worker.id, actor=me) == worker
-    with pytest.raises(NotAllowed):
+    with pytest.raises(OutOfReach):
         index.visible_social_worker(session, other.id, actor=me)
+    volunteer = actor_for(session, make_person(name="志愿者"))
+    with pytest.raises(NotAllowed):
+        index.visible_social_worker(session, worker.id, actor=volunteer)
     coordinator = actor_for(session, make_person("coordinator", org="street", name="街道协调员"))
     assert {p.id for p in index.social_workers(session, actor=coordinator)} >= {worker.id, other.id}
     elsewhere = actor_for(session, make_person("coordinator", org="west", name="西协调员"))

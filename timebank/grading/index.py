@@ -19,7 +19,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from timebank.certify.education import period_start, trained_minutes
-from timebank.domain import InvalidInput
+from timebank.domain import InvalidInput, OutOfReach
 from timebank.events.credit import add_working_days
 from timebank.events.models import Activity, Attendance, CorrectionRequest
 from timebank.events.review import deadline
@@ -296,6 +296,8 @@ def visible_social_worker(session: Session, social_worker_id: int, *, actor: Act
     person = get_person(session, social_worker_id)
     organisation_id, _paths = social_worker_grant(session, person.id)
     if person.id != actor.id:
+        if not actor.paths(MANAGERS) and actor.has(Role.SOCIAL_WORKER):
+            raise OutOfReach()  # another social worker's index is out of a social worker's reach
         actor.require(MANAGERS, get_organisation(session, organisation_id))
     return person
 

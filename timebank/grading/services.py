@@ -313,10 +313,17 @@ def subject_organisation(session: Session, subject_type: str, subject_id: int) -
     return get_organisation(session, get_person(session, subject_id).home_organisation_id)
 
 
+def reach(session: Session, subject_type: str, subject_id: int, roles: Sequence[Role], *, actor: Actor) -> Organisation:
+    """The subject's organisation, if one of `roles` is the actor's over it (403 without the role, 404 elsewhere)."""
+    organisation = subject_organisation(session, subject_type, subject_id)
+    actor.require(roles, organisation)
+    return organisation
+
+
 def visible_grades(session: Session, subject_type: str, subject_id: int, *, actor: Actor) -> list[Grade]:
     """A subject's history for the volunteer themself or a carer over them."""
     if not (subject_type == VOLUNTEER and subject_id == actor.id):
-        actor.require(CARERS, subject_organisation(session, subject_type, subject_id))
+        reach(session, subject_type, subject_id, CARERS, actor=actor)
     return history(session, subject_id, subject_type=subject_type)
 
 
@@ -325,7 +332,7 @@ def visible_grades(session: Session, subject_type: str, subject_id: int, *, acto
 
 def override_grade(session: Session, subject_type: str, subject_id: int, colour: str, reason: str, *, actor: Actor, now: dt.datetime) -> Grade:
     """A coordinator sets the colour that stands, with a reason; it stands until the computed colour changes."""
-    actor.require(MANAGERS, subject_organisation(session, subject_type, subject_id))
+    reach(session, subject_type, subject_id, MANAGERS, actor=actor)
     if colour not in rules.ORDER:
         raise InvalidInput(errors={"colour": ["Choose a colour."]})
     if not reason.strip():
@@ -394,11 +401,10 @@ def _last_follow_ups(session: Session, volunteer_ids: Sequence[int]) -> dict[int
 
 def record_follow_up(session: Session, volunteer_id: int, values: Mapping[str, Any], *, actor: Actor, now: dt.datetime) -> FollowUp:
     """A social worker records a call back: how, what came of it, notes."""
-    person = get_person(session, volunteer_id)
-    actor.require(CARERS, get_organisation(session, person.home_organisation_id))
-    if values["method"] not in FOLLOW_UP_METHODS:
+    reach(session, VOLUNTEER, volunteer_id, CARERS, actor=actor)
+    if values.get("method") not in FOLLOW_UP_METHODS:
         raise InvalidInput(errors={"method": ["Choose how you reached them."]})
-    if values["outcome"] not in FOLLOW_UP_OUTCOMES:
+    if values.get("outcome") not in FOLLOW_UP_OUTCOMES:
         raise InvalidInput(errors={"outcome": ["Choose what came of it."]})
     grade = grade_of(session, volunteer_id)
     follow_up = FollowUp(

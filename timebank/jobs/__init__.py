@@ -29,6 +29,7 @@ TASK_MODULES = (
     "timebank.auth.tasks",
     "timebank.exports.tasks",
     "timebank.people.tasks",
+    "timebank.grading.tasks",
 )
 
 __all__ = ["SPECS", "TASK_MODULES", "Queue", "Spec", "build_queue", "crontab", "enqueue", "job", "periodic", "queue_of"]
