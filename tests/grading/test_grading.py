@@ -16,13 +16,6 @@ from timebank.grading.models import Grade
 from timebank.people.access import actor_for
 
 
-@pytest.fixture(autouse=True)
-def in_app(app):
-    """Explanations are stored in the programme's language, which the app knows."""
-    with app.app_context():
-        yield
-
-
 def graded(session, person):
     services.grade_volunteers(session, now=NOW)
     return services.grade_of(session, person.id)
@@ -164,7 +157,7 @@ def test_current_grades_count_the_subtree(session, records, org_tree):
     records.veteran("西", org="west")
     services.grade_volunteers(session, now=NOW)
     east = services.current_grades(session, [org_tree["east"].id])
-    assert east == {"green": 0, "blue": 1, "yellow": 0, "red": 1}  # blue: the activities' leader, registered today
+    assert east == {"green": 0, "blue": 0, "yellow": 0, "red": 1}  # the activities' leader, a social worker, is not graded
     assert services.current_grades(session, [org_tree["west"].id]) == {"green": 0, "blue": 0, "yellow": 0, "red": 1}
     assert services.current_grades(session, [org_tree["street"].id])["red"] == 2
 
@@ -211,6 +204,13 @@ def test_the_follow_up_list_holds_yellow_and_red_oldest_first_until_called(sessi
     assert [item.person.id for item in services.follow_up_list(session, worker, now=NOW)] == [yellow.id]
     elsewhere = actor_for(session, make_person("social_worker", org="west", name="西社工"))
     assert services.follow_up_list(session, elsewhere, now=NOW) == []
+
+
+def test_staff_are_not_graded_as_volunteers(session, records, make_person):
+    worker, volunteer = make_person("social_worker", name="社工"), records.veteran()
+    services.grade_volunteers(session, now=NOW)
+    assert services.grade_of(session, worker.id) is None
+    assert services.grade_of(session, volunteer.id) is not None
 
 
 def test_grading_counts_each_subject_once_per_day(session, records):

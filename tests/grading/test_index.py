@@ -22,12 +22,6 @@ from timebank.people.access import actor_for
 NOVEMBER = dt.date(2026, 11, 1)
 
 
-@pytest.fixture(autouse=True)
-def in_app(app):
-    with app.app_context():
-        yield
-
-
 @pytest.fixture
 def worker(make_person):
     return make_person("social_worker", name="李社工")
@@ -109,11 +103,11 @@ def test_the_share_of_green_volunteers_in_the_subtree(session, records, worker):
     green = records.veteran("绿")
     for days in (1, 2, 3):
         records.service(green, days)
+    records.veteran("新", days=10)  # blue: new
     services.grade_volunteers(session, now=NOW)
-    # green, the records' leader (blue, new), the worker themself (blue, new)
     entry = only(computed(session, worker)[1], "green")
-    assert entry["figure"] == "3 名志愿者中 1 名为绿色"
-    assert entry["score"] == 33
+    assert entry["figure"] == "2 名志愿者中 1 名为绿色"
+    assert entry["score"] == 50
 
 
 def test_continuing_education_progress_against_the_period_requirement(session, worker):

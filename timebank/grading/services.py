@@ -11,12 +11,16 @@ computed colour changes (which starts a new row without it).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from babel.support import Translations
 
 from sqlalchemy import and_, case, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -65,35 +69,41 @@ def _subtree(session: Session, organisation: Organisation | int | None) -> list[
     return list(session.scalars(select(Organisation).where(Organisation.path.startswith(root.path))))
 
 
+#: The programme's language, in which `grades.explanation` and the index's sentences are stored.
+STORED_LOCALE = "zh_Hans_CN"
+
+
+@functools.cache
+def _catalog() -> Translations:
+    return Translations.load(str(Path(__file__).resolve().parent.parent / "translations"), [STORED_LOCALE])
+
+
 @contextmanager
 def stored_language() -> Iterator[rules.Translate]:
-    """A translator into the programme's default language (what `grades.explanation` stores), each msgid looked up once."""
-    from flask import current_app, has_app_context
-
-    if not has_app_context():
-        yield rules._untranslated
-        return
-    from flask_babel import force_locale, gettext
-
-    seen: dict[str, str] = {}
+    """A translator into the programme's language (Chinese) for what is stored, with or without a request."""
+    catalog = _catalog()
 
     def translate(message: str, **values: Any) -> str:
-        if message not in seen:
-            seen[message] = gettext(message)
-        return seen[message] % values if values else seen[message]
+        text = catalog.gettext(message)
+        return text % values if values else text
 
-    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")):
-        yield translate
+    yield translate
 
 
 # -- the figures, set-based ---------------------------------------------------------------------
 
 
+#: Staff are not graded as volunteers: their work is measured by the supervision index, not by four colours.
+STAFF_ROLES = (Role.SOCIAL_WORKER.value, Role.COORDINATOR.value, Role.ADMIN.value, Role.STATION_STAFF.value)
+
+
 def _volunteer_ids(home_ids: list[int] | None):
-    """Active people holding a live volunteer grant, with a home among `home_ids` (None: anywhere)."""
+    """Active people holding a live volunteer grant and no staff role, with a home among `home_ids` (None: anywhere)."""
+    live = and_(RoleGrant.person_id == Person.id, RoleGrant.revoked_at.is_(None))
     stmt = select(Person.id).where(
         Person.status == Status.ACTIVE.value,
-        exists().where(RoleGrant.person_id == Person.id, RoleGrant.role == Role.VOLUNTEER.value, RoleGrant.revoked_at.is_(None)),
+        exists().where(live, RoleGrant.role == Role.VOLUNTEER.value),
+        ~exists().where(live, RoleGrant.role.in_(STAFF_ROLES)),
     )
     return stmt if home_ids is None else stmt.where(Person.home_organisation_id.in_(home_ids))
 
