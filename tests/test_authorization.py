@@ -154,6 +154,14 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         # -- gifts and the community pool: a need in `east` with pool hours set aside for it (allocation_id) --
         allocation = _a_pool_allocation(session, orgs["east"], target)
         order_samples = _an_order_loop(session, orgs["east"], people, starts=real_now - dt.timedelta(hours=2))
+        # -- grading (四色分级, 督导): a team of east, a grading run, a supervision session of the target ----------
+        from timebank.grading.services import grade_volunteers
+        from timebank.grading.supervision import record_supervision
+        team = create_organisation(session, name="东城助老服务队", level="team", parent_id=orgs["east"].id, actor=SYSTEM, now=NOW)
+        grade_volunteers(session, now=real_now)
+        supervision = record_supervision(session, {"held_at": starts.isoformat(), "minutes": 60, "topic": "督导", "volunteer_ids": [target.id]},
+                                         actor=actor_for(session, people["social_worker"]), now=real_now)
+        # -- end of grading --
         session.commit()
         samples = {
             "id": target.id,
@@ -183,6 +191,11 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             "filename": "timebank.css",
             **needs_samples,
             **order_samples,
+            # grading: a volunteer's grade page, a team, a supervision session
+            "kind": "volunteers",
+            "subject_id": target.id,
+            "team_id": team.id,
+            "session_id": supervision.id,
         }
     database.dispose()
     yield World(path, phones, samples, tablet)

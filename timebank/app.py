@@ -86,4 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from timebank.gifts import api as gifts_api, views as gifts
     for blueprint in (needs.bp, needs_api.bp, order_views.bp, order_api.bp, pool_views.bp, pool_api.bp, gifts.bp, gifts_api.bp):
         app.register_blueprint(blueprint)
+    from timebank.grading import api as grading_api, views as grading
+    for blueprint in (grading.bp, grading_api.bp):
+        app.register_blueprint(blueprint)
     return app

@@ -31,6 +31,7 @@ TASK_MODULES = (
     "timebank.people.tasks",
     "timebank.needs.tasks",
     "timebank.needs.order_tasks",
+    "timebank.grading.tasks",
 )
 
 __all__ = ["SPECS", "TASK_MODULES", "Queue", "Spec", "build_queue", "crontab", "enqueue", "job", "periodic", "queue_of"]
