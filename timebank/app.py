@@ -81,4 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from timebank.exports import api as exports_api, views as exports
     for blueprint in (jobs.bp, notices.bp, exports.bp, exports_api.bp):
         app.register_blueprint(blueprint)
+    from timebank.workbench import api as workbench_api, views as workbench
+    for blueprint in (workbench.bp, workbench_api.bp):
+        app.register_blueprint(blueprint)
     return app
