@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date, gettext
+from flask_babel import format_date, gettext, lazy_gettext
 
 from timebank.auth.login import current_actor, current_person, now, requires
 from timebank.categories import SERVICE_CATEGORIES
@@ -23,15 +23,16 @@ from timebank.workbench.schemas import ProgrammeQuerySchema, ReportQuerySchema
 
 bp = Blueprint("workbench", __name__)
 
-COLOUR_NAMES = {"red": "Red (urgent)", "yellow": "Yellow (priority)", "blue": "Blue (routine)", "green": "Green (closed)"}
-GRADE_NAMES = {"green": "Green", "blue": "Blue", "yellow": "Yellow", "red": "Red"}
+L = lazy_gettext
+COLOUR_NAMES = {"red": L("Red (urgent)"), "yellow": L("Yellow (priority)"), "blue": L("Blue (routine)"), "green": L("Green (closed)")}
+GRADE_NAMES = {"green": L("Green"), "blue": L("Blue"), "yellow": L("Yellow"), "red": L("Red")}
 NEED_STATE_NAMES = {
-    "recorded": "Waiting for triage", "ordered": "Ordered", "in_activity": "In an activity", "referred": "Referred",
-    "declined": "Declined", "served": "Served", "closed": "Closed", "cancelled": "Cancelled",
+    "recorded": L("Waiting for triage"), "ordered": L("Ordered"), "in_activity": L("In an activity"), "referred": L("Referred"),
+    "declined": L("Declined"), "served": L("Served"), "closed": L("Closed"), "cancelled": L("Cancelled"),
 }
 
 
-ASSIGNMENT_STATES = {"offered": "Offered to you", "accepted": "Accepted", "started": "Under way"}
+ASSIGNMENT_STATES = {"offered": L("Offered to you"), "accepted": L("Accepted"), "started": L("Under way")}
 
 
 @bp.context_processor
@@ -40,9 +41,9 @@ def labels() -> dict[str, Any]:
     at = now()
     return {
         "when": lambda moment: moment_text(moment, at),
-        "grade_name": lambda colour: gettext(GRADE_NAMES.get(colour, colour)),
-        "need_colour": lambda colour: gettext(COLOUR_NAMES.get(colour, colour)),
-        "assignment_state": lambda status: gettext(ASSIGNMENT_STATES.get(status, status)),
+        "grade_name": lambda colour: str(GRADE_NAMES.get(colour, colour)),
+        "need_colour": lambda colour: str(COLOUR_NAMES.get(colour, colour)),
+        "assignment_state": lambda status: str(ASSIGNMENT_STATES.get(status, status)),
         "links": current_app.view_functions,
     }
 
@@ -80,20 +81,20 @@ def programme_charts(found: figures.Programme) -> list[charts.Chart]:
     active = charts.line("active", gettext("Volunteers who served, per month"), months, [found.active_by_month.get(m, 0) for m in months],
                          unit=gettext("people"), tick_labels=ticks)
     needs = charts.stacked_columns(
-        "needs", gettext("Needs recorded, by colour"), [gettext(COLOUR_NAMES[c]) for c in figures.COLOURS],
-        [(gettext(NEED_STATE_NAMES[s]), [found.needs.get(c, {}).get(s, 0) for c in figures.COLOURS]) for s in figures.NEED_STATES
+        "needs", gettext("Needs recorded, by colour"), [str(COLOUR_NAMES[c]) for c in figures.COLOURS],
+        [(str(NEED_STATE_NAMES[s]), [found.needs.get(c, {}).get(s, 0) for c in figures.COLOURS]) for s in figures.NEED_STATES
          if any(found.needs.get(c, {}).get(s, 0) for c in figures.COLOURS)],
-        tick_labels=[gettext(GRADE_NAMES[c]) for c in figures.COLOURS],
+        tick_labels=[str(GRADE_NAMES[c]) for c in figures.COLOURS],
     )
     grades = charts.strip("grades", gettext("Volunteers by grade"),
-                          [(gettext(GRADE_NAMES[c]), found.grades.get(c, 0), charts.SIGNAL[c]) for c in figures.GRADE_COLOURS])
+                          [(str(GRADE_NAMES[c]), found.grades.get(c, 0), charts.SIGNAL[c]) for c in figures.GRADE_COLOURS])
     redemptions = charts.stacked_columns(
         "redemptions", gettext("Points redeemed per month"), months,
         [(gettext("Points"), [found.redemptions_by_month.get(m, (0, 0))[1] for m in months])], tick_labels=ticks, colours=(charts.PALETTE[1],),
     )
     waits = [r for r in found.response_times if r.median_hours is not None]
     response = charts.bars(
-        "response", gettext("Median hours to triage"), [(gettext(COLOUR_NAMES[r.colour]), r.median_hours or 0) for r in waits],
+        "response", gettext("Median hours to triage"), [(str(COLOUR_NAMES[r.colour]), r.median_hours or 0) for r in waits],
         colours=[charts.SIGNAL[r.colour] for r in waits], value_text=[f"{r.median_hours:.1f} h" for r in waits],
     ) if waits else None
     return [c for c in (hours, active, needs, response, grades, redemptions) if c is not None]
