@@ -65,7 +65,7 @@ def test_a_social_worker_sees_what_waits_and_their_index(app, programme_world):
 def test_the_coordinators_workbench_draws_each_chart_with_its_table(app, programme_world):
     page = text(signed_in(app, programme_world["people"]["coordinator"]).get("/workbench"))
     assert 'id="bench-todo"' in page and 'id="bench-programme"' in page
-    for key in ("hours", "active", "needs", "response", "grades", "redemptions"):
+    for key in ("hours", "new", "needs", "response", "grades", "redemptions"):
         chart = re.search(rf'<figure class="chart-box" id="chart-{key}">(.*?)</figure>', page, re.S).group(1)
         assert f'role="img" aria-labelledby="{key}-title {key}-desc"' in chart and f'<title id="{key}-title">' in chart
         assert "<details>" in chart and "<table>" in chart

@@ -25,7 +25,7 @@ def test_the_coordinators_figures_are_those_worked_out_by_hand(session, programm
     assert found.hours_by_month["2026-09"] == {}
     assert found.total_minutes == 390
     assert found.active_volunteers == 2
-    assert found.active_by_month["2026-10"] == 2 and found.active_by_month["2026-11"] == 1
+    assert found.registered_volunteers == 5 and found.new_volunteers == 5 and found.new_by_month["2026-11"] == 5
     assert found.needs["red"] == {"ordered": 1, "closed": 1}
     assert found.needs["blue"] == {"referred": 1} and found.needs["yellow"] == {"recorded": 1} and found.needs["green"] == {}
     times = {r.colour: r for r in found.response_times}

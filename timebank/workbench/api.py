@@ -30,7 +30,7 @@ def programme_out(found: figures.Programme) -> dict[str, Any]:
         "registered_volunteers": found.registered_volunteers,
         "active_volunteers": found.active_volunteers,
         "new_volunteers": found.new_volunteers,
-        "active_by_month": [{"month": m, "count": found.active_by_month.get(m, 0)} for m in found.months],
+        "new_by_month": [{"month": m, "count": found.new_by_month.get(m, 0)} for m in found.months],
         "needs": found.needs,
         "response_times": found.response_times,
         "grades": found.grades,

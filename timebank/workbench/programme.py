@@ -118,10 +118,9 @@ class Programme:
     scope: Scope
     months: list[str]
     hours_by_month: dict[str, dict[str, int]]  # month -> category -> approved credited minutes
-    active_volunteers: int  # with an approved attendance in the range
-    new_volunteers: int  # approved (registered) in the range
+    active_volunteers: int  # homed in the scope, with an approved attendance in the range
     registered_volunteers: int  # active records, now
-    active_by_month: dict[str, int]
+    new_by_month: dict[str, int]  # approved (registered) in each month
     needs: dict[str, dict[str, int]]  # colour -> state -> needs recorded in the range
     response_times: list[ResponseTime]
     grades: dict[str, int]  # colour -> volunteers whose current grade it is
@@ -142,6 +141,11 @@ class Programme:
             for category, minutes in row.items():
                 totals[category] += minutes
         return sorted(totals, key=lambda c: (-totals[c], c))
+
+    @property
+    def new_volunteers(self) -> int:
+        """Volunteers approved in the range."""
+        return sum(self.new_by_month.values())
 
     @property
     def needs_total(self) -> int:
@@ -170,35 +174,32 @@ def hours_by_month(session: Session, scope: Scope) -> dict[str, dict[str, int]]:
     return found
 
 
-def active_volunteers(session: Session, scope: Scope) -> tuple[int, dict[str, int]]:
-    """Volunteers with an approved attendance in the range, and per month."""
+def active_volunteers(session: Session, scope: Scope) -> int:
+    """Volunteers homed in the scope with an approved attendance in the range (one index probe per volunteer, no scan)."""
     since, until = scope.bounds
-    month = local_month(session, Activity.starts_at)
-    served = (
-        select(Attendance.volunteer_id, month.label("month"))
-        .join(Activity, Activity.id == Attendance.activity_id)
-        .join(Organisation, Organisation.id == Activity.organisation_id)
-        .where(Attendance.status == AttendanceStatus.APPROVED.value, scope.below(Organisation.path),
-               Activity.starts_at >= since, Activity.starts_at < until)
-        .subquery()
+    served = select(Attendance.id).where(
+        Attendance.volunteer_id == Person.id, Attendance.status == AttendanceStatus.APPROVED.value,
+        Attendance.checked_in_at >= since, Attendance.checked_in_at < until,
+    ).exists()
+    total = session.scalar(
+        select(func.count(Person.id)).join(Organisation, Organisation.id == Person.home_organisation_id)
+        .where(scope.below(Organisation.path), served)
     )
-    total = session.scalar(select(func.count(func.distinct(served.c.volunteer_id)))) or 0
-    per_month = dict(session.execute(
-        select(served.c.month, func.count(func.distinct(served.c.volunteer_id))).group_by(served.c.month)
-    ).all())
-    return int(total), {m: int(per_month.get(m, 0)) for m in scope.months}
+    return int(total or 0)
 
 
-def volunteer_counts(session: Session, scope: Scope) -> tuple[int, int]:
-    """(registered volunteers now, volunteers approved in the range), by home organisation."""
+def volunteer_counts(session: Session, scope: Scope) -> tuple[int, dict[str, int]]:
+    """(registered volunteers now, volunteers approved in each month of the range), by home organisation."""
     since, until = scope.bounds
-    home = select(Person.approved_at).join(Organisation, Organisation.id == Person.home_organisation_id).where(
+    homed = select(Person.approved_at).join(Organisation, Organisation.id == Person.home_organisation_id).where(
         scope.below(Organisation.path), Person.status == Status.ACTIVE.value
     ).subquery()
-    registered, new = session.execute(
-        select(func.count(), func.count().filter(and_(home.c.approved_at >= since, home.c.approved_at < until)))
-    ).one()
-    return int(registered or 0), int(new or 0)
+    registered = session.scalar(select(func.count()).select_from(homed)) or 0
+    month = local_month(session, homed.c.approved_at)
+    new = dict(session.execute(
+        select(month, func.count()).where(homed.c.approved_at >= since, homed.c.approved_at < until).group_by(month)
+    ).all())
+    return int(registered), {m: int(new.get(m, 0)) for m in scope.months}
 
 
 def needs_by_colour(session: Session, scope: Scope) -> dict[str, dict[str, int]]:
@@ -308,16 +309,14 @@ def certificates_issued(session: Session, scope: Scope) -> dict[str, int]:
 
 def programme(session: Session, scope: Scope) -> Programme:
     """Every figure of the coordinator's workbench for the scope."""
-    registered, new = volunteer_counts(session, scope)
-    active, active_by_month = active_volunteers(session, scope)
+    registered, new_by_month = volunteer_counts(session, scope)
     return Programme(
         scope=scope,
         months=scope.months,
         hours_by_month=hours_by_month(session, scope),
-        active_volunteers=active,
-        new_volunteers=new,
+        active_volunteers=active_volunteers(session, scope),
         registered_volunteers=registered,
-        active_by_month=active_by_month,
+        new_by_month=new_by_month,
         needs=needs_by_colour(session, scope),
         response_times=response_times(session, scope),
         grades=grade_distribution(session, scope),

@@ -86,8 +86,8 @@ def monthly(session: Session, scope: figures.Scope, *, now: dt.datetime) -> Mont
         (COLOURS_ZH[r.colour], r.triaged, _hours_or_dash(r.median_hours), _hours_or_dash(r.p90_hours)) for r in month.response_times
     ])
     grades = Table("五、志愿者四色分级（当前）", ("等级", "人数"), [(GRADES_ZH[c], month.grades.get(c, 0)) for c in figures.GRADE_COLOURS])
-    trend = Table("六、近十二个月趋势", ("月份", "服务时长（小时）", "参与志愿者（人）", "兑换（笔）", "兑换积分"), [
-        (m, hours(sum(year.hours_by_month.get(m, {}).values())), year.active_by_month.get(m, 0), *year.redemptions_by_month.get(m, (0, 0)))
+    trend = Table("六、近十二个月趋势", ("月份", "服务时长（小时）", "新注册志愿者（人）", "兑换（笔）", "兑换积分"), [
+        (m, hours(sum(year.hours_by_month.get(m, {}).values())), year.new_by_month.get(m, 0), *year.redemptions_by_month.get(m, (0, 0)))
         for m in year.months
     ])
     start = scope.start

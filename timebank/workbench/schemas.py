@@ -64,7 +64,7 @@ class ProgrammeSchema(Schema):
     registered_volunteers = fields.Integer()
     active_volunteers = fields.Integer()
     new_volunteers = fields.Integer()
-    active_by_month = fields.List(fields.Nested(MonthCountSchema))
+    new_by_month = fields.List(fields.Nested(MonthCountSchema))
     needs = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Integer()),
                         metadata={"description": "colour -> state -> needs recorded in the range"})
     response_times = fields.List(fields.Nested(ResponseTimeSchema))

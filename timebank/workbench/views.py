@@ -78,8 +78,8 @@ def programme_charts(found: figures.Programme) -> list[charts.Chart]:
         [(SERVICE_CATEGORIES.get(c, c), [found.hours_by_month.get(m, {}).get(c, 0) / 60 for m in months]) for c in categories],
         unit=gettext("hours"), tick_labels=ticks,
     )
-    active = charts.line("active", gettext("Volunteers who served, per month"), months, [found.active_by_month.get(m, 0) for m in months],
-                         unit=gettext("people"), tick_labels=ticks)
+    new = charts.line("new", gettext("New volunteers per month"), months, [found.new_by_month.get(m, 0) for m in months],
+                      unit=gettext("people"), tick_labels=ticks)
     needs = charts.stacked_columns(
         "needs", gettext("Needs recorded, by colour"), [str(COLOUR_NAMES[c]) for c in figures.COLOURS],
         [(str(NEED_STATE_NAMES[s]), [found.needs.get(c, {}).get(s, 0) for c in figures.COLOURS]) for s in figures.NEED_STATES
@@ -97,7 +97,7 @@ def programme_charts(found: figures.Programme) -> list[charts.Chart]:
         "response", gettext("Median hours to triage"), [(str(COLOUR_NAMES[r.colour]), r.median_hours or 0) for r in waits],
         colours=[charts.SIGNAL[r.colour] for r in waits], value_text=[f"{r.median_hours:.1f} h" for r in waits],
     ) if waits else None
-    return [c for c in (hours, active, needs, response, grades, redemptions) if c is not None]
+    return [c for c in (hours, new, needs, response, grades, redemptions) if c is not None]
 
 
 def _programme_section(session: Any, actor: Actor) -> dict[str, Any]:
