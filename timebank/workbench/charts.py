@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 WIDTH = 360
-FONT = 12
+FONT = 13
 #: Colour-blind-safe colours (Okabe and Ito) for series without a meaning of their own.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#8C6D00", "#666666")
 #: The four colours of grades and needs, as people name them.
@@ -90,9 +90,9 @@ def _value_axis(top: float, bottom: float, left: float, right: float, ceiling: f
         value = ceiling * i / 2
         y = bottom - (bottom - top) * i / 2
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" stroke="#ddd" stroke-width="1"/>')
-        parts.append(_text(left - 4, y + 4, f"{value:,.0f}", anchor="end", size=10, fill="#555"))
+        parts.append(_text(left - 4, y + 4, f"{value:,.0f}" if value == int(value) else f"{value:,.1f}", anchor="end", size=11, fill="#555"))
     if unit:
-        parts.append(_text(left - 4, top - 8, unit, anchor="end", size=10, fill="#555"))
+        parts.append(_text(left - 4, top - 8, unit, anchor="end", size=11, fill="#555"))
     return parts
 
 
@@ -123,9 +123,10 @@ def stacked_columns(key: str, title: str, labels: Sequence[str], series: Sequenc
 
 
 def bars(key: str, title: str, items: Sequence[tuple[str, float]], *, unit: str = "",
-         colours: Sequence[str] | None = None, value_text: Sequence[str] | None = None) -> Chart:
-    """Horizontal bars, one per named item: long names stay readable on a phone."""
-    label_width, top, row = 96, 8, 28
+         colours: Sequence[str] | None = None, value_text: Sequence[str] | None = None,
+         table: tuple[tuple[str, ...], tuple[tuple[object, ...], ...]] | None = None) -> Chart:
+    """Horizontal bars, one per named item: long names stay readable on a phone. `table` gives more detail than the bars."""
+    label_width, top, row = 112, 8, 28
     right = WIDTH - 56
     ceiling = max((v for _, v in items), default=0) or 1
     body = []
@@ -139,7 +140,8 @@ def bars(key: str, title: str, items: Sequence[tuple[str, float]], *, unit: str 
         body.append(_text(label_width + w + 4, y + 15, texts[i], size=11, fill="#333"))
     height = top + len(items) * row + 4
     description = "; ".join(f"{name}: {text}" for (name, _), text in zip(items, texts))
-    return Chart(key, title, _svg(key, title, description, height, body), ("", title), tuple((n, t) for (n, _), t in zip(items, texts)))
+    headings, rows = table or (("", title), tuple((n, t) for (n, _), t in zip(items, texts)))
+    return Chart(key, title, _svg(key, title, description, height, body), headings, rows)
 
 
 def line(key: str, title: str, labels: Sequence[str], values: Sequence[float], *, unit: str = "",
@@ -147,9 +149,10 @@ def line(key: str, title: str, labels: Sequence[str], values: Sequence[float], *
     """One series over time, with a dot at every point and the last value written out."""
     left, right, top, bottom = 44, WIDTH - 16, 24, 150
     ceiling = nice_ceiling(max(values, default=0))
-    step = (right - left) / max(len(labels) - 1, 1)
+    inset = 18  # the first month's label clears the value axis's figures
+    step = (right - left - inset) / max(len(labels) - 1, 1)
     body = _value_axis(top, bottom, left, right, ceiling, unit)
-    points = [(left + i * step, bottom - (bottom - top) * v / ceiling) for i, v in enumerate(values)]
+    points = [(left + inset + i * step, bottom - (bottom - top) * v / ceiling) for i, v in enumerate(values)]
     if points:
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
         body.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2.5"/>')
@@ -161,7 +164,7 @@ def line(key: str, title: str, labels: Sequence[str], values: Sequence[float], *
     shown = tick_labels or labels
     for i in range(len(labels)):
         if i % every == 0:
-            body.append(_text(left + i * step, bottom + 16, shown[i], anchor="middle"))
+            body.append(_text(left + inset + i * step, bottom + 16, shown[i], anchor="middle"))
     description = "; ".join(f"{label}: {value:,.0f}" for label, value in zip(labels, values))
     return Chart(key, title, _svg(key, title, description, bottom + 24, body), ("", title), tuple(zip(labels, values)))
 

@@ -158,15 +158,22 @@ def _volunteers_below(scope: Scope):
 
 
 def hours_by_month(session: Session, scope: Scope) -> dict[str, dict[str, int]]:
-    """Approved credited minutes per month of service and category, for activities organised in the scope."""
+    """Approved credited minutes per month of service and category, for activities organised in the scope.
+
+    Summed per activity first, so the month is worked out once per activity rather than once per attendance.
+    """
     since, until = scope.bounds
-    month = local_month(session, Activity.starts_at)
-    rows = session.execute(
-        select(month, Activity.category, func.sum(Attendance.credited_minutes))
+    per_activity = (
+        select(Activity.starts_at, Activity.category, func.sum(Attendance.credited_minutes).label("minutes"))
         .join(Attendance, and_(Attendance.activity_id == Activity.id, Attendance.status == AttendanceStatus.APPROVED.value))
         .join(Organisation, Organisation.id == Activity.organisation_id)
         .where(scope.below(Organisation.path), Activity.starts_at >= since, Activity.starts_at < until)
-        .group_by(month, Activity.category)
+        .group_by(Activity.id, Activity.starts_at, Activity.category)
+        .subquery()
+    )
+    month = local_month(session, per_activity.c.starts_at)
+    rows = session.execute(
+        select(month, per_activity.c.category, func.sum(per_activity.c.minutes)).group_by(month, per_activity.c.category)
     ).all()
     found: dict[str, dict[str, int]] = {m: {} for m in scope.months}
     for when, category, minutes in rows:

@@ -80,11 +80,14 @@ def programme_charts(found: figures.Programme) -> list[charts.Chart]:
     )
     new = charts.line("new", gettext("New volunteers per month"), months, [found.new_by_month.get(m, 0) for m in months],
                       unit=gettext("people"), tick_labels=ticks)
-    needs = charts.stacked_columns(
-        "needs", gettext("Needs recorded, by colour"), [str(COLOUR_NAMES[c]) for c in figures.COLOURS],
-        [(str(NEED_STATE_NAMES[s]), [found.needs.get(c, {}).get(s, 0) for c in figures.COLOURS]) for s in figures.NEED_STATES
-         if any(found.needs.get(c, {}).get(s, 0) for c in figures.COLOURS)],
-        tick_labels=[str(GRADE_NAMES[c]) for c in figures.COLOURS],
+    states = [s for s in figures.NEED_STATES if any(found.needs.get(c, {}).get(s, 0) for c in figures.COLOURS)]
+    needs = charts.bars(
+        "needs", gettext("Needs recorded, by colour"),
+        [(str(COLOUR_NAMES[c]), sum(found.needs.get(c, {}).values())) for c in figures.COLOURS],
+        colours=[charts.SIGNAL[c] for c in figures.COLOURS],
+        table=(("", *(str(NEED_STATE_NAMES[s]) for s in states), "∑"),
+               tuple((str(COLOUR_NAMES[c]), *(found.needs.get(c, {}).get(s, 0) for s in states), sum(found.needs.get(c, {}).values()))
+                     for c in figures.COLOURS)),
     )
     grades = charts.strip("grades", gettext("Volunteers by grade"),
                           [(str(GRADE_NAMES[c]), found.grades.get(c, 0), charts.SIGNAL[c]) for c in figures.GRADE_COLOURS])
