@@ -89,4 +89,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from timebank.grading import api as grading_api, views as grading
     for blueprint in (grading.bp, grading_api.bp):
         app.register_blueprint(blueprint)
+    from timebank.workbench import api as workbench_api, views as workbench
+    for blueprint in (workbench.bp, workbench_api.bp):
+        app.register_blueprint(blueprint)
     return app
