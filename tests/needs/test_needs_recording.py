@@ -54,7 +54,7 @@ def test_a_signed_in_person_recording_for_themself_links_their_resident_record(s
     session.commit()
     assert need.resident_id == earlier.resident_id
     assert session.get(Resident, need.resident_id).person_id == person.id
-    assert need.recorded_by == person.id and services.my_needs(session, person.id) == [need, earlier]
+    assert need.recorded_by == person.id and services.my_needs(session, person.id, now=NOW) == [need, earlier]
 
 
 def test_family_places_a_need_for_a_relative_only_along_a_confirmed_link(session, org_tree, make_person):
@@ -69,7 +69,7 @@ def test_family_places_a_need_for_a_relative_only_along_a_confirmed_link(session
     session.commit()
     assert session.get(Resident, need.resident_id).person_id == parent.id
     assert need.recorded_by == child.id
-    assert services.my_needs(session, child.id) == [need] == services.my_needs(session, parent.id)
+    assert services.my_needs(session, child.id, now=NOW) == [need] == services.my_needs(session, parent.id, now=NOW)
 
 
 def test_a_grid_worker_records_on_a_residents_behalf_and_a_red_need_tells_the_communitys_social_workers(session, org_tree, staff, place_need):

@@ -93,7 +93,7 @@ def index() -> ResponseReturnValue:
 @requires()
 def mine() -> ResponseReturnValue:
     """The needs one asked for, for oneself or for family, newest first."""
-    return jsonify([_need(n) for n in services.my_needs(db_session(), current_actor().id)])
+    return jsonify([_need(n) for n in services.my_needs(db_session(), current_actor().id, now=now())])
 
 
 @bp.get("/needs/<int:need_id>")
@@ -209,7 +209,7 @@ def resident_needs(resident_id: int) -> ResponseReturnValue:
     """A resident's needs, newest first."""
     session = db_session()
     found = residents.managed_resident(session, resident_id, actor=current_actor())
-    return jsonify([_need(n) for n in services.needs_of_resident(session, found.id)])
+    return jsonify([_need(n) for n in services.needs_of_resident(session, found.id, now=now())])
 
 
 # -- the resources list and the service projects list -----------------------------------------------

@@ -7,13 +7,14 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flask_babel import lazy_gettext
-from sqlalchemy import case, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from timebank.categories import SERVICE_CATEGORIES
 from timebank.localtime import local
 from timebank.needs.models import Channel, Colour, Need, NeedStatus
 from timebank.needs.residents import NEED_STAFF
+from timebank.needs.services import overdue_first
 from timebank.orgs.models import Organisation
 from timebank.people.access import Actor
 
@@ -68,11 +69,10 @@ def find_needs(session: Session, *, actor: Actor, filters: Mapping[str, Any], no
     paths = actor.paths(NEED_STAFF)
     if not paths:
         return []
-    overdue = (Need.due_at.is_not(None)) & (Need.due_at <= now)
     stmt = (
         select(Need).join(Organisation, Organisation.id == Need.organisation_id)
         .where(or_(*[Organisation.path.startswith(p) for p in paths]))
-        .order_by(case((overdue, 0), else_=1), case((Need.due_at.is_(None), 1), else_=0), Need.due_at, Need.recorded_at.desc(), Need.id.desc())
+        .order_by(*overdue_first(now))
         .limit(limit)
     )
     for name in ("colour", "status", "category", "channel"):
@@ -82,7 +82,7 @@ def find_needs(session: Session, *, actor: Actor, filters: Mapping[str, Any], no
         within = select(Organisation.path).where(Organisation.id == filters["organisation_id"]).scalar_subquery()
         stmt = stmt.where(Organisation.path.startswith(within))
     if filters.get("overdue"):
-        stmt = stmt.where(overdue)
+        stmt = stmt.where(Need.due_at.is_not(None), Need.due_at <= now)
     return list(session.scalars(stmt))
 
 

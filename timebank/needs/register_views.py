@@ -88,7 +88,7 @@ def resident(resident_id: int) -> ResponseReturnValue:
     """A resident: their record and their needs."""
     session = db_session()
     found = residents.managed_resident(session, resident_id, actor=current_actor())
-    return render_template("needs/resident.html", resident=found, needs=services.needs_of_resident(session, found.id),
+    return render_template("needs/resident.html", resident=found, needs=services.needs_of_resident(session, found.id, now=now()),
                            age=residents.age(found, local_day(now())))
 
 

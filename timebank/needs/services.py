@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
 from timebank.domain import Conflict, InvalidInput, NotAllowed, NotFound
@@ -94,6 +94,12 @@ def set_deadline(session: Session, need: Need, *, now: dt.datetime) -> None:
     """Set the need's deadline from its colour and its community's policy, while it waits for an answer."""
     waiting = need.status == NeedStatus.RECORDED.value
     need.due_at = response_deadline(effective_policy(session, need.organisation), need.colour, now) if waiting else None
+
+
+def overdue_first(now: dt.datetime) -> tuple[Any, ...]:
+    """The order of every needs list: overdue first (the longest overdue on top), then by deadline, then newest."""
+    overdue = Need.due_at.is_not(None) & (Need.due_at <= now)
+    return (case((overdue, 0), else_=1), case((Need.due_at.is_(None), 1), else_=0), Need.due_at, Need.recorded_at.desc(), Need.id.desc())
 
 
 def is_overdue(need: Need, now: dt.datetime) -> bool:
@@ -281,8 +287,8 @@ def may_cancel(need: Need, actor: Actor) -> bool:
 
 def cancel_need(session: Session, need_id: int, data: Mapping[str, Any], *, actor: Actor, now: dt.datetime) -> Need:
     """Cancel a need before any service, with a reason; its orders are cancelled with it (or the cancellation refused)."""
+    need = visible_need(session, need_id, actor=actor, lock=True)  # an outsider learns nothing from validation
     reason = load(NeedReasonSchema(), data)["reason"]
-    need = visible_need(session, need_id, actor=actor, lock=True)
     if need.status not in CANCELLABLE:
         raise Conflict("This need can no longer be cancelled.")
     if not may_cancel(need, actor):
@@ -297,13 +303,13 @@ def cancel_need(session: Session, need_id: int, data: Mapping[str, Any], *, acto
     return need
 
 
-def needs_of_resident(session: Session, resident_id: int) -> list[Need]:
-    """A resident's needs, newest first."""
-    return list(session.scalars(select(Need).where(Need.resident_id == resident_id).order_by(Need.recorded_at.desc(), Need.id.desc())))
+def needs_of_resident(session: Session, resident_id: int, *, now: dt.datetime) -> list[Need]:
+    """A resident's needs, overdue first."""
+    return list(session.scalars(select(Need).where(Need.resident_id == resident_id).order_by(*overdue_first(now))))
 
 
-def my_needs(session: Session, person_id: int) -> list[Need]:
-    """The needs a person asked for: their own as a resident, and those they placed online for family; newest first."""
+def my_needs(session: Session, person_id: int, *, now: dt.datetime) -> list[Need]:
+    """The needs a person asked for: their own as a resident, and those they placed online for family; overdue first."""
     own = select(Resident.id).where(Resident.person_id == person_id)
     stmt = select(Need).where(or_(Need.resident_id.in_(own), (Need.recorded_by == person_id) & (Need.channel == Channel.ONLINE.value)))
-    return list(session.scalars(stmt.order_by(Need.recorded_at.desc(), Need.id.desc())))
+    return list(session.scalars(stmt.order_by(*overdue_first(now))))

@@ -115,7 +115,7 @@ def new() -> ResponseReturnValue:
 @requires()
 def mine() -> ResponseReturnValue:
     """我的需求: the needs one asked for, for oneself or for family, with where each stands in plain words."""
-    return render_template("needs/mine.html", needs=services.my_needs(db_session(), current_actor().id))
+    return render_template("needs/mine.html", needs=services.my_needs(db_session(), current_actor().id, now=now()))
 
 
 # -- the needs list -------------------------------------------------------------------------
