@@ -6,8 +6,7 @@ import pytest
 
 from timebank.app import create_app
 from timebank.needs.models import Resident
-from tests.conftest import NOW, signed_in
-from tests.needs.needs_fixtures import place_need, staff  # noqa: F401  (fixtures)
+from tests.conftest import signed_in
 
 ASK = {"description": "家里灯坏了，够不着", "contact_phone": "13700000077", "privacy_consent": True}
 

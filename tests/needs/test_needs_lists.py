@@ -15,7 +15,6 @@ from timebank.needs.alerts import warn_overdue
 from timebank.needs.tasks import overdue_needs
 from timebank.notices.models import Notice
 from tests.conftest import NOW, signed_in
-from tests.needs.needs_fixtures import place_need, staff  # noqa: F401  (fixtures)
 
 WEEK_AGO = NOW - dt.timedelta(days=7)
 

@@ -15,8 +15,8 @@ from timebank.orgs.services import set_policies
 from timebank.people.access import actor_for
 from timebank.people.services import confirm_family_link, request_family_link
 from tests.conftest import NOW, SYSTEM
-from tests.needs.needs_fixtures import PHONE, place_need, staff  # noqa: F401  (fixtures)
 
+PHONE = "13700000001"
 ASK = {"description": "水管漏水，需要人帮忙看看", "wanted_when": "周三上午", "contact_phone": PHONE, "privacy_consent": True}
 
 

@@ -11,7 +11,6 @@ from timebank.needs import residents
 from timebank.needs.models import Assignment, Order, Resident
 from timebank.people.access import actor_for
 from tests.conftest import NOW, send, signed_in, text
-from tests.needs.needs_fixtures import place_need, staff  # noqa: F401  (fixtures)
 
 RESIDENT = {"real_name": "钱奶奶", "phone": "13700000009", "address": "幸福路8号院3单元201", "birth_date": "1940-05-01",
             "groups": ["living_alone", "old_age"], "privacy_consent": True}

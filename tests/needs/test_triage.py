@@ -14,7 +14,6 @@ from timebank.needs.models import NeedEvent
 from timebank.notices.models import Notice
 from timebank.people.access import actor_for
 from tests.conftest import NOW, send, signed_in, text
-from tests.needs.needs_fixtures import PHONE, place_need, staff  # noqa: F401  (fixtures)
 
 LATER = NOW + dt.timedelta(hours=2)
 

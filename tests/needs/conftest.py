@@ -1,4 +1,4 @@
-"""Fixtures the needs tests share: staff of each kind, a resident, and a need recorded for them."""
+"""Fixtures the needs tests share: staff of each kind around `east`, and a need recorded through the grid worker."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from timebank.needs import services
 from timebank.needs.models import Need
 from timebank.people.access import Actor, actor_for
 from tests.conftest import NOW
-
-PHONE = "13700000001"
 
 
 @pytest.fixture
