@@ -94,3 +94,12 @@ def test_quick_jobs_benchmark_measures_both_queues():
     assert figures["bench"] == "jobs" and figures["n"] == 200
     for key in ("sqlite_per_s", "redis_per_s", "p50_start_ms", "redis_p50_start_ms"):
         assert figures[key] > 0, key
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("storage", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_quick_orders_benchmark_has_one_claim_winner_and_times_suggestions(storage):
+    figures = quick_run("orders", storage)
+    assert figures["bench"] == "orders" and figures["db"] == storage
+    assert figures["claim_winners"] == 1 and figures["double_assigned"] == 0 and figures["breaches"] == 0
+    assert figures["suggest_ms_1k"] > 0 and figures["suggest_ms_10k"] > 0 and figures["suggest_ratio"] > 0

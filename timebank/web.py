@@ -182,28 +182,30 @@ NAV = (
     ("volunteering.browse", "Activities", "Mine"),
     ("volunteering.my_attendances", "My service", "Mine"),
     ("orders.mine", "My orders", "Mine"),
-    ("orders.claimable", "Orders to claim", "Mine"),
     ("needs.mine", "My requests", "Mine"),
+    ("orders.requests", "Services for me", "Mine"),
+    ("needs.new", "Ask for help", "Mine"),
     ("redeem.near_me", "Where to redeem", "Mine"),
     ("gifts.give", "Give hours", "Mine"),
+    ("gifts.donate", "Donate hours", "Mine"),
     ("certify.mine", "Certification", "Mine"),
     ("grading.mine", "My grade", "Mine"),
     ("events.manage", "Manage activities", "Activities and review"),
     ("review.corrections", "Correction requests", "Activities and review"),
     ("review.overdue", "Overdue reviews", "Activities and review"),
-    ("needs.index", "Needs", "Needs and orders"),
-    ("needs.new", "Record a need", "Needs and orders"),
-    ("needs.residents", "Residents", "Needs and orders"),
+    ("needs.index", "Residents' needs", "Needs and orders"),
+    ("orders.index", "Service orders", "Needs and orders"),
+    ("needs.residents_index", "Residents", "Needs and orders"),
     ("orders.follow_ups", "Rating follow-ups", "Needs and orders"),
-    ("needs.resources", "Resources", "Needs and orders"),
-    ("needs.projects", "Service projects", "Needs and orders"),
+    ("needs.resources_index", "Resources", "Needs and orders"),
+    ("needs.projects_index", "Service projects", "Needs and orders"),
+    ("grading.organisations", "Four-colour grades", "Needs and orders"),
     ("grading.follow_ups", "Grade follow-ups", "Needs and orders"),
-    ("grading.supervision", "Supervision records", "Needs and orders"),
-    ("grading.index", "Supervision index", "Needs and orders"),
+    ("grading.supervision_sessions", "Supervision records", "Needs and orders"),
+    ("grading.my_index", "Supervision index", "Needs and orders"),
     ("grading.team_index", "Team supervision index", "Needs and orders"),
     ("redeem.index", "Stations", "Stations"),
-    ("pool.statement", "Community pool", "Stations"),
-    ("pool.allocate", "Allocate pool hours", "Stations"),
+    ("pool.index", "Community pools", "Stations"),
     ("certify.programmes", "Certification programmes", "Certification"),
     ("people.registrations", "Registrations", "People and organisations"),
     ("people.search", "Volunteers", "People and organisations"),
@@ -217,9 +219,10 @@ NAV = (
 
 
 def admits(view: Callable[..., Any], holds: Callable[..., bool]) -> bool:
-    """Whether a view guarded by `requires` lets in someone for whom `holds(*roles)` says yes (unguarded: no)."""
+    """Whether the view lets in someone for whom `holds(*roles)` says yes: unguarded views are public (the
+    authorisation matrix holds every view to `requires` or PUBLIC), guarded ones need one of their roles."""
     required = getattr(view, "required_roles", None)
-    return required is not None and (not required or holds(*required))
+    return not required or holds(*required)
 
 
 def nav_groups(view_functions: dict[str, Callable[..., Any]], holds: Callable[..., bool]) -> list[tuple[str, list[tuple[str, str]]]]:
