@@ -70,8 +70,18 @@ def database() -> Database:
 def db_session() -> Session:
     """The request's one session: the view commits it; teardown rolls back whatever it did not."""
     if "db_session" not in g:
-        g.db_session = database().session(write=request.method not in SAFE_METHODS)
+        write = request.method not in SAFE_METHODS
+        view = current_app.view_functions.get(request.endpoint) if write else None
+        g.db_session = database().session(write=write, reads_first=getattr(view, "reads_first", False))
     return g.db_session
+
+
+def reads_first(view: T) -> T:
+    """Mark a view that writes after reading who asks and what about: on SQLite its request holds the
+    write lock only from its first write (or the service's `start_writing`) to its commit, not while
+    the signed-in person, the device and the records in question are read (see `timebank.db`)."""
+    view.reads_first = True  # type: ignore[attr-defined]
+    return view
 
 
 def close_db_session(_exc: BaseException | None = None) -> None:
@@ -193,13 +203,13 @@ NAV = (
     ("events.manage", "Manage activities", "Activities and review"),
     ("review.corrections", "Correction requests", "Activities and review"),
     ("review.overdue", "Overdue reviews", "Activities and review"),
-    ("needs.index", "Residents' needs", "Needs and orders"),
+    ("needs.index", "Needs", "Needs and orders"),
     ("orders.index", "Service orders", "Needs and orders"),
     ("needs.residents_index", "Residents", "Needs and orders"),
     ("orders.follow_ups", "Rating follow-ups", "Needs and orders"),
     ("needs.resources_index", "Resources", "Needs and orders"),
     ("needs.projects_index", "Service projects", "Needs and orders"),
-    ("grading.organisations", "Four-colour grades", "Needs and orders"),
+    ("grading.organisations", "Volunteer grades", "Needs and orders"),
     ("grading.follow_ups", "Grade follow-ups", "Needs and orders"),
     ("grading.supervision_sessions", "Supervision records", "Needs and orders"),
     ("grading.my_index", "Supervision index", "Needs and orders"),
