@@ -193,15 +193,17 @@ NAV = (
     ("volunteering.my_attendances", "My service", "Mine"),
     ("orders.mine", "My orders", "Mine"),
     ("needs.mine", "My requests", "Mine"),
+    ("orders.requests", "Services for me", "Mine"),
+    ("needs.new", "Ask for help", "Mine"),
     ("redeem.near_me", "Where to redeem", "Mine"),
     ("gifts.give", "Give hours", "Mine"),
+    ("gifts.donate", "Donate hours", "Mine"),
     ("certify.mine", "Certification", "Mine"),
     ("grading.mine", "My grade", "Mine"),
     ("events.manage", "Manage activities", "Activities and review"),
     ("review.corrections", "Correction requests", "Activities and review"),
     ("review.overdue", "Overdue reviews", "Activities and review"),
     ("needs.index", "Needs", "Needs and orders"),
-    ("needs.new", "Record a need", "Needs and orders"),
     ("orders.index", "Service orders", "Needs and orders"),
     ("needs.residents_index", "Residents", "Needs and orders"),
     ("orders.follow_ups", "Rating follow-ups", "Needs and orders"),
@@ -227,9 +229,10 @@ NAV = (
 
 
 def admits(view: Callable[..., Any], holds: Callable[..., bool]) -> bool:
-    """Whether a view guarded by `requires` lets in someone for whom `holds(*roles)` says yes (unguarded: no)."""
+    """Whether the view lets in someone for whom `holds(*roles)` says yes: unguarded views are public (the
+    authorisation matrix holds every view to `requires` or PUBLIC), guarded ones need one of their roles."""
     required = getattr(view, "required_roles", None)
-    return required is not None and (not required or holds(*required))
+    return not required or holds(*required)
 
 
 def nav_groups(view_functions: dict[str, Callable[..., Any]], holds: Callable[..., bool]) -> list[tuple[str, list[tuple[str, str]]]]:

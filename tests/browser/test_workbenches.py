@@ -10,7 +10,7 @@ import pytest
 
 from tests.browser.conftest import sign_in
 from tests.conftest import NOW
-from tests.workbench.conftest import programme_world  # noqa: F401 - the programme the coordinator's charts draw
+from tests.workbench.world import build_programme_world
 
 SHOTS = os.environ.get("TIMEBANK_SCREENSHOTS")
 SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1366, "height": 900}}
@@ -34,7 +34,13 @@ OVERFLOW = "() => document.documentElement.scrollWidth > document.documentElemen
 
 
 @pytest.fixture
-def server(app, programme_world, monkeypatch):  # noqa: F811 - the fixture imported above
+def programme_world(session, org_tree, make_person, make_activity, ledger_setup, credit):
+    """The programme the coordinator's charts draw (tests/workbench/world.py)."""
+    return build_programme_world(session, org_tree, make_person, make_activity, ledger_setup, credit)
+
+
+@pytest.fixture
+def server(app, programme_world, monkeypatch):
     """The app on the programme's database, its clock at NOW."""
     from tests.browser.conftest import serve
 
@@ -49,7 +55,7 @@ def _shot(page, name: str) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_each_role_signs_in_and_lands_on_its_workbench(browser, server, programme_world, make_person, size):  # noqa: F811
+def test_each_role_signs_in_and_lands_on_its_workbench(browser, server, programme_world, make_person, size):
     people = programme_world["people"]
     clerk = make_person("station_staff", station_id=programme_world["station"].id, name="赵店员")
     expected = {"a": "/workbench", "social_worker": "/workbench", "coordinator": "/workbench", "admin": "/workbench",
@@ -69,7 +75,7 @@ def test_each_role_signs_in_and_lands_on_its_workbench(browser, server, programm
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_the_coordinators_charts_draw_with_every_label_clear(browser, server, programme_world, size):  # noqa: F811
+def test_the_coordinators_charts_draw_with_every_label_clear(browser, server, programme_world, size):
     context = browser.new_context(locale="zh-CN", viewport=SIZES[size])
     page = sign_in(context, server, programme_world["people"]["coordinator"].phone)
     charts = page.evaluate(CHARTS)
@@ -90,7 +96,7 @@ def test_the_coordinators_charts_draw_with_every_label_clear(browser, server, pr
     context.close()
 
 
-def test_the_menu_opens_on_a_phone_with_links_large_enough_to_tap(browser, server, programme_world):  # noqa: F811
+def test_the_menu_opens_on_a_phone_with_links_large_enough_to_tap(browser, server, programme_world):
     context = browser.new_context(locale="zh-CN", viewport=SIZES["phone"], is_mobile=True, has_touch=True)
     page = sign_in(context, server, programme_world["people"]["admin"].phone)
     panel = page.locator(".menu-panel")

@@ -78,9 +78,16 @@ def test_links_to_features_not_in_this_app_are_left_out_and_appear_once_register
         return ""
 
     view.required_roles = ()
-    with_it = nav_groups({**app.view_functions, "needs.mine": view}, holds)
+    without = {k: v for k, v in app.view_functions.items() if k != "needs.mine"}
+    assert ("needs.mine", "My requests") not in dict(nav_groups(without, holds))["Mine"]
+    with_it = nav_groups({**without, "needs.mine": view}, holds)
     assert ("needs.mine", "My requests") in dict(with_it)["Mine"]
 
 
-def test_an_unguarded_view_is_never_offered():
-    assert not admits(lambda: "", lambda *roles: True)
+def test_a_public_view_is_offered_to_everyone_and_a_guarded_one_to_its_roles():
+    def guarded():
+        return ""
+
+    guarded.required_roles = ("coordinator",)
+    assert admits(lambda: "", lambda *roles: False)
+    assert admits(guarded, lambda *roles: "coordinator" in roles) and not admits(guarded, lambda *roles: False)

@@ -14,13 +14,13 @@ from timebank.people.models import Role
 from timebank.people.services import load
 from timebank.web import db_session
 from timebank.workbench import programme as figures, services
-from timebank.workbench.schemas import ProgrammeQuerySchema, ProgrammeSchema, WorkbenchSchema
+from timebank.workbench.schemas import ProgrammeQuerySchema, ProgrammeFiguresSchema, WorkbenchSchema
 
 bp = api_blueprint("workbench_api", __name__)
 
 
 def programme_out(found: figures.Programme) -> dict[str, Any]:
-    """The coordinator's figures as ProgrammeSchema dumps them."""
+    """The coordinator's figures as ProgrammeFiguresSchema dumps them."""
     scope = found.scope
     return {
         "organisation_id": scope.organisation.id if scope.organisation else None,
@@ -84,11 +84,11 @@ def mine() -> ResponseReturnValue:
 
 
 @bp.get("/workbench/programme")
-@documented(query=ProgrammeQuerySchema, response=ProgrammeSchema)
+@documented(query=ProgrammeQuerySchema, response=ProgrammeFiguresSchema)
 @requires(*MANAGERS)
 def programme() -> ResponseReturnValue:
     """The coordinator's figures for an organisation within reach (404 outside it) and a range of local days."""
     session = db_session()
     query = load(ProgrammeQuerySchema(), request.args)
     scope = figures.programme_scope(session, actor=current_actor(), now=now(), **query)
-    return jsonify(ProgrammeSchema().dump(programme_out(figures.programme(session, scope))))
+    return jsonify(ProgrammeFiguresSchema().dump(programme_out(figures.programme(session, scope))))

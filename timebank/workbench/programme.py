@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from timebank.certify.models import Certificate
 from timebank.domain import InvalidInput
 from timebank.events.models import Activity, Attendance, AttendanceStatus
-from timebank.grading.models import Grade
+from timebank.grading.services import current_grades
 from timebank.ledger.models import Account, Commodity, OwnerType
 from timebank.localtime import local_day
 from timebank.needs.models import Colour, Need, NeedStatus
@@ -44,6 +44,7 @@ class Scope:
     """Whose figures: the subtrees (one organisation when chosen, else the actor's whole reach) and the local days."""
 
     paths: tuple[str, ...]
+    organisation_ids: tuple[int, ...]  # the organisations whose subtrees those are
     organisation: Organisation | None
     start: dt.date
     end: dt.date
@@ -73,11 +74,12 @@ def programme_scope(
 ) -> Scope:
     """The scope a coordinator asked for: an organisation within their reach (404 outside it), the range checked."""
     paths = tuple(actor.paths(MANAGERS))
+    organisation_ids = tuple(sorted({g.organisation_id for g in actor.grants if g.role in {str(r) for r in MANAGERS}}))
     organisation = None
     if organisation_id is not None:
         organisation = get_organisation(session, organisation_id)
         actor.require(MANAGERS, organisation)
-        paths = (organisation.path,)
+        paths, organisation_ids = (organisation.path,), (organisation.id,)
     today = local_day(now)
     end = end or today
     start = start or default_start(end)
@@ -85,7 +87,7 @@ def programme_scope(
         raise InvalidInput(errors={"end": ["The end must not be before the start."]})
     if (end - start).days > MAX_DAYS:
         raise InvalidInput(errors={"start": ["Choose at most three years."]})
-    return Scope(paths, organisation, start, end)
+    return Scope(paths, organisation_ids, organisation, start, end)
 
 
 def default_start(end: dt.date) -> dt.date:
@@ -254,21 +256,9 @@ def response_times(session: Session, scope: Scope) -> list[ResponseTime]:
 
 
 def grade_distribution(session: Session, scope: Scope) -> dict[str, int]:
-    """Volunteers per current grade colour: each one's newest grade row, for volunteers homed in the scope."""
-    newest = (
-        select(Grade.subject_id, func.max(Grade.graded_on).label("day"))
-        .where(Grade.subject_type == "volunteer", Grade.subject_id.in_(_volunteers_below(scope)))
-        .group_by(Grade.subject_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(Grade.colour, func.count())
-        .join(newest, and_(Grade.subject_id == newest.c.subject_id, Grade.graded_on == newest.c.day))
-        .where(Grade.subject_type == "volunteer")
-        .group_by(Grade.colour)
-    ).all()
+    """Volunteers per current grade colour (each one's newest grade row), for volunteers homed in the scope."""
     found = {c: 0 for c in GRADE_COLOURS}
-    found.update({colour: int(count) for colour, count in rows})
+    found.update(current_grades(session, scope.organisation_ids))
     return found
 
 

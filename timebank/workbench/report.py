@@ -55,7 +55,7 @@ class MonthlyReport:
 
 def _month_scope(scope: figures.Scope) -> figures.Scope:
     """The twelve months up to the report's month, for the trend table."""
-    return figures.Scope(scope.paths, scope.organisation, figures.default_start(scope.end), scope.end)
+    return figures.Scope(scope.paths, scope.organisation_ids, scope.organisation, figures.default_start(scope.end), scope.end)
 
 
 def monthly(session: Session, scope: figures.Scope, *, now: dt.datetime) -> MonthlyReport:

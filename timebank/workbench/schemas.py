@@ -29,14 +29,14 @@ class ReportQuerySchema(Schema):
                           metadata={"description": "YYYY-MM"})
 
 
-class MonthMinutesSchema(Schema):
+class BenchMonthMinutesSchema(Schema):
     """Approved credited minutes of one month, per service category."""
 
     month = fields.String()
     minutes = fields.Dict(keys=fields.String(), values=fields.Integer())
 
 
-class MonthCountSchema(Schema):
+class BenchMonthCountSchema(Schema):
     """A count for one month."""
 
     month = fields.String()
@@ -44,7 +44,7 @@ class MonthCountSchema(Schema):
     points = fields.Integer(metadata={"description": "redemptions only: points redeemed"})
 
 
-class ResponseTimeSchema(Schema):
+class NeedResponseTimeSchema(Schema):
     """Hours from recorded to triaged, for needs of one colour triaged in the range."""
 
     colour = fields.String()
@@ -53,28 +53,28 @@ class ResponseTimeSchema(Schema):
     p90_hours = fields.Float(allow_none=True)
 
 
-class ProgrammeSchema(Schema):
+class ProgrammeFiguresSchema(Schema):
     """The coordinator's figures for a scope."""
 
     organisation_id = fields.Integer(allow_none=True, metadata={"description": "None: every subtree within reach"})
     start = fields.Date()
     end = fields.Date()
-    hours_by_month = fields.List(fields.Nested(MonthMinutesSchema))
+    hours_by_month = fields.List(fields.Nested(BenchMonthMinutesSchema))
     total_minutes = fields.Integer()
     registered_volunteers = fields.Integer()
     active_volunteers = fields.Integer()
     new_volunteers = fields.Integer()
-    new_by_month = fields.List(fields.Nested(MonthCountSchema))
+    new_by_month = fields.List(fields.Nested(BenchMonthCountSchema))
     needs = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Integer()),
                         metadata={"description": "colour -> state -> needs recorded in the range"})
-    response_times = fields.List(fields.Nested(ResponseTimeSchema))
+    response_times = fields.List(fields.Nested(NeedResponseTimeSchema))
     grades = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "current grade colour -> volunteers"})
-    redemptions_by_month = fields.List(fields.Nested(MonthCountSchema))
+    redemptions_by_month = fields.List(fields.Nested(BenchMonthCountSchema))
     points_outstanding = fields.Integer(metadata={"description": "points volunteers hold: the programme's liability"})
     certificates = fields.Dict(keys=fields.String(), values=fields.Integer())
 
 
-class BalancesSchema(Schema):
+class BenchBalancesSchema(Schema):
     """A volunteer's balances and star progress."""
 
     hour_minutes = fields.Integer()
@@ -85,7 +85,7 @@ class BalancesSchema(Schema):
     star_progress = fields.Float()
 
 
-class NextActivitySchema(Schema):
+class BenchActivitySchema(Schema):
     """An activity the volunteer signed up for."""
 
     id = fields.Integer()
@@ -94,7 +94,7 @@ class NextActivitySchema(Schema):
     signup = fields.String(metadata={"description": "signed_up or waiting"})
 
 
-class NextOrderSchema(Schema):
+class BenchOrderSchema(Schema):
     """An order visit the volunteer holds."""
 
     order_id = fields.Integer()
@@ -107,9 +107,9 @@ class NextOrderSchema(Schema):
 class VolunteerFiguresSchema(Schema):
     """The volunteer's section."""
 
-    activities = fields.List(fields.Nested(NextActivitySchema))
-    orders = fields.List(fields.Nested(NextOrderSchema))
-    balances = fields.Nested(BalancesSchema)
+    activities = fields.List(fields.Nested(BenchActivitySchema))
+    orders = fields.List(fields.Nested(BenchOrderSchema))
+    balances = fields.Nested(BenchBalancesSchema)
     grade = fields.String(allow_none=True, metadata={"description": "current grade colour, if graded"})
 
 
@@ -145,5 +145,5 @@ class WorkbenchSchema(Schema):
     sections = fields.List(fields.String())
     volunteer = fields.Nested(VolunteerFiguresSchema)
     social_worker = fields.Nested(CarerFiguresSchema, allow_none=True)
-    coordinator = fields.Nested(ProgrammeSchema, allow_none=True)
+    coordinator = fields.Nested(ProgrammeFiguresSchema, allow_none=True)
     admin = fields.Nested(SystemFiguresSchema, allow_none=True)

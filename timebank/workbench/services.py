@@ -14,11 +14,14 @@ from sqlalchemy.orm import Session
 from timebank.audit.models import AuditEntry
 from timebank.events.models import Activity, ActivityStatus, Attendance, SignUp
 from timebank.events.review import UNDECIDED, deadline
+from timebank.grading.index import index_history
 from timebank.grading.models import Grade, SupervisionIndex
+from timebank.grading.services import follow_up_list, grade_of
 from timebank.jobs.models import Job, JobStatus
 from timebank.ledger.seal import SealStatus, seal_status
 from timebank.localtime import local_day
-from timebank.needs.models import Assignment, AssignmentStatus, Need, NeedStatus, Order, Rating
+from timebank.needs.models import Assignment, AssignmentStatus, Need, NeedStatus, Order
+from timebank.needs.ratings import follow_ups as low_ratings
 from timebank.notices.models import OutboxMessage, OutboxStatus
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import effective_policy, get_organisation
@@ -32,8 +35,6 @@ SECTIONS = (Role.ADMIN, Role.COORDINATOR, Role.SOCIAL_WORKER, Role.STATION_STAFF
 DUE_SOON_DAYS = 2
 #: The longest list a workbench shows of anything (the full lists are a link away).
 LISTED = 5
-#: Stars of a rating that ask for a follow-up call (回访).
-LOW_RATING = 2
 #: Assignment states in which an order still needs the volunteer.
 UPCOMING_ASSIGNMENT = (AssignmentStatus.OFFERED.value, AssignmentStatus.ACCEPTED.value, AssignmentStatus.STARTED.value)
 
@@ -42,14 +43,6 @@ def sections(actor: Actor) -> list[str]:
     """The workbench sections this person sees, most senior first; everyone has the volunteer's."""
     held = {g.role for g in actor.grants}
     return [str(role) for role in SECTIONS if role == Role.VOLUNTEER or str(role) in held]
-
-
-def current_grade(session: Session, volunteer_id: int) -> Grade | None:
-    """The volunteer's newest grade row, if they have been graded."""
-    return session.scalars(
-        select(Grade).where(Grade.subject_type == "volunteer", Grade.subject_id == volunteer_id)
-        .order_by(Grade.graded_on.desc(), Grade.id.desc()).limit(1)
-    ).first()
 
 
 # -- the volunteer -------------------------------------------------------------------------
@@ -83,7 +76,7 @@ def volunteer_bench(session: Session, person: Person, *, now: dt.datetime) -> Vo
         signups=[(activity, status) for activity, status in signups],
         assignments=assignments,
         balances=summary(session, person.id, policy),
-        grade=current_grade(session, person.id),
+        grade=grade_of(session, person.id),
     )
 
 
@@ -112,7 +105,7 @@ class CarerBench:
     overdue_needs: int  # past their colour's response deadline
     overdue_offers: int  # offers past their accept deadline, still unanswered
     low_ratings: int  # two stars or fewer, no follow-up yet
-    flagged_volunteers: dict[str, int]  # yellow/red -> volunteers whose current grade it is
+    flagged_volunteers: dict[str, int]  # yellow/red -> volunteers of that current grade still to call back
     index: SupervisionIndex | None = None
 
     @property
@@ -154,28 +147,16 @@ def activities_to_review(session: Session, *, actor: Actor, now: dt.datetime) ->
     return found
 
 
-def flagged_volunteers(session: Session, paths: list[str]) -> dict[str, int]:
-    """Volunteers homed below `paths` whose current grade is yellow or red."""
-    homes = select(Person.id).join(Organisation, Organisation.id == Person.home_organisation_id).where(
-        or_(*[Organisation.path.startswith(p, autoescape=True) for p in paths] or [False])
-    )
-    newest = (
-        select(Grade.subject_id, func.max(Grade.graded_on).label("day"))
-        .where(Grade.subject_type == "volunteer", Grade.subject_id.in_(homes)).group_by(Grade.subject_id).subquery()
-    )
-    rows = session.execute(
-        select(Grade.colour, func.count())
-        .join(newest, and_(Grade.subject_id == newest.c.subject_id, Grade.graded_on == newest.c.day))
-        .where(Grade.subject_type == "volunteer", Grade.colour.in_(("yellow", "red"))).group_by(Grade.colour)
-    ).all()
+def flagged_volunteers(session: Session, *, actor: Actor, now: dt.datetime) -> dict[str, int]:
+    """Yellow and red volunteers in the actor's subtrees still waiting for a follow-up call (the grading's own list)."""
     found = {"yellow": 0, "red": 0}
-    found.update({colour: int(count) for colour, count in rows})
+    for item in follow_up_list(session, actor, now=now):
+        found[item.grade.colour] = found.get(item.grade.colour, 0) + 1
     return found
 
 
 def carer_bench(session: Session, *, actor: Actor, now: dt.datetime) -> CarerBench:
     """What waits for a social worker: attendances to approve, needs to triage, what is overdue, whom to call back."""
-    paths = actor.paths(CARERS)
     to_review = activities_to_review(session, actor=actor, now=now)
     needs_here = and_(Need.organisation_id == Organisation.id, _in_reach(actor, Organisation.path))
     recorded = select(Need).join(Organisation, needs_here).where(Need.status == NeedStatus.RECORDED.value)
@@ -189,15 +170,7 @@ def carer_bench(session: Session, *, actor: Actor, now: dt.datetime) -> CarerBen
         .where(_in_reach(actor, Organisation.path), Assignment.status == AssignmentStatus.OFFERED.value,
                Assignment.respond_by.is_not(None), Assignment.respond_by < now)
     ) or 0
-    low_ratings = session.scalar(
-        select(func.count(Rating.id)).join(Person, Person.id == Rating.volunteer_id)
-        .join(Organisation, Organisation.id == Person.home_organisation_id)
-        .where(_in_reach(actor, Organisation.path), Rating.stars <= LOW_RATING, Rating.followed_up_at.is_(None))
-    ) or 0
-    index = session.scalars(
-        select(SupervisionIndex).where(SupervisionIndex.social_worker_id == actor.id)
-        .order_by(SupervisionIndex.month.desc()).limit(1)
-    ).first()
+    history = index_history(session, actor.id, months=1)
     return CarerBench(
         to_review=to_review,
         undecided=sum(item.undecided for item in to_review),
@@ -205,9 +178,9 @@ def carer_bench(session: Session, *, actor: Actor, now: dt.datetime) -> CarerBen
         oldest_to_triage=list(session.scalars(recorded.order_by(Need.due_at.is_(None), Need.due_at, Need.recorded_at).limit(LISTED))),
         overdue_needs=int(overdue_needs),
         overdue_offers=int(overdue_offers),
-        low_ratings=int(low_ratings),
-        flagged_volunteers=flagged_volunteers(session, paths),
-        index=index,
+        low_ratings=len(low_ratings(session, actor=actor)),
+        flagged_volunteers=flagged_volunteers(session, actor=actor, now=now),
+        index=history[-1] if history else None,
     )
 
 
