@@ -121,6 +121,7 @@ def _pages(session) -> tuple[dict[str, list[str]], str]:
             "/", "/me", "/me/edit", "/me/code", "/me/card", "/me/balances", "/me/family", "/activities",
             f"/activities/{attendance.activity_id}", "/me/attendances", f"/me/attendances/{attendance.id}/report", "/me/stations",
             "/certify/me", "/password",
+            "/gifts/give", "/gifts/donate",  # gifts of hours and the community pool
         ],
         "13900000031": [
             "/stations", "/stations/1/counter", "/stations/1/day", "/stations/1/stock",
@@ -136,6 +137,7 @@ def _pages(session) -> tuple[dict[str, list[str]], str]:
             "/people/registrations", "/people/new", "/people/import", "/organisations", f"/organisations/{east}", "/devices",
             "/review/overdue", "/certify/programmes/new", f"/people/{person.id}/edit",
             "/redemptions/overview", "/certify/records",
+            "/pool", f"/pool/{east}", f"/pool/{east}/statement",  # gifts of hours and the community pool
         ],
         "13900000011": ["/stations/1/catalogue"],
         "13900000001": ["/", "/audit", f"/people/{person.id}", "/certify/continuing-education"],
