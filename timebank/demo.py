@@ -30,6 +30,7 @@ from timebank.categories import SERVICE_CATEGORIES
 from timebank.db import Database
 from timebank.certify.demo import build_certification
 from timebank.events.demo import build_activities
+from timebank.gifts.demo import build_gifts
 from timebank.grading.demo import build_grading
 from timebank.events.models import Activity, ActivityStatus, Attendance, AttendanceStatus
 from timebank.ledger import Account, Commodity, Hold, Kind, Leg, OwnerType, Transaction
@@ -238,6 +239,7 @@ def build_demo(session: Session, *, volunteers: int, days: int, seed: int, now: 
     )
     activities += "\n" + build_certification(session, cast=cast, now=now)
     activities += "\n" + build_needs(session, cast=cast, rng=rng, vault=vault, now=now)
+    activities += "\n" + build_gifts(session, cast=cast, now=now)
     activities += "\n" + build_grading(session, cast=cast, now=now)
     set_meta(session, DEMO_FLAG, now.isoformat())
     return _summary(world, activities, stations.summary())

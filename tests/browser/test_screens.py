@@ -122,6 +122,7 @@ def _pages(session) -> tuple[dict[str, list[str]], str]:
             "/", "/workbench", "/me", "/me/edit", "/me/code", "/me/card", "/me/balances", "/me/family", "/activities",
             f"/activities/{attendance.activity_id}", "/me/attendances", f"/me/attendances/{attendance.id}/report", "/me/stations",
             "/certify/me", "/password",
+            "/gifts/give", "/gifts/donate",  # gifts of hours and the community pool
         ],
         "13900000031": [
             "/stations", "/stations/1/counter", "/stations/1/day", "/stations/1/stock",
@@ -137,6 +138,7 @@ def _pages(session) -> tuple[dict[str, list[str]], str]:
             "/workbench", "/people/registrations", "/people/new", "/people/import", "/organisations", f"/organisations/{east}", "/devices",
             "/review/overdue", "/certify/programmes/new", f"/people/{person.id}/edit",
             "/redemptions/overview", "/certify/records",
+            "/pool", f"/pool/{east}", f"/pool/{east}/statement",  # gifts of hours and the community pool
         ],
         "13900000011": ["/stations/1/catalogue"],
         "13900000001": ["/", "/workbench", "/audit", f"/people/{person.id}", "/certify/continuing-education"],

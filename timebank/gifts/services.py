@@ -78,13 +78,7 @@ def give(
     link = require_family(session, giver, receiver)
     if _sent_before(session, idempotency_key):
         return _post(session, giver, legs, Kind.TRANSFER, idempotency_key, ("family_link", link.id), now, minutes)
-    policy = home_policy(session, giver)
-    if not policy["family_transfers"]:
-        raise NotYetEligible(
-            "Gifts of hours to family members are not part of the programme of %(organisation)s.",
-            organisation=get_organisation(session, giver.home_organisation_id).name,
-        )
-    require_may_spend(session, giver, policy, now=now)
+    _require_allowed(session, giver, "family_transfers", now=now)
     rules.open_volunteer_accounts(session, receiver.id, now=now)
     _lock_in_id_order(session, [rules.volunteer_code(p.id, Commodity.HOUR) for p in (giver, receiver)])
     cap = int(home_policy(session, receiver)["hour_cap_minutes"])
@@ -109,13 +103,7 @@ def donate(session: Session, minutes: int, *, actor: Actor, now: dt.datetime, ke
     legs = rules.donation_legs(donor.id, pool.id, minutes)
     if _sent_before(session, idempotency_key):
         return _post(session, donor, legs, Kind.DONATION, idempotency_key, ("organisation", pool.id), now, minutes)
-    policy = home_policy(session, donor)
-    if not policy["donations"]:
-        raise NotYetEligible(
-            "Donations to the community pool are not part of the programme of %(organisation)s.",
-            organisation=get_organisation(session, donor.home_organisation_id).name,
-        )
-    require_may_spend(session, donor, policy, now=now)
+    _require_allowed(session, donor, "donations", now=now)
     require_hours(session, donor, minutes)
     rules.open_pool_account(session, pool.id, now=now)
     txn = _post(session, donor, legs, Kind.DONATION, idempotency_key, ("organisation", pool.id), now, minutes)
@@ -178,6 +166,21 @@ def _amount(minutes: object) -> int:
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 < minutes <= MOST_MINUTES:
         raise InvalidInput(errors={"hours": [f"Enter an amount between 0.25 and {MOST_MINUTES // 60:,} hours."]})
     return minutes
+
+
+#: Each switch of the spender's policy, and what its refusal says.
+SWITCHED_OFF = {
+    "family_transfers": "Gifts of hours to family members are not part of the programme of %(organisation)s.",
+    "donations": "Donations to the community pool are not part of the programme of %(organisation)s.",
+}
+
+
+def _require_allowed(session: Session, spender: Person, switch: str, *, now: dt.datetime) -> None:
+    """NotYetEligible unless the spender's policy has `switch` on and lets them spend hours at all."""
+    policy = home_policy(session, spender)
+    if not policy[switch]:
+        raise NotYetEligible(SWITCHED_OFF[switch], organisation=get_organisation(session, spender.home_organisation_id).name)
+    require_may_spend(session, spender, policy, now=now)
 
 
 def _sent_before(session: Session, idempotency_key: str) -> bool:

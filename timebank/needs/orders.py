@@ -221,7 +221,10 @@ def create_order(session: Session, need_id: int, data: Mapping[str, Any], *, act
     session.add(order)
     session.flush()
     if paid(order):
-        _require_payment().check_payer(session, order, now=now)
+        _require_payment().check_payer(
+            session, need=need, payer=order.payer, payer_person_id=order.payer_person_id,
+            payer_organisation_id=order.payer_organisation_id, minutes=order.expected_minutes * order.slots, now=now,
+        )
     need.status = NeedStatus.ORDERED.value
     need.due_at = None
     need.category = need.category or order.category

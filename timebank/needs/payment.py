@@ -34,7 +34,7 @@ from timebank.gifts.eligibility import (
     short_of_hours,
 )
 from timebank.ledger import rules
-from timebank.ledger.models import Commodity, Hold, HoldStatus, Kind, Transaction
+from timebank.ledger.models import SYSTEM_ACTOR, Commodity, Hold, HoldStatus, Kind, Transaction
 from timebank.needs import pool
 from timebank.needs.models import Assignment, Need, Order
 from timebank.orgs.services import get_organisation, home_policy
@@ -162,8 +162,12 @@ def settle(session: Session, assignment: Assignment, minutes: int, *, actor: int
     return txn
 
 
-def release(session: Session, assignment: Assignment, *, actor: int, now: dt.datetime) -> Hold | None:
-    """On cancellation or a no-show: give the held hours back to the payer; harmless if already given back."""
+def release(session: Session, assignment: Assignment, *, actor: int | None, now: dt.datetime) -> Hold | None:
+    """On cancellation or a no-show: give the held hours back to the payer; harmless if already given back.
+
+    `actor` None is the service itself (an offer timing out), recorded as the system actor.
+    """
+    actor = SYSTEM_ACTOR if actor is None else actor
     held = _locked_hold(session, assignment)
     if held is None or held.status in (HoldStatus.RELEASED.value, HoldStatus.EXPIRED.value):
         return held

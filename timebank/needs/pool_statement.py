@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session, aliased
 
 from timebank.ledger.models import Account, Hold, HoldStatus, Kind, OwnerType, Posting, Transaction
@@ -71,12 +71,13 @@ def statement(session: Session, organisation_id: int, *, actor: Actor, before: i
     actor.require(MANAGERS, organisation)
     code = pool_code(organisation.id)
     totals = dict.fromkeys(MOVEMENTS, 0)
-    for kind, sign, minutes in session.execute(
-        select(Transaction.kind, Posting.amount > 0, func.sum(Posting.amount))
+    incoming = Posting.amount > literal_column("0")  # one expression, so GROUP BY matches the SELECT on PostgreSQL
+    for kind, _incoming, minutes in session.execute(
+        select(Transaction.kind, incoming, func.sum(Posting.amount))
         .join(Posting, Posting.transaction_id == Transaction.id)
         .join(Account, Account.id == Posting.account_id)
         .where(Account.code == code)
-        .group_by(Transaction.kind, Posting.amount > 0)
+        .group_by(Transaction.kind, incoming)
     ):
         totals[movement(kind, int(minutes))] += int(minutes)
     held = dict(session.execute(
