@@ -211,7 +211,7 @@ def percentile(values: Sequence[float], share: float) -> float:
 # -- serving --------------------------------------------------------------------
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
-SERVER_START_TIMEOUT = 60  # seconds for gunicorn and its workers to answer the first request
+SERVER_START_TIMEOUT = 300  # seconds for gunicorn and its workers to answer the first request (a loaded machine is slow to import)
 SERVER_STOP_TIMEOUT = 15
 #: The gunicorn master serving on each port (see `workers_peak_rss_mb`).
 SERVERS: dict[int, int] = {}

@@ -10,10 +10,11 @@ period shows what was served in it as it stands now. Reads only.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from timebank.categories import SERVICE_CATEGORIES
@@ -97,16 +98,7 @@ def cert_codes(person_id: int) -> list[str]:
 def credits(session: Session, person_id: int) -> list[Credit]:
     """Every certified credit of the person, netted through its corrections, in the order served."""
     prefix = f"vol:{person_id}:CERT:"
-    rows = session.execute(
-        select(
-            Transaction.id, Transaction.reverses_id, Transaction.event_at, Transaction.ref_type,
-            Transaction.ref_id, Transaction.memo, Account.code, Posting.amount,
-        )
-        .join(Posting, Posting.transaction_id == Transaction.id)
-        .join(Account, Account.id == Posting.account_id)
-        .where(Account.code.in_(cert_codes(person_id)))
-        .order_by(Transaction.id)
-    ).all()
+    rows = session.execute(_credits_query(), {"codes": cert_codes(person_id)}).all()
     groups: dict[tuple[object, ...], Credit] = {}
     key_of: dict[int, tuple[object, ...]] = {}
     for txn_id, reverses_id, event_at, ref_type, ref_id, memo, code, amount in rows:
@@ -130,8 +122,36 @@ def credits(session: Session, person_id: int) -> list[Credit]:
 
 #: The ledger reference of a supervision session's training credit.
 SUPERVISION_REF = "supervision_session"
-#: The activity's person in charge, joined beside the volunteer: made once, as building an alias costs more than the query.
+#: The social worker who led a supervision session, joined under an alias: made once.
 _LEADER = aliased(Person)
+
+
+@functools.cache
+def _credits_query() -> Select:
+    # A batch asks this once per certificate: built once, as building it costs more than running it.
+    return (
+        select(
+            Transaction.id, Transaction.reverses_id, Transaction.event_at, Transaction.ref_type,
+            Transaction.ref_id, Transaction.memo, Account.code, Posting.amount,
+        )
+        .join(Posting, Posting.transaction_id == Transaction.id)
+        .join(Account, Account.id == Posting.account_id)
+        .where(Account.code.in_(bindparam("codes", expanding=True)))
+        .order_by(Transaction.id)
+    )
+
+
+@functools.cache
+def _details_query() -> Select:
+    # The activity's person in charge is joined beside the volunteer, under an alias; built once.
+    leader = aliased(Person)
+    return (
+        select(Attendance.id, Activity.title, Activity.address, Activity.description, Activity.category, Organisation.name, leader.real_name)
+        .join(Activity, Activity.id == Attendance.activity_id)
+        .join(Organisation, Organisation.id == Activity.organisation_id)
+        .outerjoin(leader, leader.id == Activity.person_in_charge_id)
+        .where(Attendance.id.in_(bindparam("ids", expanding=True)))
+    )
 
 
 def _lines(session: Session, found: Iterable[Credit]) -> list[ServiceLine]:
@@ -141,15 +161,7 @@ def _lines(session: Session, found: Iterable[Credit]) -> list[ServiceLine]:
     details: dict[int, tuple[str, str, str | None, str, str, str | None]] = {}
     if ids:
         # Plain columns in one query: a batch reads thousands of these, and whole objects cost several times more.
-        leader = _LEADER
-        stmt = (
-            select(Attendance.id, Activity.title, Activity.address, Activity.description, Activity.category, Organisation.name, leader.real_name)
-            .join(Activity, Activity.id == Attendance.activity_id)
-            .join(Organisation, Organisation.id == Activity.organisation_id)
-            .outerjoin(leader, leader.id == Activity.person_in_charge_id)
-            .where(Attendance.id.in_(ids))
-        )
-        details = {row[0]: tuple(row[1:]) for row in session.execute(stmt)}
+        details = {row[0]: tuple(row[1:]) for row in session.execute(_details_query(), {"ids": sorted(ids)})}
     supervised = _supervision_details(session, {c.supervision_id for c in found if c.supervision_id is not None})
     lines = []
     for credit in found:
