@@ -31,6 +31,7 @@ from timebank.db import Database
 from timebank.certify.demo import build_certification
 from timebank.events.demo import build_activities
 from timebank.events.models import Activity, ActivityStatus, Attendance, AttendanceStatus
+from timebank.needs.order_demo import build_orders
 from timebank.ledger import Account, Commodity, Hold, Kind, Leg, OwnerType, Transaction
 from timebank.ledger import rules
 from timebank.ledger.reports import totals
@@ -235,6 +236,8 @@ def build_demo(session: Session, *, volunteers: int, days: int, seed: int, now: 
         managers=cast.managers, volunteers=cast.volunteers,
     )
     activities += "\n" + build_certification(session, cast=cast, now=now)
+    activities += "\n" + build_orders(session, rng=rng, now=now, organisations=cast.organisations, carers=cast.carers,
+                                      managers=cast.managers, volunteers=cast.volunteers)
     set_meta(session, DEMO_FLAG, now.isoformat())
     return _summary(world, activities, stations.summary())
 
