@@ -66,7 +66,8 @@ def build_orders(
         near = [p for p in volunteers if p.home_organisation_id == community.id] or list(volunteers)
         for number, (name, help_wanted, story) in enumerate(STORIES):
             # A visit waiting for approval is recent: an old one would be overdue (10 working days), as the review lists show.
-            days_ago = 3 if story == "waiting_approval" else 28 - 3 * number
+            # Orders still being answered were placed yesterday.
+            days_ago = 3 if story == "waiting_approval" else 1 if story in ("accepted", "offered", "open") else 28 - 3 * number
             begun = now - dt.timedelta(days=days_ago, hours=rng.randint(0, 6))
             resident = _resident(session, community, name, rng, begun)
             need = Need(resident_id=resident.id, organisation_id=community.id, channel=rng.choice(("grid", "hotline", "home_visit")),
@@ -87,7 +88,7 @@ def _follow(session: Session, story: str, need: Need, staff, reviewers, pair: Se
     start = begun + dt.timedelta(days=2) if past else now + dt.timedelta(days=1)
     data = {"category": "elderly", "window_start": start.isoformat(), "window_end": (start + dt.timedelta(hours=4)).isoformat(),
             "expected_minutes": 90, "open_for_claims": story == "open", "skills": "陪诊" if "陪同" in need.description else None}
-    placed = min(begun + dt.timedelta(hours=2), now - dt.timedelta(hours=3))
+    placed = min(begun + dt.timedelta(hours=2), now - dt.timedelta(hours=3)) if past else now - dt.timedelta(hours=3)
     order = orders.create_order(session, need.id, data, actor=staff, now=placed)
     if story == "open":
         return
