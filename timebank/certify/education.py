@@ -78,6 +78,15 @@ def period_start(today: dt.date, years: int) -> dt.date:
         return today.replace(year=today.year - years, day=28) + dt.timedelta(days=1)
 
 
+def trained_minutes(session: Session, person_id: int, since: dt.date, until: dt.date) -> int:
+    """A social worker's continuing-education minutes taken from `since` to `until` (inclusive)."""
+    return int(session.scalar(
+        select(func.coalesce(func.sum(ContinuingEducation.minutes), 0)).where(
+            ContinuingEducation.person_id == person_id, ContinuingEducation.taken_on >= since, ContinuingEducation.taken_on <= until
+        )
+    ) or 0)
+
+
 def standings(session: Session, *, actor: Actor, now: dt.datetime) -> list[Standing]:
     """Every social worker in the actor's subtrees, those short of the requirement first."""
     paths = actor.paths(MANAGERS)
@@ -100,12 +109,8 @@ def standings(session: Session, *, actor: Actor, now: dt.datetime) -> list[Stand
             policies[person.home_organisation_id] = effective_policy(session, get_organisation(session, person.home_organisation_id))
         policy = policies[person.home_organisation_id]
         since = period_start(today, int(policy["continuing_education_period_years"]))
-        minutes = session.scalar(
-            select(func.coalesce(func.sum(ContinuingEducation.minutes), 0)).where(
-                ContinuingEducation.person_id == person.id, ContinuingEducation.taken_on >= since, ContinuingEducation.taken_on <= today
-            )
-        )
-        found.append(Standing(person, levels[person.id], int(minutes or 0), int(policy["continuing_education_hours"] * 60), since))
+        minutes = trained_minutes(session, person.id, since, today)
+        found.append(Standing(person, levels[person.id], minutes, int(policy["continuing_education_hours"] * 60), since))
     return sorted(found, key=lambda s: (not s.short, s.person.real_name))
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from timebank.categories import SERVICE_CATEGORIES
 from timebank.events.models import Activity, Attendance
+from timebank.grading.models import SupervisionSession
 from timebank.ledger.models import Account, Commodity, Posting, Transaction
 from timebank.ledger.rules import TRAINING, volunteer_code
 from timebank.localtime import local_day
@@ -35,6 +36,7 @@ class Credit:
     attendance_id: int | None
     minutes: int = 0
     corrected: bool = False  # reversed at least once, and posted again at the figure that stands
+    supervision_id: int | None = None  # a supervision session's training (grading/supervision.py)
 
 
 @dataclass(frozen=True)
@@ -119,12 +121,15 @@ def credits(session: Session, person_id: int) -> list[Credit]:
         credit = groups.get(key)
         if credit is None:
             attendance = ref_id if ref_type == "attendance" else None
-            credit = groups[key] = Credit(category, event_at, memo, attendance)
+            supervision = ref_id if ref_type == SUPERVISION_REF else None
+            credit = groups[key] = Credit(category, event_at, memo, attendance, supervision_id=supervision)
         credit.minutes += amount
         credit.corrected = credit.corrected or reverses_id is not None
     return sorted((c for c in groups.values() if c.minutes), key=lambda c: c.served_at)
 
 
+#: The ledger reference of a supervision session's training credit.
+SUPERVISION_REF = "supervision_session"
 #: The activity's person in charge, joined beside the volunteer: made once, as building an alias costs more than the query.
 _LEADER = aliased(Person)
 
@@ -145,10 +150,11 @@ def _lines(session: Session, found: Iterable[Credit]) -> list[ServiceLine]:
             .where(Attendance.id.in_(ids))
         )
         details = {row[0]: tuple(row[1:]) for row in session.execute(stmt)}
+    supervised = _supervision_details(session, {c.supervision_id for c in found if c.supervision_id is not None})
     lines = []
     for credit in found:
         day, kind = local_day(credit.served_at), SERVICE_CATEGORIES.get(credit.category, credit.category)
-        detail = details.get(credit.attendance_id) if credit.attendance_id is not None else None
+        detail = details.get(credit.attendance_id) if credit.attendance_id is not None else supervised.get(credit.supervision_id)
         if detail is not None:
             title, address, description, category, unit, leader_name = detail
             content = description or SERVICE_CATEGORIES.get(category, "")
@@ -156,6 +162,19 @@ def _lines(session: Session, found: Iterable[Credit]) -> list[ServiceLine]:
         else:
             lines.append(ServiceLine(day, credit.memo or kind, credit.category, "", kind, credit.minutes, "", "", credit.corrected))
     return lines
+
+
+def _supervision_details(session: Session, ids: set[int]) -> dict[int, tuple[str, str, str | None, str, str, str | None]]:
+    """Supervision sessions as training lines: topic, place (the organisation), notes, organiser and the social worker."""
+    if not ids:
+        return {}
+    stmt = (
+        select(SupervisionSession.id, SupervisionSession.topic, Organisation.name, SupervisionSession.notes, Organisation.name, _LEADER.real_name)
+        .join(Organisation, Organisation.id == SupervisionSession.organisation_id)
+        .outerjoin(_LEADER, _LEADER.id == SupervisionSession.social_worker_id)
+        .where(SupervisionSession.id.in_(ids))
+    )
+    return {row[0]: (row[1], row[2], row[3] or row[1], TRAINING, row[4], row[5]) for row in session.execute(stmt)}
 
 
 def service_record(session: Session, person: Person, start: dt.date, end: dt.date, *, thresholds: Sequence[int] = ()) -> ServiceRecord:

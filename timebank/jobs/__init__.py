@@ -29,7 +29,9 @@ TASK_MODULES = (
     "timebank.auth.tasks",
     "timebank.exports.tasks",
     "timebank.people.tasks",
+    "timebank.needs.tasks",
     "timebank.needs.order_tasks",
+    "timebank.grading.tasks",
 )
 
 __all__ = ["SPECS", "TASK_MODULES", "Queue", "Spec", "build_queue", "crontab", "enqueue", "job", "periodic", "queue_of"]

@@ -12,13 +12,13 @@ from timebank.auth.login import current_actor, current_person, limiter, now, req
 from timebank.domain import InvalidInput, NotFound
 from timebank.needs import orders, ratings, suggestions, visits
 from timebank.needs.models import Order
+from timebank.needs.schemas import NeedEventOutSchema
 from timebank.needs.order_schemas import (
     AssignmentOutSchema,
     ConfirmSchema,
     DeclineSchema,
     DispatchSchema,
     FollowUpSchema,
-    NeedEventOutSchema,
     OneTimeCodeOutSchema,
     OrderOutSchema,
     OrderSchema,

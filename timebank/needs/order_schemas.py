@@ -206,15 +206,3 @@ class OneTimeCodeOutSchema(Schema):
     step = fields.String()
     code = fields.String()
     valid_until = fields.DateTime()
-
-
-class NeedEventOutSchema(Schema):
-    """One dated, attributed change in a need's history."""
-
-    id = fields.Integer()
-    action = fields.String()
-    actor_id = fields.Integer(allow_none=True)
-    at = fields.DateTime()
-    order_id = fields.Integer(allow_none=True)
-    assignment_id = fields.Integer(allow_none=True)
-    note = fields.String(allow_none=True)

@@ -24,7 +24,33 @@ DEFAULTS: dict[str, Any] = {
     "star_thresholds_hours": [100, 300, 600, 1000, 1500],
     "continuing_education_hours": 90,  # social workers' training per registration period
     "continuing_education_period_years": 3,
+    # Residents' needs: how soon each colour must be answered (red in hours, yellow and blue in working days).
+    "need_red_response_hours": 24,
+    "need_yellow_response_working_days": 5,
+    "need_blue_response_working_days": 10,
+    # Nanjing: donated pool hours serve first those over 80 living alone, then hardship families.
+    "pool_priority": ["living_alone_over_80", "hardship", "others"],
     "order_accept_hours": 24,  # a volunteer answers a dispatched order within this many hours
+    # 四色分级 (timebank/grading/rules.py): each volunteer is graded under their home organisation's.
+    "grade_yellow_idle_days": 90,  # yellow after this many days without service
+    "grade_red_idle_days": 180,  # red after this many (Chengdu Longquanyi)
+    "grade_yellow_no_shows": 2,  # yellow at this many no-shows within the yellow window
+    "grade_red_no_shows": 5,  # red at this many unexcused no-shows within a year (Chengdu Longquanyi)
+    "grade_yellow_rating_below": 3.0,  # yellow when the year's average rating is below this
+    "grade_yellow_complaints": 1,  # yellow at this many upheld complaints within a year (0: never)
+    "grade_green_services": 3,  # green: at least this many services within the yellow window, and no yellow signal
+    "grade_late_cancel_hours": 24,  # a sign-up cancelled later than this before the start counts as a no-show
+    "grade_team_share": 0.5,  # a team takes the colour that at least this share of its members have (worst first)
+    # 社工督导指数 (timebank/grading/index.py): weights are normalised over the indicators with data.
+    "index_weight_approvals": 20,
+    "index_weight_corrections": 10,
+    "index_weight_needs": 15,
+    "index_weight_supervision": 15,
+    "index_weight_ratings": 15,
+    "index_weight_green": 15,
+    "index_weight_education": 10,
+    "index_supervision_target": 2,  # supervision sessions a social worker holds each month
+    "index_correction_working_days": 5,  # a correction request answered within this many working days is on time
 }
 
 #: Policies held as a code: the codes a form offers, each with its label msgid.
@@ -32,6 +58,14 @@ CHOICES: dict[str, dict[str, str]] = {
     "forgotten_checkout": {
         "planned_end_flagged": "Credit up to the planned end, flagged for review",
         "no_credit_flagged": "Credit nothing until a reviewer decides, flagged",
+    },
+}
+#: Policies held as an order of codes (each once): the codes, each with its label msgid.
+ORDERINGS: dict[str, dict[str, str]] = {
+    "pool_priority": {
+        "living_alone_over_80": "Over 80 and living alone",
+        "hardship": "Hardship family",
+        "others": "Others",
     },
 }
 #: Policies stored in minutes that people think of in hours (the storage cap).
@@ -53,7 +87,28 @@ RANGES: dict[str, tuple[int | float, int | float]] = {
     "star_thresholds_hours": (1, 100_000),
     "continuing_education_hours": (0, 1000),
     "continuing_education_period_years": (1, 10),
+    "need_red_response_hours": (1, 72),
+    "need_yellow_response_working_days": (3, 5),
+    "need_blue_response_working_days": (1, 60),
     "order_accept_hours": (1, 168),
+    "grade_yellow_idle_days": (1, 3650),
+    "grade_red_idle_days": (1, 3650),
+    "grade_yellow_no_shows": (1, 100),
+    "grade_red_no_shows": (1, 100),
+    "grade_yellow_rating_below": (0, 5),
+    "grade_yellow_complaints": (0, 100),
+    "grade_green_services": (1, 1000),
+    "grade_late_cancel_hours": (0, 720),
+    "grade_team_share": (0.01, 1),
+    "index_weight_approvals": (0, 100),
+    "index_weight_corrections": (0, 100),
+    "index_weight_needs": (0, 100),
+    "index_weight_supervision": (0, 100),
+    "index_weight_ratings": (0, 100),
+    "index_weight_green": (0, 100),
+    "index_weight_education": (0, 100),
+    "index_supervision_target": (1, 100),
+    "index_correction_working_days": (1, 60),
 }
 
 
@@ -64,6 +119,11 @@ def out_of_range(key: str, value: Any) -> bool:
     low, high = RANGES[key]
     numbers = value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
     return any(isinstance(n, (int, float)) and not low <= n <= high for n in numbers)
+
+
+def misordered(key: str, value: Any) -> bool:
+    """True if an ordering policy's value is not each of its codes exactly once."""
+    return key in ORDERINGS and (not isinstance(value, list) or sorted(map(str, value)) != sorted(ORDERINGS[key]))
 
 
 def merge(overrides_from_root_down: list[str]) -> dict[str, Any]:
