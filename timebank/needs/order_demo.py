@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from timebank.events import review
 from timebank.needs import orders, ratings, visits
+from timebank.needs.services import record_event
 from timebank.needs.models import Need, Resident
 from timebank.orgs.models import Organisation
 from timebank.people.access import actor_for
@@ -75,7 +76,7 @@ def build_orders(
                         status="recorded", recorded_by=carer.id, recorded_at=begun)
             session.add(need)
             session.flush()
-            orders.record_event(session, need, "recorded", actor=carer.id, now=begun)
+            record_event(session, need, "recorded", actor=carer.id, now=begun)
             _follow(session, story, need, staff, reviewers, rng.sample(near, k=min(2, len(near))), begun, now)
             made += 1
         session.flush()
