@@ -33,6 +33,7 @@ from timebank.events.demo import build_activities
 from timebank.gifts.demo import build_gifts
 from timebank.grading.demo import build_grading
 from timebank.events.models import Activity, ActivityStatus, Attendance, AttendanceStatus
+from timebank.needs.order_demo import build_orders
 from timebank.ledger import Account, Commodity, Hold, Kind, Leg, OwnerType, Transaction
 from timebank.ledger import rules
 from timebank.ledger.reports import totals
@@ -240,6 +241,8 @@ def build_demo(session: Session, *, volunteers: int, days: int, seed: int, now: 
     activities += "\n" + build_certification(session, cast=cast, now=now)
     activities += "\n" + build_needs(session, cast=cast, rng=rng, vault=vault, now=now)
     activities += "\n" + build_gifts(session, cast=cast, now=now)
+    activities += "\n" + build_orders(session, rng=rng, now=now, organisations=cast.organisations, carers=cast.carers,
+                                      managers=cast.managers, volunteers=cast.volunteers)
     activities += "\n" + build_grading(session, cast=cast, now=now)
     set_meta(session, DEMO_FLAG, now.isoformat())
     return _summary(world, activities, stations.summary())

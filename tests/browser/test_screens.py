@@ -123,6 +123,7 @@ def _pages(session) -> tuple[dict[str, list[str]], str]:
             f"/activities/{attendance.activity_id}", "/me/attendances", f"/me/attendances/{attendance.id}/report", "/me/stations",
             "/certify/me", "/password",
             "/gifts/give", "/gifts/donate",  # gifts of hours and the community pool
+            "/certify/me", "/password", "/me/orders", "/me/requests",
         ],
         "13900000031": [
             "/stations", "/stations/1/counter", "/stations/1/day", "/stations/1/stock",
@@ -132,7 +133,7 @@ def _pages(session) -> tuple[dict[str, list[str]], str]:
             "/workbench", "/activities/manage", "/activities/new", f"/activities/{finished.id}", f"/activities/{under_way.id}",
             f"/activities/{finished.id}/edit", f"/activities/{under_way.id}/kiosk", f"/review/activities/{finished.id}",
             "/review/corrections", "/people", f"/people/{person.id}", "/certify/programmes", f"/certify/programmes/{programme.id}",
-            f"/certify/people/{person.id}",
+            f"/certify/people/{person.id}", "/orders", "/orders/follow-ups",
         ],
         "13900000012": [
             "/workbench", "/people/registrations", "/people/new", "/people/import", "/organisations", f"/organisations/{east}", "/devices",

@@ -16,6 +16,7 @@ from timebank.events.models import Attendance
 from timebank.events.services import browse, volunteer_activity
 from timebank.ledger import rules
 from timebank.ledger.verify import verify
+from timebank.needs import services as needs_services
 from timebank.needs import cards, orders, ratings, visits
 from timebank.needs.models import NeedEvent, Rating
 from timebank.notices.models import Notice
@@ -26,7 +27,7 @@ DONE = AT_HOME + dt.timedelta(minutes=90)
 
 
 def events_of(session, need_id: int) -> list[str]:
-    return [e.action for e in orders.history(session, need_id)]
+    return [e.action for e in needs_services.history(session, need_id)]
 
 
 def serve(session, world: World, assignment, *, method: str = "card", start=AT_HOME, end=DONE):

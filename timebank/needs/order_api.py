@@ -10,6 +10,8 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from timebank.auth.login import current_actor, current_person, limiter, now, requires
 from timebank.domain import InvalidInput, NotFound
+from timebank.needs import services as needs_services
+from timebank.needs.residents import can_see_address
 from timebank.needs import orders, ratings, suggestions, visits
 from timebank.needs.models import Order
 from timebank.needs.schemas import NeedEventOutSchema
@@ -54,7 +56,7 @@ class StepSchema(Schema):
 def _order(order: Order) -> dict[str, Any]:
     """An order as the caller may see it: the address only for those who may."""
     session = db_session()
-    shown = orders.can_see_address(session, current_actor(), order.need.resident)
+    shown = can_see_address(session, current_actor(), order.need.resident)
     return {**ORDER_OUT.dump(order), "address": orders.address_of(order) if shown else None}
 
 
@@ -114,7 +116,7 @@ def detail(order_id: int) -> ResponseReturnValue:
 def history(order_id: int) -> ResponseReturnValue:
     """The need's dated, attributed history."""
     order = orders.managed_order(db_session(), order_id, actor=current_actor())
-    return jsonify(NeedEventOutSchema(many=True).dump(orders.history(db_session(), order.need_id)))
+    return jsonify(NeedEventOutSchema(many=True).dump(needs_services.history(db_session(), order.need_id)))
 
 
 @bp.get("/orders/<int:order_id>/suggestions")

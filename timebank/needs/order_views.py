@@ -13,6 +13,7 @@ from flask_babel import gettext
 
 from timebank.auth.login import current_actor, current_person, limiter, now, requires
 from timebank.domain import NotFound
+from timebank.needs import services as needs_services
 from timebank.needs import cards, orders, ratings, suggestions, visits
 from timebank.needs.models import Need, Resident
 from timebank.orgs.services import get_organisation
@@ -82,7 +83,7 @@ def detail_page(order_id: int) -> tuple[str, dict[str, Any]]:
     ranked = suggestions.suggest(session, order, now=at, limit=20) if free and order.status != "cancelled" else []
     return "needs/orders/detail.html", {
         "order": order, "need": order.need, "address": orders.address_of(order), "free": free, "suggestions": ranked,
-        "history": orders.history(session, order.need_id), "rated": ratings.ratings_of(session, [a.id for a in order.assignments]),
+        "history": needs_services.history(session, order.need_id), "rated": ratings.ratings_of(session, [a.id for a in order.assignments]),
         "next_step": visits.next_step,
     }
 

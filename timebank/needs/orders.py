@@ -24,13 +24,13 @@ from timebank.audit.services import record
 from timebank.domain import Conflict, InvalidInput, NotAllowed, NotFound
 from timebank.events.services import neighbourhood_paths
 from timebank.grading.models import Grade
-from timebank.needs import order_notices
+from timebank.needs import order_notices, payment
+from timebank.needs.services import record_event
 from timebank.needs.models import (
     LIVE_ASSIGNMENT,
     Assignment,
     AssignmentStatus,
     Need,
-    NeedEvent,
     NeedStatus,
     Order,
     OrderStatus,
@@ -57,50 +57,12 @@ class ClaimRefused(Conflict):
     template = "Sorry, every place on this order has just been taken. Thank you for offering; other orders are waiting."
 
 
-# -- the need's history (the needs package writes it; kept to its signature) ------------
-
-
-def record_event(
-    session: Session, need: Need, action: str, *, actor: Actor | int | None, now: dt.datetime,
-    order: Order | None = None, assignment: Assignment | None = None, note: str | None = None,
-) -> NeedEvent:
-    """One dated, attributed line of the need's history."""
-    event = NeedEvent(
-        need_id=need.id, action=action, actor_id=getattr(actor, "id", actor), at=now,
-        order_id=order.id if order is not None else None,
-        assignment_id=assignment.id if assignment is not None else None,
-        note=note[:500] if note else None,
-    )
-    session.add(event)
-    return event
-
-
-def history(session: Session, need_id: int) -> list[NeedEvent]:
-    """A need's events, oldest first."""
-    return list(session.scalars(select(NeedEvent).where(NeedEvent.need_id == need_id).order_by(NeedEvent.at, NeedEvent.id)))
-
-
-# -- payment in hours (timebank/needs/payment.py, when the community pool's work has landed) -------
-
-
-def _payment() -> Any:
-    try:
-        from timebank.needs import payment  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return payment
+# -- payment in hours (timebank/needs/payment.py) --------------------------------------------
 
 
 def paid(order: Order) -> bool:
     """True when the order's hours come from a payer, not from issuance."""
     return order.payer != "none"
-
-
-def _require_payment() -> Any:
-    payment = _payment()
-    if payment is None:
-        raise InvalidInput(errors={"payer": ["Paying for services with hours is not available yet."]})
-    return payment
 
 
 # -- finding orders and assignments -------------------------------------------------------
@@ -163,22 +125,6 @@ def free_slots(session: Session, order: Order) -> list[int]:
     return [s for s in range(1, order.slots + 1) if s not in taken]
 
 
-def can_see_address(session: Session, actor: Actor, resident: Resident) -> bool:
-    """Staff over the resident's community, the resident and their requesters, and volunteers with a live assignment for them."""
-    if actor.may((*STAFF, Role.GRID_WORKER), get_organisation(session, resident.organisation_id)):
-        return True
-    if resident.person_id == actor.id:
-        return True
-    return session.scalar(
-        select(Assignment.id)
-        .join(Order, Order.id == Assignment.order_id)
-        .join(Need, Need.id == Order.need_id)
-        .where(Need.resident_id == resident.id, Assignment.volunteer_id == actor.id,
-               Assignment.status.in_(("accepted", "started", "ended")))
-        .limit(1)
-    ) is not None
-
-
 def address_of(order: Order) -> str | None:
     """Where the service takes place: the need's own address, else the resident's."""
     return order.need.address or order.need.resident.address
@@ -218,13 +164,11 @@ def create_order(session: Session, need_id: int, data: Mapping[str, Any], *, act
         status=OrderStatus.DISPATCHING.value, payer=values["payer"], created_by=actor.id, created_at=now,
     )
     _set_payer(session, order, need, values)
+    # A resident whose hours are short is told before anything is booked.
+    payment.check_payer(session, need=need, payer=order.payer, payer_person_id=order.payer_person_id,
+                        payer_organisation_id=order.payer_organisation_id, minutes=order.expected_minutes, now=now)
     session.add(order)
     session.flush()
-    if paid(order):
-        _require_payment().check_payer(
-            session, need=need, payer=order.payer, payer_person_id=order.payer_person_id,
-            payer_organisation_id=order.payer_organisation_id, minutes=order.expected_minutes * order.slots, now=now,
-        )
     need.status = NeedStatus.ORDERED.value
     need.due_at = None
     need.category = need.category or order.category
@@ -380,14 +324,13 @@ def claim(session: Session, order_id: int, *, volunteer: Person, now: dt.datetim
 def _reserve(session: Session, assignment: Assignment, *, actor_id: int, now: dt.datetime) -> None:
     """Hold the payer's hours for a paid order's accepted slot."""
     if paid(assignment.order):
-        hold = _require_payment().reserve(session, assignment, actor=actor_id, now=now)
-        assignment.hold_id = hold.id
+        payment.reserve(session, assignment, actor=actor_id, now=now)
 
 
 def _release(session: Session, assignment: Assignment, *, actor_id: int | None, now: dt.datetime) -> None:
     """Free a slot's hold, if one was taken (once: release is idempotent on the payment side)."""
     if assignment.hold_id is not None:
-        _require_payment().release(session, assignment, actor=actor_id, now=now)
+        payment.release(session, assignment, actor=actor_id or assignment.volunteer_id, now=now)
 
 
 def accept(session: Session, assignment_id: int, *, volunteer: Person, now: dt.datetime) -> Assignment:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from timebank.audit.services import record
 from timebank.domain import Conflict, NotFound
 from timebank.needs import orders
+from timebank.needs.services import record_event
 from timebank.needs.models import Assignment, AssignmentStatus, Colour, Need, NeedStatus, Order, OrderStatus, Rating
 from timebank.needs.order_schemas import FollowUpSchema, RatingSchema
 from timebank.orgs.models import Organisation
@@ -49,7 +50,7 @@ def rate(session: Session, assignment_id: int, data: Mapping[str, Any], *, actor
             session.flush()
     except IntegrityError:
         raise Conflict("This visit has been rated already.") from None
-    orders.record_event(session, order.need, "rated", actor=actor, now=now, order=order, assignment=assignment,
+    record_event(session, order.need, "rated", actor=actor, now=now, order=order, assignment=assignment,
                         note=f"{rating.stars}★ {rating.comment or ''}".strip())
     close_if_done(session, order.need, now=now)
     return rating
@@ -90,7 +91,7 @@ def follow_up(session: Session, rating_id: int, data: Mapping[str, Any], *, acto
         raise Conflict("This rating has been followed up already.")
     rating.followed_up_by, rating.followed_up_at = actor.id, now
     rating.follow_up_notes, rating.complaint_upheld = values["notes"].strip(), bool(values["complaint_upheld"])
-    orders.record_event(session, order.need, "followed_up", actor=actor, now=now, order=order, note=rating.follow_up_notes)
+    record_event(session, order.need, "followed_up", actor=actor, now=now, order=order, note=rating.follow_up_notes)
     record(session, actor=actor.id, action="follow_up_rating", target=("order_rating", rating.id),
            changes={"complaint_upheld": [None, rating.complaint_upheld]}, now=now)
     close_if_done(session, order.need, now=now, followed_up=True)
@@ -115,7 +116,7 @@ def close_if_done(session: Session, need: Need, *, now: dt.datetime, followed_up
     if followed_up and pending_call:
         return False
     need.status, need.colour, need.closed_at, need.due_at = NeedStatus.CLOSED.value, Colour.GREEN.value, now, None
-    orders.record_event(session, need, "closed", actor=None, now=now)
+    record_event(session, need, "closed", actor=None, now=now)
     return True
 
 

@@ -24,7 +24,8 @@ from timebank.auth import codes
 from timebank.categories import SERVICE_CATEGORIES
 from timebank.domain import Conflict, NotFound
 from timebank.events.models import Activity, ActivityStatus, Attendance, AttendanceStatus, CreditMode
-from timebank.needs import cards, orders
+from timebank.needs import cards, orders, payment
+from timebank.needs.services import record_event
 from timebank.needs.models import Assignment, AssignmentStatus, Order, OrderStatus
 from timebank.needs.order_schemas import ConfirmSchema
 from timebank.orgs.services import effective_policy
@@ -101,7 +102,7 @@ def confirm_step(session: Session, assignment_id: int, step: str, data: Mapping[
     else:
         assignment.ended_at = max(now, assignment.started_at + dt.timedelta(minutes=1))
         _record_attendance(session, assignment, now=now)
-    orders.record_event(session, order.need, "started" if step == "start" else "ended", actor=actor, now=now,
+    record_event(session, order.need, "started" if step == "start" else "ended", actor=actor, now=now,
                         order=order, assignment=assignment, note=method)
     orders.refresh(session, order, now=now)
     if step == "end":
@@ -164,8 +165,6 @@ def credit_source(session: Session, attendance: Attendance) -> tuple[bool, Calla
     assignment = _visit_of(session, attendance)
     if assignment is None or not orders.paid(assignment.order):
         return False, None
-    payment = orders._require_payment()
-
     def settle(minutes: int, actor_id: int, now: dt.datetime) -> None:
         payment.settle(session, assignment, minutes, actor=actor_id, now=now)
 
@@ -185,7 +184,7 @@ def attendance_decided(session: Session, attendance: Attendance, *, actor_id: in
         assignment.status, assignment.reason = AssignmentStatus.REJECTED.value, attendance.reject_reason
         orders._release(session, assignment, actor_id=actor_id, now=now)
         action = "rejected"
-    orders.record_event(session, order.need, action, actor=actor_id, now=now, order=order, assignment=assignment)
+    record_event(session, order.need, action, actor=actor_id, now=now, order=order, assignment=assignment)
     orders.refresh(session, order, now=now)
 
 
