@@ -20,7 +20,7 @@ from timebank.needs.order_schemas import (
     ConfirmSchema,
     DeclineSchema,
     DispatchSchema,
-    FollowUpSchema,
+    RatingFollowUpSchema,
     OneTimeCodeOutSchema,
     OrderOutSchema,
     OrderSchema,
@@ -264,7 +264,7 @@ def follow_ups() -> ResponseReturnValue:
 
 
 @bp.post("/orders/ratings/<int:rating_id>/follow-up")
-@documented(body=FollowUpSchema, response=RatingOutSchema)
+@documented(body=RatingFollowUpSchema, response=RatingOutSchema)
 @requires(*STAFF)
 def follow_up(rating_id: int) -> ResponseReturnValue:
     """Record the call after a low rating."""

@@ -111,7 +111,7 @@ class RatingSchema(Schema):
     comment = fields.String(allow_none=True, validate=validate.Length(max=500, error="Use at most 500 characters."))
 
 
-class FollowUpSchema(Schema):
+class RatingFollowUpSchema(Schema):
     """A social worker's call after a low rating."""
 
     class Meta:

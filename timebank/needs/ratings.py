@@ -17,7 +17,7 @@ from timebank.domain import Conflict, NotFound
 from timebank.needs import orders
 from timebank.needs.services import record_event
 from timebank.needs.models import Assignment, AssignmentStatus, Colour, Need, NeedStatus, Order, OrderStatus, Rating
-from timebank.needs.order_schemas import FollowUpSchema, RatingSchema
+from timebank.needs.order_schemas import RatingFollowUpSchema, RatingSchema
 from timebank.orgs.models import Organisation
 from timebank.people.access import Actor
 from timebank.people.services import load
@@ -86,7 +86,7 @@ def follow_up(session: Session, rating_id: int, data: Mapping[str, Any], *, acto
         raise NotFound("Unknown rating.")
     order = rating_order(session, rating)
     orders.managed_order(session, order.id, actor=actor)
-    values = load(FollowUpSchema(), data)
+    values = load(RatingFollowUpSchema(), data)
     if rating.followed_up_at is not None:
         raise Conflict("This rating has been followed up already.")
     rating.followed_up_by, rating.followed_up_at = actor.id, now
