@@ -37,7 +37,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from bench.common import gunicorn, note, percentile, print_table, run_server_bench
+from bench.common import gunicorn, note, percentile, print_table, run_server_bench, workers_peak_rss_mb
 from bench.load import USER_AGENT, Load, exchange, http_request, paced, wrk
 from timebank.app import create_app
 from timebank.auth.services import start_sign_in
@@ -218,8 +218,9 @@ def measure(database: Database, url: str, settings: Settings, directory: Path) -
         note(f"paced: {n:,} check-ins at {PACED_RATE}/s ...")
         requests = check_ins(port, seeded.activities["paced"][1], cookies, config["SECRET_KEY"], close=True)
         steady = paced(port, requests, PACED_RATE)
+        rss_mb = workers_peak_rss_mb(port)
     counts = [recorded(database, seeded.activities[name][0]) for name in ("burst", "paced")]
-    return report(n, floor, burst, steady, counts)
+    return {**report(n, floor, burst, steady, counts), "rss_mb": rss_mb}
 
 
 def report(n: int, floor: Load, burst: Load, steady: Load, counts: list[tuple[int, int]]) -> dict[str, object]:

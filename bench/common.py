@@ -213,6 +213,8 @@ def percentile(values: Sequence[float], share: float) -> float:
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 SERVER_START_TIMEOUT = 60  # seconds for gunicorn and its workers to answer the first request
 SERVER_STOP_TIMEOUT = 15
+#: The gunicorn master serving on each port (see `workers_peak_rss_mb`).
+SERVERS: dict[int, int] = {}
 
 
 @contextmanager
@@ -237,11 +239,35 @@ def gunicorn(
             stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent,
         )
     listener.close()  # the server holds its own copy
+    SERVERS[port] = server.pid
     try:
         _wait_until_ready(server, port, ready_path, log)
         yield port
     finally:
+        SERVERS.pop(port, None)
         _stop(server)
+
+
+def workers_peak_rss_mb(port: int) -> float | None:
+    """The largest peak resident memory (VmHWM) of the workers of the gunicorn serving on `port`, in MB (Linux).
+
+    Read before the server stops, it is the most any worker held at once during the run.
+    """
+    master = SERVERS.get(port)
+    if master is None:
+        return None
+    peaks = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue  # gone, or not ours to read
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("PPid", "").strip() == str(master) and "VmHWM" in fields:
+            peaks.append(int(fields["VmHWM"].split()[0]) / 1024)
+    return round(max(peaks), 1) if peaks else None
 
 
 def _prctl() -> Callable[..., int] | None:

@@ -44,7 +44,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from bench.common import gunicorn, note, percentile, print_table, run_server_bench
+from bench.common import gunicorn, note, percentile, print_table, run_server_bench, workers_peak_rss_mb
 from bench.load import Load, exchange, http_request, wrk
 from timebank import ledger
 from timebank.auth.services import create_device_token
@@ -268,8 +268,9 @@ def measure(database: Database, url: str, settings: Settings, directory: Path) -
         note(f"overdraw: {settings.savers} volunteers, {VOUCHERS_ASKED} baskets each at once, points for {VOUCHERS_AFFORDED} ...")
         asking = [key for key in savers for _ in range(VOUCHERS_ASKED)]
         overdraw = run(baskets(port, seeded, secret_key, asking, lambda _i: (("茶叶券", 1),), "vouchers"))
+        rss_mb = workers_peak_rss_mb(port)
     books = count_books(database, seeded, savers)
-    return report(settings, seeded, before + after, warm, burst, oversell, overdraw, books)
+    return {**report(settings, seeded, before + after, warm, burst, oversell, overdraw, books), "rss_mb": rss_mb}
 
 
 def unexpected(load: Load, *, allowed: tuple[int, ...] = (201,)) -> int:

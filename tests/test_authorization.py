@@ -60,6 +60,9 @@ PUBLIC = {
     "device.enter",
     "device.clerk",
     "device.end_duty",
+    # Residents ask for help signed out too (throttled per address).
+    "needs.new",
+    "needs_api.record",
 }
 #: Endpoints that act on the target's staff standing (the target is a social worker of `east`): only
 #: someone above may, so a coordinator of `east` itself is refused, an admin over it is not.
@@ -68,6 +71,7 @@ FROM_ABOVE = {"people.reset_password", "people_api.reset_password"}
 #: cannot hide a refusal of a weaker one): name -> (roles, organisation key).
 PERSONAS = {
     "volunteer": ((), "east"),
+    "grid_worker": ((Role.GRID_WORKER,), "east"),
     "station_staff": ((Role.STATION_STAFF,), "east"),
     "social_worker": ((Role.SOCIAL_WORKER,), "east"),
     "coordinator_elsewhere": ((Role.COORDINATOR,), "west"),
@@ -146,6 +150,10 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         batch = request_batch(session, {"organisation_id": orgs["east"].id, "start": "2026-01-01", "end": "2026-11-20"}, actor=SYSTEM, now=NOW)
         export = request_export(session, "redemptions", {"start": "2026-01-01", "end": "2026-11-20"}, actor=SYSTEM, now=NOW)
         people_import = queue_import(session, filename="matrix.csv", original_name="名单.csv", organisation_id=orgs["east"].id, actor=SYSTEM, now=NOW)
+        needs_samples = _needs_records(session, orgs["east"], people["target"])
+        # -- gifts and the community pool: a need in `east` with pool hours set aside for it (allocation_id) --
+        allocation = _a_pool_allocation(session, orgs["east"], target)
+        order_samples = _an_order_loop(session, orgs["east"], people, starts=real_now - dt.timedelta(hours=2))
         # -- grading (四色分级, 督导): a team of east, a grading run, a supervision session of the target ----------
         from timebank.grading.services import grade_volunteers
         from timebank.grading.supervision import record_supervision
@@ -174,12 +182,15 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             "batch_id": batch.id,
             "export_id": export.id,
             "import_id": people_import.id,
+            "allocation_id": allocation.id,  # gifts and the community pool
             "job_id": "no-such-job",
             "notice_id": session.scalar(select(Notice.id).where(Notice.person_id == target.id)),
             "key": certificate.verify_key,
             "token": tokens.screen_code(activity.code_key, "in", "matrix", now=real_now),
             "code": "en",
             "filename": "timebank.css",
+            **needs_samples,
+            **order_samples,
             # grading: a volunteer's grade page, a team, a supervision session
             "kind": "volunteers",
             "subject_id": target.id,
@@ -188,6 +199,20 @@ def world(sqlite_template: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         }
     database.dispose()
     yield World(path, phones, samples, tablet)
+
+
+# -- residents' needs: a resident of `east` with a need, a resource and a service project ----------
+
+
+def _needs_records(session, east, requester) -> dict[str, int]:
+    """A need the target placed for themself, and east's resource and project: the needs endpoints' samples."""
+    from timebank.needs.resources import create_project, create_resource
+    from timebank.needs.services import record_need
+
+    need = record_need(session, {"description": "帮忙修水管", "contact_phone": requester.phone, "channel": "online", "privacy_consent": True}, actor=actor_for(session, requester), now=NOW)
+    resource = create_resource(session, {"name": "幸福家政", "kind": "merchant", "offers": "上门维修", "organisation_id": east.id}, actor=SYSTEM, now=NOW)
+    project = create_project(session, {"name": "老年助餐", "category": "elderly", "organisation_id": east.id}, actor=SYSTEM, now=NOW)
+    return {"need_id": need.id, "resident_id": need.resident_id, "resource_id": resource.id, "project_id": project.id}
 
 
 def _a_redemption(session, station: Station, volunteer, clerk, *, at: dt.datetime):
@@ -202,6 +227,49 @@ def _a_redemption(session, station: Station, volunteer, clerk, *, at: dt.datetim
     ticket = counter.start_visit(session, here, phone_code(volunteer, "matrix", now=at), "matrix", now=at).ticket
     redemption, _ = counter.redeem(session, here, {"visit": ticket, "idempotency_key": "matrix-basket", "lines": [{"item_id": item.id, "quantity": 1}]}, "matrix", now=at)
     return item, redemption
+
+
+def _a_pool_allocation(session, community, donor):
+    """Gifts and the community pool: the donor gives 30 minutes to the community's pool, set aside for a resident's need."""
+    from timebank.needs.models import Need, Resident
+    from timebank.needs.pool import allocate
+
+    rules.open_pool_account(session, community.id, now=NOW)
+    post(session, rules.donation_legs(donor.id, community.id, 30), kind="donation", idempotency_key="matrix-donation", actor=donor.id, now=NOW)
+    resident = Resident(organisation_id=community.id, real_name="独居老人", phone="13900009999", groups="living_alone",
+                        birth_date=dt.date(1940, 1, 1), card_key="matrix-resident", created_at=NOW)
+    session.add(resident)
+    session.flush()
+    need = Need(resident_id=resident.id, organisation_id=community.id, channel="hotline", description="买菜",
+                contact_phone=resident.phone, recorded_at=NOW)
+    session.add(need)
+    session.flush()
+    return allocate(session, need.id, 30, actor=SYSTEM, now=NOW)
+# -- the order loop (timebank/needs/orders.py and its pages): a resident, a need, an order served and rated low --
+
+
+def _an_order_loop(session, community, people, *, starts: dt.datetime) -> dict[str, int]:
+    """A need of `east` made an order for the target, who visited and was rated two stars; the samples naming them."""
+    from timebank.needs import orders, ratings, visits
+    from timebank.needs.models import Need, Resident
+
+    resident = Resident(organisation_id=community.id, real_name="张奶奶", phone="13912345678", address="东城社区3号楼401",
+                        card_key="matrix-resident-card", created_at=NOW)
+    session.add(resident)
+    session.flush()
+    need = Need(resident_id=resident.id, organisation_id=community.id, channel="grid", description="陪诊", contact_phone=resident.phone,
+                recorded_by=people["social_worker"].id, recorded_at=NOW)
+    session.add(need)
+    session.flush()
+    staff = actor_for(session, people["social_worker"])
+    data = {"category": "elderly", "window_start": starts.isoformat(), "window_end": (starts + dt.timedelta(hours=4)).isoformat(), "expected_minutes": 60}
+    order = orders.create_order(session, need.id, data, actor=staff, now=starts - dt.timedelta(days=1))
+    [offer] = orders.dispatch(session, order.id, {"volunteer_ids": [people["target"].id]}, actor=staff, now=starts - dt.timedelta(days=1))
+    orders.accept(session, offer.id, volunteer=people["target"], now=starts - dt.timedelta(days=1))
+    for step, at in (("start", starts), ("end", starts + dt.timedelta(minutes=50))):
+        visits.confirm_step(session, offer.id, step, {"method": "staff"}, actor=staff, secret_key="matrix", now=at)
+    rating = ratings.rate(session, offer.id, {"stars": 2}, actor=staff, now=starts + dt.timedelta(hours=1))
+    return {"need_id": need.id, "resident_id": resident.id, "order_id": order.id, "assignment_id": offer.id, "rating_id": rating.id}
 
 
 def endpoints() -> list[tuple[str, str, str]]:

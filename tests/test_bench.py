@@ -16,7 +16,7 @@ from tests.conftest import POSTGRES_URL, _postgres_admin
 from tests.jobs.conftest import require_redis
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKIN_FIGURES = ("per_s", "ratio", "p50_ms", "p99_ms", "p99_ms_at_200", "healthz_per_s")
+CHECKIN_FIGURES = ("per_s", "ratio", "p50_ms", "p99_ms", "p99_ms_at_200", "healthz_per_s", "rss_mb")
 
 
 @pytest.mark.slow
@@ -79,7 +79,7 @@ def test_quick_redeem_benchmark_never_oversells_nor_overdraws(storage):
     require_wrk()
     figures = quick_run("redeem", storage)
     assert figures["bench"] == "redeem" and figures["db"] == storage
-    for key in ("per_s", "ratio", "p50_ms", "p99_ms", "healthz_per_s"):
+    for key in ("per_s", "ratio", "p50_ms", "p99_ms", "healthz_per_s", "rss_mb"):
         assert figures[key] > 0, key
     assert figures["oversold"] == 0 and figures["overdrawn"] == 0
     assert figures["eggs_sold"] == figures["eggs"] and figures["savers_exact"]
@@ -94,3 +94,24 @@ def test_quick_jobs_benchmark_measures_both_queues():
     assert figures["bench"] == "jobs" and figures["n"] == 200
     for key in ("sqlite_per_s", "redis_per_s", "p50_start_ms", "redis_p50_start_ms"):
         assert figures[key] > 0, key
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("storage", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_quick_orders_benchmark_has_one_claim_winner_and_times_suggestions(storage):
+    figures = quick_run("orders", storage)
+    assert figures["bench"] == "orders" and figures["db"] == storage
+    assert figures["claim_winners"] == 1 and figures["double_assigned"] == 0 and figures["breaches"] == 0
+    assert figures["suggest_ms_1k"] > 0 and figures["suggest_ms_10k"] > 0 and figures["suggest_ratio"] > 0
+
+
+@pytest.mark.parametrize("path", ["checkin", "redeem", "healthz"])
+def test_the_in_process_profile_counts_statements_and_cpu_per_request(path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.profile", path, "--requests", "4", "--warmup", "2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["path"] == path and figures["requests"] == 4
+    assert figures["statements"] >= 1 and figures["cpu_ms"] > 0

@@ -81,7 +81,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from timebank.exports import api as exports_api, views as exports
     for blueprint in (jobs.bp, notices.bp, exports.bp, exports_api.bp):
         app.register_blueprint(blueprint)
+    from timebank.needs import api as needs_api, views as needs
+    from timebank.needs import order_api, order_views, pool_api, pool_views
+    from timebank.gifts import api as gifts_api, views as gifts
+    for blueprint in (needs.bp, needs_api.bp, order_views.bp, order_api.bp, pool_views.bp, pool_api.bp, gifts.bp, gifts_api.bp):
+        app.register_blueprint(blueprint)
     from timebank.grading import api as grading_api, views as grading
     for blueprint in (grading.bp, grading_api.bp):
+        app.register_blueprint(blueprint)
+    from timebank.workbench import api as workbench_api, views as workbench
+    for blueprint in (workbench.bp, workbench_api.bp):
         app.register_blueprint(blueprint)
     return app

@@ -24,6 +24,8 @@ NAMING_CONVENTION = {
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: The `timebank_write` execution option of a transaction that reads before it writes (see `start_writing`).
+READS_FIRST = "reads_first"
 
 
 class Base(DeclarativeBase):
@@ -74,8 +76,58 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     # A write transaction takes the write lock up front, so it can never be
     # refused half-way when it upgrades from reading (SQLITE_BUSY_SNAPSHOT).
-    mode = "IMMEDIATE" if conn.get_execution_options().get("timebank_write", True) else "DEFERRED"
+    # One that reads first takes it at its first write instead (see below).
+    mode = "IMMEDIATE" if conn.get_execution_options().get("timebank_write", True) is True else "DEFERRED"
     conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+#: How a statement that writes begins (text() statements carry no flags saying so).
+WRITING_WORDS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "WITH")
+
+
+def _sqlite_write_after_reading(conn: Any, _cursor: Any, statement: str, _parameters: Any, context: Any, _executemany: bool) -> None:
+    # A transaction that reads first and now writes: its reads end, the write lock is taken.
+    if conn.get_execution_options().get("timebank_write") != READS_FIRST:
+        return
+    flagged = context is not None and (context.isinsert or context.isupdate or context.isdelete)
+    if flagged or statement.lstrip().upper().startswith(WRITING_WORDS):
+        _take_write_lock(conn)
+
+
+def _take_write_lock(conn: Any) -> None:
+    """End a SQLite connection's read-only transaction and begin one that holds the write lock.
+
+    Upgrading the read in place would be refused outright (SQLITE_BUSY_SNAPSHOT)
+    whenever another connection wrote since it began; a new BEGIN IMMEDIATE
+    waits its turn instead. What was read before is not re-read: the statements
+    that write check what must still hold (as on PostgreSQL, where each
+    statement sees what others committed before it).
+    """
+    if conn.in_nested_transaction():
+        raise RuntimeError("a savepoint taken before the first write would be lost: call start_writing() first")
+    driver = conn.connection.driver_connection
+    if driver.in_transaction:
+        driver.execute("COMMIT")  # nothing was written: this only ends the read
+    driver.execute("BEGIN IMMEDIATE")
+    conn.execution_options(timebank_write=True)
+
+
+def start_writing(session: Session) -> None:
+    """Take the write lock now, in a session that reads first, so the reads from here on are
+    serialised with the writes that depend on them (a limit checked, then used).
+
+    On SQLite a request that reads first (`Database.session(reads_first=True)`)
+    does its reads without the write lock, so other workers write meanwhile; the
+    lock is taken at the first write, or here. Anything read earlier may have
+    changed since: what matters is read again, or checked by the write itself.
+    Elsewhere (PostgreSQL) there is no such lock and this does nothing.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite" or bind.get_execution_options().get("timebank_write") != READS_FIRST:
+        return
+    connection = session.connection()
+    if connection.get_execution_options().get("timebank_write") == READS_FIRST:
+        _take_write_lock(connection)
 
 
 def _create_private(path: Path) -> None:
@@ -101,6 +153,7 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "before_cursor_execute", _sqlite_write_after_reading)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
@@ -114,15 +167,19 @@ class Database:
         self.write_session = sessionmaker(bind=self.engine, expire_on_commit=False)
         reader = self.engine.execution_options(timebank_write=False)
         self.read_session = sessionmaker(bind=reader, expire_on_commit=False)
+        self.reads_first_session = sessionmaker(bind=self.engine.execution_options(timebank_write=READS_FIRST), expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
         """'sqlite' or 'postgresql'."""
         return self.engine.dialect.name
 
-    def session(self, *, write: bool = True) -> Session:
-        """A new session; on SQLite a write session starts with BEGIN IMMEDIATE."""
-        return self.write_session() if write else self.read_session()
+    def session(self, *, write: bool = True, reads_first: bool = False) -> Session:
+        """A new session; on SQLite a write session starts with BEGIN IMMEDIATE, or, if it reads first,
+        takes the write lock at its first write or `start_writing`."""
+        if not write:
+            return self.read_session()
+        return self.reads_first_session() if reads_first else self.write_session()
 
     def dispose(self) -> None:
         """Close every pooled connection."""

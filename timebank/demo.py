@@ -35,6 +35,7 @@ from timebank.events.models import Activity, ActivityStatus, Attendance, Attenda
 from timebank.ledger import Account, Commodity, Hold, Kind, Leg, OwnerType, Transaction
 from timebank.ledger import rules
 from timebank.ledger.reports import totals
+from timebank.needs.demo import build_needs
 from timebank.localtime import local_day
 from timebank.meta import get_meta, set_meta
 from timebank.orgs.models import Organisation
@@ -236,6 +237,7 @@ def build_demo(session: Session, *, volunteers: int, days: int, seed: int, now: 
         managers=cast.managers, volunteers=cast.volunteers,
     )
     activities += "\n" + build_certification(session, cast=cast, now=now)
+    activities += "\n" + build_needs(session, cast=cast, rng=rng, vault=vault, now=now)
     activities += "\n" + build_grading(session, cast=cast, now=now)
     set_meta(session, DEMO_FLAG, now.isoformat())
     return _summary(world, activities, stations.summary())

@@ -70,8 +70,18 @@ def database() -> Database:
 def db_session() -> Session:
     """The request's one session: the view commits it; teardown rolls back whatever it did not."""
     if "db_session" not in g:
-        g.db_session = database().session(write=request.method not in SAFE_METHODS)
+        write = request.method not in SAFE_METHODS
+        view = current_app.view_functions.get(request.endpoint) if write else None
+        g.db_session = database().session(write=write, reads_first=getattr(view, "reads_first", False))
     return g.db_session
+
+
+def reads_first(view: T) -> T:
+    """Mark a view that writes after reading who asks and what about: on SQLite its request holds the
+    write lock only from its first write (or the service's `start_writing`) to its commit, not while
+    the signed-in person, the device and the records in question are read (see `timebank.db`)."""
+    view.reads_first = True  # type: ignore[attr-defined]
+    return view
 
 
 def close_db_session(_exc: BaseException | None = None) -> None:
@@ -172,29 +182,64 @@ def refusable(action: Callable[[], ResponseReturnValue], page: Callable[[], tupl
         return render_template(template, message=message, errors=errors, form=request.form, **context), status
 
 
-#: (endpoint, label msgid, roles that see it; empty: every signed-in person)
+#: The header's menu: (endpoint, label msgid, group msgid), in the order shown. Who sees a link is who its
+#: view admits (`requires`), so nobody is shown a page that answers 403; endpoints not in this app are left out.
 NAV = (
-    ("me.profile", "Me", ()),
-    ("me.code", "My code", ()),
-    ("me.balances", "Balances", ()),
-    ("volunteering.browse", "Activities", ()),
-    ("redeem.near_me", "Where to redeem", ()),
-    ("volunteering.my_attendances", "My service", ()),
-    ("events.manage", "Manage activities", ("social_worker", "coordinator", "admin")),
-    ("review.corrections", "Correction requests", ("social_worker", "coordinator", "admin")),
-    ("review.overdue", "Overdue reviews", ("coordinator", "admin")),
-    ("redeem.index", "Stations", ("station_staff", "coordinator", "admin")),
-    ("people.registrations", "Registrations", ("coordinator", "admin")),
-    ("people.search", "Volunteers", ("social_worker", "coordinator", "admin")),
-    ("imports.upload", "Import volunteers", ("coordinator", "admin")),
-    ("orgs.index", "Organisations", ("coordinator", "admin")),
-    ("devices.index", "Devices", ("coordinator", "admin")),
-    ("audit.index", "Audit log", ("admin",)),
-    ("jobs.index", "Background jobs", ("admin",)),
-    ("notices.outbox", "Outbox", ("coordinator", "admin")),
-    ("certify.mine", "Certification", ()),
-    ("certify.programmes", "Certification programmes", ("social_worker", "coordinator", "admin")),
+    ("workbench.index", "Workbench", "Mine"),
+    ("me.profile", "Me", "Mine"),
+    ("me.code", "My code", "Mine"),
+    ("me.balances", "Balances", "Mine"),
+    ("volunteering.browse", "Activities", "Mine"),
+    ("volunteering.my_attendances", "My service", "Mine"),
+    ("orders.mine", "My orders", "Mine"),
+    ("needs.mine", "My requests", "Mine"),
+    ("redeem.near_me", "Where to redeem", "Mine"),
+    ("gifts.give", "Give hours", "Mine"),
+    ("certify.mine", "Certification", "Mine"),
+    ("grading.mine", "My grade", "Mine"),
+    ("events.manage", "Manage activities", "Activities and review"),
+    ("review.corrections", "Correction requests", "Activities and review"),
+    ("review.overdue", "Overdue reviews", "Activities and review"),
+    ("needs.index", "Needs", "Needs and orders"),
+    ("needs.new", "Record a need", "Needs and orders"),
+    ("orders.index", "Service orders", "Needs and orders"),
+    ("needs.residents_index", "Residents", "Needs and orders"),
+    ("orders.follow_ups", "Rating follow-ups", "Needs and orders"),
+    ("needs.resources_index", "Resources", "Needs and orders"),
+    ("needs.projects_index", "Service projects", "Needs and orders"),
+    ("grading.organisations", "Volunteer grades", "Needs and orders"),
+    ("grading.follow_ups", "Grade follow-ups", "Needs and orders"),
+    ("grading.supervision_sessions", "Supervision records", "Needs and orders"),
+    ("grading.my_index", "Supervision index", "Needs and orders"),
+    ("grading.team_index", "Team supervision index", "Needs and orders"),
+    ("redeem.index", "Stations", "Stations"),
+    ("pool.index", "Community pools", "Stations"),
+    ("certify.programmes", "Certification programmes", "Certification"),
+    ("people.registrations", "Registrations", "People and organisations"),
+    ("people.search", "Volunteers", "People and organisations"),
+    ("imports.upload", "Import volunteers", "People and organisations"),
+    ("orgs.index", "Organisations", "People and organisations"),
+    ("devices.index", "Devices", "People and organisations"),
+    ("audit.index", "Audit log", "System"),
+    ("jobs.index", "Background jobs", "System"),
+    ("notices.outbox", "Outbox", "System"),
 )
+
+
+def admits(view: Callable[..., Any], holds: Callable[..., bool]) -> bool:
+    """Whether a view guarded by `requires` lets in someone for whom `holds(*roles)` says yes (unguarded: no)."""
+    required = getattr(view, "required_roles", None)
+    return required is not None and (not required or holds(*required))
+
+
+def nav_groups(view_functions: dict[str, Callable[..., Any]], holds: Callable[..., bool]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The menu's groups in order, each with the (endpoint, label msgid) its holder may open."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for endpoint, label, group in NAV:
+        view = view_functions.get(endpoint)
+        if view is not None and admits(view, holds):
+            groups.setdefault(group, []).append((endpoint, label))
+    return list(groups.items())
 
 
 def number(value: float | int | None, digits: int = 0) -> str:
@@ -218,21 +263,20 @@ def init_templates(app: Flask) -> None:
         ("foreign_permanent", "Foreigner's permanent residence ID card"),
     )
 
-    def nav_links() -> list[tuple[str, str]]:
+    def nav_menu() -> list[tuple[str, list[tuple[str, str]]]]:
+        """The signed-in person's menu: (group, [(href, label)]), translated."""
         if not current_user.is_authenticated:
             return []
         from timebank.auth.login import current_actor
 
-        actor = current_actor()
         return [
-            (url_for(endpoint), gettext(label))
-            for endpoint, label, roles in NAV
-            if endpoint in app.view_functions and (not roles or actor.has(*roles))
+            (gettext(group), [(url_for(endpoint), gettext(label)) for endpoint, label in links])
+            for group, links in nav_groups(app.view_functions, current_actor().has)
         ]
 
     app.jinja_env.filters["number"] = number
     app.jinja_env.globals.update(
-        nav_links=nav_links,
+        nav_menu=nav_menu,
         category_options=lambda: [(k, v) for k, v in SERVICE_CATEGORIES.items() if k != "training"],
         category_name=lambda slug: SERVICE_CATEGORIES.get(slug, slug),
         id_type_options=lambda: [(key, gettext(label)) for key, label in id_types],

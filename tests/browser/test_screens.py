@@ -118,7 +118,7 @@ def _pages(session) -> tuple[dict[str, list[str]], str]:
     pages = {
         "": ["/", "/register", "/sign-in", "/certify/verify"],
         volunteer.phone: [
-            "/", "/me", "/me/edit", "/me/code", "/me/card", "/me/balances", "/me/family", "/activities",
+            "/", "/workbench", "/me", "/me/edit", "/me/code", "/me/card", "/me/balances", "/me/family", "/activities",
             f"/activities/{attendance.activity_id}", "/me/attendances", f"/me/attendances/{attendance.id}/report", "/me/stations",
             "/certify/me", "/password", "/grading/me",
         ],
@@ -127,19 +127,19 @@ def _pages(session) -> tuple[dict[str, list[str]], str]:
             f"/redemptions/{redemption.id}",
         ],
         "13900000022": [
-            "/activities/manage", "/activities/new", f"/activities/{finished.id}", f"/activities/{under_way.id}",
+            "/workbench", "/activities/manage", "/activities/new", f"/activities/{finished.id}", f"/activities/{under_way.id}",
             f"/activities/{finished.id}/edit", f"/activities/{under_way.id}/kiosk", f"/review/activities/{finished.id}",
             "/review/corrections", "/people", f"/people/{person.id}", "/certify/programmes", f"/certify/programmes/{programme.id}",
             f"/certify/people/{person.id}",
             "/grading/follow-ups", "/grading/supervision", "/grading/index", f"/grading/volunteers/{person.id}",
         ],
         "13900000012": [
-            "/people/registrations", "/people/new", "/people/import", "/organisations", f"/organisations/{east}", "/devices",
+            "/workbench", "/people/registrations", "/people/new", "/people/import", "/organisations", f"/organisations/{east}", "/devices",
             "/review/overdue", "/certify/programmes/new", f"/people/{person.id}/edit",
             "/redemptions/overview", "/certify/records", "/grading/", "/grading/index/team",
         ],
         "13900000011": ["/stations/1/catalogue"],
-        "13900000001": ["/", "/audit", f"/people/{person.id}", "/certify/continuing-education"],
+        "13900000001": ["/", "/workbench", "/audit", f"/people/{person.id}", "/certify/continuing-education"],
     }
     return pages, {"under way": f"/activities/{under_way.id}/screen", "over": f"/activities/{finished.id}/screen"}
 

@@ -129,6 +129,7 @@ CODE_NAMES = {
     "role": {
         "volunteer": lazy_gettext("Volunteer"), "social_worker": lazy_gettext("Social worker"), "coordinator": lazy_gettext("Coordinator"),
         "station_staff": lazy_gettext("Station staff"), "admin": lazy_gettext("Administrator"),
+        "grid_worker": lazy_gettext("Grid worker"),
     },
 }
 #: Fields holding another record's id: which kind of record, for its name.

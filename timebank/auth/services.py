@@ -216,12 +216,18 @@ def authenticate_device(session: Session, plain: str, *, now: dt.datetime) -> De
     """The live token this bearer string is, recording its use; None if unknown or revoked."""
     if not plain or not plain.startswith(DEVICE_TOKEN_PREFIX):
         return None
-    token = session.scalar(select(DeviceToken).where(DeviceToken.token_hash == _digest(plain)))
+    token = session.scalar(_device_query(), {"token_hash": _digest(plain)})
     if token is None or token.revoked_at is not None:
         return None
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5):
         token.last_used_at = now
     return token
+
+
+@functools.cache
+def _device_query() -> Select:
+    # Every call of a station tablet or kiosk asks this: built once.
+    return select(DeviceToken).where(DeviceToken.token_hash == bindparam("token_hash"))
 
 
 def resume_device(session: Session, token_id: int, fingerprint: str, *, now: dt.datetime, record_use: bool) -> DeviceToken | None:

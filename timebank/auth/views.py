@@ -9,20 +9,21 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
 from timebank.auth import services
-from timebank.auth.login import close_session, current_person, keep_session, limiter, now, open_session, requires, throttled_sign_in, vault
+from timebank.auth.login import close_session, current_actor, current_person, keep_session, limiter, now, open_session, requires, throttled_sign_in, vault
 from timebank.orgs.services import tree
 from timebank.people import services as people
 from timebank.people.schemas import PasswordChangeSchema
 from timebank.web import db_session, form_data, submit
+from timebank.workbench.views import landing
 
 bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    """Where to go after signing in: only a path on this site."""
+    """Where to go after signing in: only a path on this site; else the person's workbench (or their counter)."""
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
-    return url_for("me.profile")
+    return landing(current_actor())
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])

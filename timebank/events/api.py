@@ -41,7 +41,7 @@ from timebank.openapi import api_blueprint, documented, json_body
 from timebank.people.access import CARERS, MANAGERS
 from timebank.people.models import Person
 from timebank.people.services import load
-from timebank.web import db_session
+from timebank.web import db_session, reads_first
 
 bp = api_blueprint("events_api", __name__)
 #: Built once: the check-in path is the busiest, and a schema costs more to build than to use.
@@ -215,6 +215,7 @@ def _scan_code(action: str) -> ResponseReturnValue:
 
 
 @bp.post("/check-ins")
+@reads_first
 @documented(body=ActivityCodeScanSchema, response=ScanOutSchema, status=201)
 @requires()
 def check_in() -> ResponseReturnValue:
@@ -223,6 +224,7 @@ def check_in() -> ResponseReturnValue:
 
 
 @bp.post("/check-outs")
+@reads_first
 @documented(body=ActivityCodeScanSchema, response=ScanOutSchema)
 @requires()
 def check_out() -> ResponseReturnValue:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased, contains_eager, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from timebank.auth import codes
+from timebank.db import start_writing
 from timebank.domain import Conflict
 from timebank.events import tokens
 from timebank.events.credit import distance_m
@@ -251,7 +252,9 @@ def record_scan(
     if action == "in":
         if policy is None:
             policy = effective_policy(session, activity.organisation)
+        # Its insert is the first write, which takes the write lock where reads came first.
         return _check_in(session, activity, volunteer, policy, method=method, now=now, position=position, recorded_by=recorded_by)
+    start_writing(session)  # the attendance is read to be changed: no other scan in between
     return _check_out(activity, _attendance(session, activity, volunteer), method=method, now=now)
 
 

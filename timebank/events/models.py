@@ -161,6 +161,7 @@ class Attendance(Base):
         CheckConstraint("checked_out_at IS NULL OR checked_out_at >= checked_in_at", name="out_after_in"),
         CheckConstraint("adjusted_minutes IS NULL OR adjusted_minutes >= 0", name="adjusted_minutes"),
         Index("ix_attendances_volunteer", "volunteer_id", "checked_in_at"),
+        Index("ix_attendances_status_activity", "status", "activity_id"),  # the workbench's "to approve"
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

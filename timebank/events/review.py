@@ -36,6 +36,7 @@ from timebank.events.schemas import AdjustmentSchema, ReasonSchema
 from timebank.events.services import get_activity
 from timebank.ledger import rules
 from timebank.localtime import local_day
+from timebank.needs import visits
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import effective_policy
 from timebank.people.access import CARERS, MANAGERS, Actor
@@ -118,6 +119,7 @@ def approve_attendance(session: Session, attendance_id: int, *, actor: Actor, no
         _post_credit(session, attendance, activity, credit.minutes, policy, actor=actor, now=now)
         sync_star_levels(session, attendance.volunteer_id, now=now)
         attendance.status, attendance.decided_by, attendance.decided_at = AttendanceStatus.APPROVED.value, actor.id, now
+        visits.attendance_decided(session, attendance, actor_id=actor.id, now=now)
         settle_if_done(session, activity, now=now)
         event_notices.hours_approved(session, attendance, now=now)
     return attendance
@@ -198,6 +200,7 @@ def reject_attendance(session: Session, attendance_id: int, reason: str, *, acto
     attendance.status, attendance.reject_reason = AttendanceStatus.REJECTED.value, reason
     attendance.decided_by, attendance.decided_at = actor.id, now
     record(session, actor=actor.id, action="reject_attendance", target=("attendance", attendance.id), changes={"reason": [None, reason]}, now=now)
+    visits.attendance_decided(session, attendance, actor_id=actor.id, now=now)
     settle_if_done(session, attendance.activity, now=now)
     return attendance
 
@@ -324,14 +327,16 @@ def _post_credit(
     """
     volunteer_id = attendance.volunteer_id
     points = points_for(activity, minutes, policy)
+    # A home visit of an order paid in hours: the payer's hold, not issuance, gives the time credit.
+    paid, settle = visits.credit_source(session, attendance)
     if activity.is_training:
         legs = rules.training_credit_legs(volunteer_id, minutes=minutes)
         kind = ledger.Kind.TRAINING_CREDIT
     else:
-        deposit = plan_deposit(session, attendance.volunteer, minutes, now=now)
+        deposit = plan_deposit(session, attendance.volunteer, minutes, now=now) if not paid else None
         legs = rules.service_credit_legs(
             volunteer_id, minutes=minutes, category=activity.category, points=points,
-            deposit=deposit.deposited, pool=deposit.pool_id,
+            deposit=deposit.deposited if deposit else 0, pool=deposit.pool_id if deposit else None,
         )
         kind = ledger.Kind.SERVICE_CREDIT
     def post() -> ledger.Transaction:
@@ -359,6 +364,8 @@ def _post_credit(
             transaction = post()
     attendance.transaction_id = transaction.id
     attendance.credited_minutes, attendance.credited_points = minutes, points
+    if settle is not None:
+        settle(minutes, actor.id, now)
 
 
 def settle_if_done(session: Session, activity: Activity, *, now: dt.datetime) -> None:

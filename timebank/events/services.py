@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from timebank.audit.services import apply_changes, record
@@ -15,6 +15,7 @@ from timebank.domain import Conflict, InvalidInput, NotFound
 from timebank.events import notices as event_notices
 from timebank.events.models import Activity, ActivityStatus, Attendance, Phase, SignUp, SignUpStatus
 from timebank.events.schemas import ActivitySchema
+from timebank.needs.models import Order
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import get_organisation, lineage
 from timebank.people.access import CARERS, Actor
@@ -33,9 +34,16 @@ def get_activity(session: Session, activity_id: int, *, lock: bool = False) -> A
     return activity
 
 
+def order_activities() -> Select:
+    """The private activities home visits are recorded under (timebank/needs): never listed, screened or signed up for."""
+    return select(Order.activity_id).where(Order.activity_id.is_not(None))
+
+
 def managed_activity(session: Session, activity_id: int, *, actor: Actor, lock: bool = False) -> Activity:
     """The activity, if the actor leads activities where it is organised (a social worker, coordinator or admin there)."""
     activity = get_activity(session, activity_id, lock=lock)
+    if session.scalar(order_activities().where(Order.activity_id == activity.id)) is not None:
+        raise NotFound("Unknown activity.")  # a home visit's record: its order's pages run it
     if activity.person_in_charge_id != actor.id:
         actor.require(CARERS, activity.organisation)
     return activity
@@ -52,7 +60,8 @@ def volunteer_activity(session: Session, activity_id: int, *, person: Person) ->
     if activity.status == ActivityStatus.DRAFT.value:
         raise NotFound("Unknown activity.")
     ancestors, around = neighbourhood_paths(session, person)
-    if activity.organisation.path.startswith(around) or activity.organisation_id in ancestors:
+    private = session.scalar(order_activities().where(Order.activity_id == activity.id)) is not None
+    if not private and (activity.organisation.path.startswith(around) or activity.organisation_id in ancestors):
         return activity
     for model in (SignUp, Attendance):
         if session.scalar(select(model.id).where(model.activity_id == activity.id, model.volunteer_id == person.id)) is not None:
@@ -150,7 +159,7 @@ def managed_activities(session: Session, *, actor: Actor, limit: int = 200) -> l
     stmt = (
         select(Activity)
         .join(Organisation, Organisation.id == Activity.organisation_id)
-        .where(or_(*conditions))
+        .where(or_(*conditions), Activity.id.not_in(order_activities()))
         .order_by(Activity.starts_at.desc(), Activity.id.desc())
         .limit(limit)
     )
@@ -182,6 +191,7 @@ def browse(session: Session, person: Person, *, now: dt.datetime, limit: int = 1
             Activity.status == ActivityStatus.PUBLISHED.value,
             Activity.ends_at > now,
             or_(Organisation.path.startswith(around), Activity.organisation_id.in_(ancestors)),
+            Activity.id.not_in(order_activities()),
         )
         .order_by(Activity.starts_at, Activity.id)
         .limit(limit)

@@ -26,7 +26,7 @@ from timebank.events.models import Activity, Attendance, CorrectionStatus, SignU
 from timebank.events.schemas import PositionSchema
 from timebank.localtime import hhmm, local
 from timebank.people.models import Person
-from timebank.web import db_session, form_data, translated_errors
+from timebank.web import db_session, form_data, reads_first, translated_errors
 
 bp = Blueprint("volunteering", __name__)
 #: The cookie holding the nonce that binds a seen ticket to the browser that scanned.
@@ -232,6 +232,7 @@ def scan(token: str, action: str) -> ResponseReturnValue:
 
 
 @bp.route("/checkin/<token>", methods=["GET", "POST"])
+@reads_first
 @requires()
 def check_in(token: str) -> ResponseReturnValue:
     """签到: the page the venue's check-in code opens."""
@@ -239,6 +240,7 @@ def check_in(token: str) -> ResponseReturnValue:
 
 
 @bp.route("/checkout/<token>", methods=["GET", "POST"])
+@reads_first
 @requires()
 def check_out(token: str) -> ResponseReturnValue:
     """签退: the page the venue's check-out code opens."""

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from timebank.certify import exports as records
 from timebank.certify.schemas import BatchSchema, PeriodSchema
+from timebank.gifts.schemas import PoolExportSchema
+from timebank.needs import pool_statement
 from timebank.grading.exports import export_kind_rows as supervision_index_rows
 from timebank.orgs.services import get_organisation
 from timebank.people.access import MANAGERS, Actor
@@ -40,6 +42,10 @@ def _service_records(session: Session, values: dict[str, Any], actor: Actor) -> 
     return records.rows(session, organisation, values["start"], values["end"], actor=actor)
 
 
+def _pool_statement(session: Session, values: dict[str, Any], actor: Actor) -> Iterator[Sequence[Any]]:
+    return pool_statement.export_rows(session, values["organisation_id"], actor)
+
+
 def _period(values: dict[str, Any]) -> str:
     return f"{values['start']}-{values['end']}"
 
@@ -49,6 +55,7 @@ KINDS = {
     for kind in (
         Kind("redemptions", PeriodSchema, "兑换记录", lambda v: f"redemptions-{_period(v)}", _redemptions),
         Kind("service_records", BatchSchema, "志愿服务记录", lambda v: f"service-records-{v['organisation_id']}-{_period(v)}", _service_records),
+        Kind("pool_statement", PoolExportSchema, "公益时间池", lambda v: f"pool-{v['organisation_id']}", _pool_statement),
         Kind("supervision_index", PeriodSchema, "社工督导指数", lambda v: f"supervision-index-{_period(v)}", supervision_index_rows),
     )
 }

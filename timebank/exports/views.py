@@ -19,6 +19,7 @@ from timebank.web import db_session, done
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 NO_STORE = {"Cache-Control": "no-store"}
 EXPORT_NAMES = {"redemptions": lazy_gettext("Redemptions at all stations"), "service_records": lazy_gettext("Service records for the national system"),
+                "pool_statement": lazy_gettext("Community pool statement"),
                 "supervision_index": lazy_gettext("Supervision index of the social workers")}
 
 

@@ -29,6 +29,8 @@ TASK_MODULES = (
     "timebank.auth.tasks",
     "timebank.exports.tasks",
     "timebank.people.tasks",
+    "timebank.needs.tasks",
+    "timebank.needs.order_tasks",
     "timebank.grading.tasks",
 )
 

@@ -9,6 +9,7 @@ so holds and postings cannot deadlock each other.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -97,14 +98,19 @@ def capture(
     session: Session,
     hold: Hold | int,
     *,
-    to: Account | str,
+    to: Account | str | None = None,
     kind: Kind | str,
     actor: int,
     now: dt.datetime,
     amount: int | None = None,
     memo: str | None = None,
+    legs: Sequence[Leg] | None = None,
 ) -> Transaction:
-    """Post `amount` (default all) of the hold to `to` and free the rest; once only."""
+    """Post `amount` (default all) of the hold to `to` and free the rest; once only.
+
+    `legs` replace `to` where the captured amount is shared among several
+    accounts; they take exactly `amount` from the held account.
+    """
     check_actor(actor)
     held = _load(session, hold)
     amount = held.amount if amount is None else check_amount(amount)
@@ -113,7 +119,12 @@ def capture(
             "A capture takes between 1 and %(held)d, not %(amount)d.", held=held.amount, amount=amount
         )
     source = held.account
-    legs = [Leg(source.code, -amount), Leg(to, amount)]
+    if legs is None:
+        if to is None:
+            raise LedgerError("A capture needs the account it pays.")
+        legs = [Leg(source.code, -amount), Leg(to, amount)]
+    elif sum(leg.amount for leg in legs if leg.code == source.code) != -amount:
+        raise LedgerError("A capture's legs must take %(amount)d from the held account.", amount=amount)
     key = f"hold:{held.id}:capture"
     ref = (held.ref_type, held.ref_id) if held.ref_type else ("hold", held.id)
     if not _resolve(session, held, HoldStatus.CAPTURED, actor=actor, now=now, captured=amount):

@@ -83,6 +83,7 @@ class Account(Base):
             "running_balance OR (allow_negative AND balance = 0 AND held = 0 AND max_balance IS NULL)",
             name="derived_balance",
         ),
+        Index("ix_accounts_owner", "owner_type", "owner_id", "commodity"),  # a subtree's volunteers' points
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -227,3 +227,25 @@ def donation_legs(volunteer_id: int, organisation_id: int, minutes: int) -> list
         Leg(volunteer_code(volunteer_id, Commodity.HOUR), -minutes),
         Leg(pool_code(organisation_id), minutes),
     ]
+
+
+def service_purchase_legs(
+    payer: str, volunteer_id: int, minutes: int, *, deposit: int | None = None, pool: int | None = None
+) -> list[Leg]:
+    """A service paid with hours: the payer's account (a person's or a pool's) pays the volunteer.
+
+    As with a service credit, the volunteer takes up to `deposit` minutes (all
+    by default) and the rest goes to organisation `pool`'s community pool; without
+    a pool the rest is not taken from the payer at all.
+    """
+    positive(minutes)
+    deposit = minutes if deposit is None else min(positive(deposit, zero_allowed=True), minutes)
+    pooled = minutes - deposit if pool is not None and pool_code(pool) != payer else 0
+    if not deposit + pooled:
+        raise InvalidAmount("Nothing of the %(amount)r minutes can be paid under the cap.", amount=minutes)
+    legs = [Leg(payer, -(deposit + pooled))]
+    if deposit:
+        legs.append(Leg(volunteer_code(volunteer_id, Commodity.HOUR), deposit))
+    if pooled:
+        legs.append(Leg(pool_code(pool), pooled))
+    return legs

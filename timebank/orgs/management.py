@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from timebank.categories import SERVICE_CATEGORIES
 from timebank.domain import InvalidInput
 from timebank.ledger.rules import TRAINING
 from timebank.orgs.models import Organisation
-from timebank.orgs.policy import CHOICES, DEFAULTS, RANGES, SHOWN_IN_HOURS
+from timebank.orgs.policy import CHOICES, DEFAULTS, ORDERINGS, RANGES, SHOWN_IN_HOURS
 from timebank.orgs.services import effective_policy, get_organisation, lineage, tree
 from timebank.people.access import MANAGERS, Actor
 from timebank.redeem.models import Station
@@ -41,6 +42,11 @@ POLICY_LABELS: dict[str, str] = {
     "star_thresholds_hours": "Certified hours for stars 1 to 5",
     "continuing_education_hours": "Continuing education hours a social worker needs in each period",
     "continuing_education_period_years": "Years in each continuing education period",
+    "need_red_response_hours": "Hours to answer a red (urgent) need",
+    "need_yellow_response_working_days": "Working days to answer a yellow (priority) need (3 to 5)",
+    "need_blue_response_working_days": "Working days to answer a blue (routine) need",
+    "pool_priority": "Whom the community pool serves first",
+    "order_accept_hours": "Hours a volunteer has to accept or decline a dispatched order",
     "grade_yellow_idle_days": "Grading: yellow after this many days without service",
     "grade_red_idle_days": "Grading: red after this many days without service",
     "grade_yellow_no_shows": "Grading: yellow at this many no-shows within the yellow window",
@@ -82,6 +88,8 @@ def widget(key: str) -> str:
         return "yes_no"
     if key in CHOICES:
         return "choice"
+    if key in ORDERINGS:
+        return "ordering"
     if key in SHOWN_IN_HOURS:
         return "hours"
     if isinstance(default, dict):
@@ -113,6 +121,8 @@ def policy_display(key: str, value: Any) -> str:
         return gettext("Yes") if value else gettext("No")
     if kind == "choice":
         return gettext(CHOICES[key][value]) if value in CHOICES[key] else str(value)
+    if kind == "ordering":
+        return ordering_words(key, value)
     if kind == "hours":
         return gettext("%(hours)s h", hours=f"{value / 60:,.2f}".rstrip("0").rstrip("."))
     if kind == "per_category":
@@ -152,8 +162,8 @@ class PolicyRow:
 
     @property
     def kind(self) -> str:
-        """'choice' for a select (yes/no or a list of codes), 'text' for the rest."""
-        return "choice" if self.widget in ("yes_no", "choice") else "text"
+        """'choice' for a select (yes/no, a list of codes, or an order of codes), 'text' for the rest."""
+        return "choice" if self.widget in ("yes_no", "choice", "ordering") else "text"
 
 
 @dataclass(frozen=True)
@@ -194,7 +204,7 @@ class OrganisationPage:
                 override=policy_text(key, overridden) if key in self.overrides else None,
                 low=low,
                 high=high,
-                options=[(code, gettext(words)) for code, words in CHOICES.get(key, {}).items()],
+                options=ordering_options(key) if kind == "ordering" else [(code, gettext(words)) for code, words in CHOICES.get(key, {}).items()],
                 categories=categories,
             ))
         return rows
@@ -216,6 +226,17 @@ def organisation_page(session: Session, organisation_id: int, *, actor: Actor) -
         overrides=json.loads(organisation.policies or "{}"),
         stations=stations,
     )
+
+
+def ordering_words(key: str, value: Any) -> str:
+    """An order of codes in words: `年满80岁独居 → 困难家庭 → 其他`."""
+    labels = ORDERINGS[key]
+    return " → ".join(gettext(labels[code]) if code in labels else str(code) for code in value or [])
+
+
+def ordering_options(key: str) -> list[tuple[str, str]]:
+    """Every order of an ordering policy's codes, as the form's value (its `policy_text`) and its words."""
+    return [(policy_text(key, list(order)), ordering_words(key, order)) for order in itertools.permutations(ORDERINGS[key])]
 
 
 def _figure(number: float | None) -> str:
@@ -269,6 +290,11 @@ def _read(key: str, raw: str) -> Any:
         if raw not in CHOICES[key]:
             raise ValueError("Choose one of the options.")
         return raw
+    if key in ORDERINGS:
+        order = [part for part in re.split(r"[,，\s]+", raw) if part]
+        if sorted(order) != sorted(ORDERINGS[key]):
+            raise ValueError("Put each group once, in the order they are served.")
+        return order
     if key in SHOWN_IN_HOURS:
         hours = _number(raw, float, "Enter a number of hours, such as 1500.")
         return _in_range(round(hours * 60), low, high)

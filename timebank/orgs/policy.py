@@ -24,6 +24,13 @@ DEFAULTS: dict[str, Any] = {
     "star_thresholds_hours": [100, 300, 600, 1000, 1500],
     "continuing_education_hours": 90,  # social workers' training per registration period
     "continuing_education_period_years": 3,
+    # Residents' needs: how soon each colour must be answered (red in hours, yellow and blue in working days).
+    "need_red_response_hours": 24,
+    "need_yellow_response_working_days": 5,
+    "need_blue_response_working_days": 10,
+    # Nanjing: donated pool hours serve first those over 80 living alone, then hardship families.
+    "pool_priority": ["living_alone_over_80", "hardship", "others"],
+    "order_accept_hours": 24,  # a volunteer answers a dispatched order within this many hours
     # 四色分级 (timebank/grading/rules.py): each volunteer is graded under their home organisation's.
     "grade_yellow_idle_days": 90,  # yellow after this many days without service
     "grade_red_idle_days": 180,  # red after this many (Chengdu Longquanyi)
@@ -53,6 +60,14 @@ CHOICES: dict[str, dict[str, str]] = {
         "no_credit_flagged": "Credit nothing until a reviewer decides, flagged",
     },
 }
+#: Policies held as an order of codes (each once): the codes, each with its label msgid.
+ORDERINGS: dict[str, dict[str, str]] = {
+    "pool_priority": {
+        "living_alone_over_80": "Over 80 and living alone",
+        "hardship": "Hardship family",
+        "others": "Others",
+    },
+}
 #: Policies stored in minutes that people think of in hours (the storage cap).
 SHOWN_IN_HOURS = frozenset({"hour_cap_minutes"})
 #: The sane range of each number (for lists and multipliers: of each item). Outside it a setting is a
@@ -72,6 +87,10 @@ RANGES: dict[str, tuple[int | float, int | float]] = {
     "star_thresholds_hours": (1, 100_000),
     "continuing_education_hours": (0, 1000),
     "continuing_education_period_years": (1, 10),
+    "need_red_response_hours": (1, 72),
+    "need_yellow_response_working_days": (3, 5),
+    "need_blue_response_working_days": (1, 60),
+    "order_accept_hours": (1, 168),
     "grade_yellow_idle_days": (1, 3650),
     "grade_red_idle_days": (1, 3650),
     "grade_yellow_no_shows": (1, 100),
@@ -100,6 +119,11 @@ def out_of_range(key: str, value: Any) -> bool:
     low, high = RANGES[key]
     numbers = value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
     return any(isinstance(n, (int, float)) and not low <= n <= high for n in numbers)
+
+
+def misordered(key: str, value: Any) -> bool:
+    """True if an ordering policy's value is not each of its codes exactly once."""
+    return key in ORDERINGS and (not isinstance(value, list) or sorted(map(str, value)) != sorted(ORDERINGS[key]))
 
 
 def merge(overrides_from_root_down: list[str]) -> dict[str, Any]:

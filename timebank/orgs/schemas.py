@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
 
 from timebank.orgs.models import LEVELS, Organisation
+from timebank.orgs.policy import ORDERINGS
 from timebank.people.schemas import name_field
 
 COUNT = validate.Range(min=0, error="Use a whole number, 0 or more.")
@@ -73,6 +74,19 @@ class PolicySchema(Schema):
     continuing_education_hours = fields.Integer(strict=True, allow_none=True, validate=COUNT)
     continuing_education_period_years = fields.Integer(
         strict=True, allow_none=True, validate=validate.Range(min=1, max=10, error="Use 1 to 10 years.")
+    )
+    need_red_response_hours = fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=1, max=72, error="Use 1 to 72 hours.")
+    )
+    need_yellow_response_working_days = fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=3, max=5, error="Use 3 to 5 working days.")
+    )
+    need_blue_response_working_days = fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=1, max=60, error="Use 1 to 60 working days.")
+    )
+    pool_priority = fields.List(
+        fields.String(validate=validate.OneOf(list(ORDERINGS["pool_priority"]), error="Use living_alone_over_80, hardship or others.")),
+        allow_none=True, metadata={"description": "Whom the community pool serves first: each group once, in order."},
     )
 
 

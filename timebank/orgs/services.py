@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from timebank.audit.services import record
 from timebank.domain import InvalidInput, NotFound
 from timebank.orgs.models import LEVELS, Organisation
-from timebank.orgs.policy import DEFAULTS, merge, out_of_range
+from timebank.orgs.policy import DEFAULTS, merge, misordered, out_of_range
 from timebank.people.access import MANAGERS
 
 
@@ -95,6 +95,8 @@ def set_policies(
             current.pop(key, None)
         elif type(value) is not type(DEFAULTS[key]) and not (isinstance(DEFAULTS[key], float) and isinstance(value, int)):
             raise InvalidInput(errors={key: ["This policy takes another kind of value: see the default beside it."]})
+        elif misordered(key, value):
+            raise InvalidInput(errors={key: ["Put each group once, in the order they are served."]})
         elif out_of_range(key, value):
             raise InvalidInput(errors={key: ["This number is outside the range this policy allows."]})
         else:

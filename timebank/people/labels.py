@@ -12,6 +12,7 @@ ROLE_NAMES = {
     "coordinator": lazy_gettext("Coordinator"),
     "station_staff": lazy_gettext("Station staff"),
     "admin": lazy_gettext("Administrator"),
+    "grid_worker": lazy_gettext("Grid worker"),
 }
 STATUS_NAMES = {
     Status.PENDING.value: lazy_gettext("Waiting for approval"),

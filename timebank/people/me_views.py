@@ -14,6 +14,7 @@ from flask_babel import gettext
 
 from timebank.auth import codes
 from timebank.auth.login import current_actor, current_person, now, requires, vault
+from timebank.gifts.services import counterparts as gift_counterparts
 from timebank.ledger.models import Commodity
 from timebank.orgs.services import effective_policy, get_organisation
 from timebank.people import balances as balance_service, services
@@ -183,12 +184,14 @@ def balances() -> ResponseReturnValue:
     session = db_session()
     commodity = Commodity.PTS if request.args.get("show") == "points" else Commodity.HOUR
     policy = effective_policy(session, get_organisation(session, person.home_organisation_id))
+    page = balance_service.history(session, person.id, commodity, before=request.args.get("before", type=record_id))
     return render_template(
         "people/me_balances.html",
         person=person,
         balances=balance_service.summary(session, person.id, policy),
         commodity=commodity.value,
-        page=balance_service.history(session, person.id, commodity, before=request.args.get("before", type=record_id)),
+        page=page,
+        counterparts=gift_counterparts(session, [line.transaction_id for line in page.lines], person.id),
     )
 
 

@@ -41,7 +41,7 @@ from timebank.redeem.schemas import (
     VoidSchema,
 )
 from timebank.redeem.services import create_station
-from timebank.web import db_session
+from timebank.web import db_session, reads_first
 
 bp = api_blueprint("redeem_api", __name__)
 COUNTER_ROLES = (Role.STATION_STAFF, Role.COORDINATOR, Role.ADMIN)
@@ -124,6 +124,7 @@ def visit(station_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/stations/<int:station_id>/redemptions")
+@reads_first
 @documented(body=RedemptionRequestSchema, response=RedemptionOutSchema, status=201, device=True)
 @requires(*COUNTER_ROLES, allow_device=True)
 def redeem(station_id: int) -> ResponseReturnValue:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import literal, or_, select, update
+from sqlalchemy import Select, String, bindparam, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from timebank.audit.services import apply_changes, record
@@ -51,6 +52,23 @@ def get_station(session: Session, station_id: int, *, lock: bool = False) -> Sta
     if station is None:
         raise NotFound("No such station.")
     return station
+
+
+def station_and_organisation(session: Session, station_id: int) -> tuple[Station, Organisation]:
+    """The station and the organisation it belongs to, in one query; NotFound if there is no such station.
+
+    While the caller holds the organisation, `station_organisation` finds it in the session without a query.
+    """
+    row = session.execute(_station_query(), {"station_id": station_id}).first()
+    if row is None:
+        raise NotFound("No such station.")
+    return row.Station, row.Organisation
+
+
+@functools.cache
+def _station_query() -> Select:
+    # Every counter request asks this: built once.
+    return select(Station, Organisation).join(Organisation, Organisation.id == Station.organisation_id).where(Station.id == bindparam("station_id"))
 
 
 def station_organisation(session: Session, station: Station) -> Organisation:
@@ -167,13 +185,14 @@ def set_picture(session: Session, item_id: int, raw: bytes, *, actor: Actor, now
     return item
 
 
-def _offered_at(station: Station, station_path: str, *, on: dt.date | None):
-    """The condition for an item to be offered at the station (on a day, if given)."""
+def _offered_at(station_id: Any, station_path: Any, *, on: dt.date | None):
+    """The condition for an item to be offered at the station (on a day, if given); the station's id and
+    its organisation's path as SQL expressions (a literal, or a parameter bound later)."""
     conditions = [
         CatalogueItem.retired_at.is_(None),
         or_(
-            CatalogueItem.station_id == station.id,
-            CatalogueItem.station_id.is_(None) & literal(station_path).startswith(Organisation.path),
+            CatalogueItem.station_id == station_id,
+            CatalogueItem.station_id.is_(None) & station_path.startswith(Organisation.path),
         ),
     ]
     if on is not None:
@@ -191,7 +210,7 @@ def catalogue(session: Session, station: Station, *, now: dt.datetime | None = N
         select(CatalogueItem, StationStock.quantity, CatalogueItem.picture.is_not(None))
         .join(Organisation, Organisation.id == CatalogueItem.organisation_id)
         .outerjoin(StationStock, (StationStock.item_id == CatalogueItem.id) & (StationStock.station_id == station.id))
-        .where(*_offered_at(station, path, on=local_day(now) if now else None))
+        .where(*_offered_at(literal(station.id), literal(path, String()), on=local_day(now) if now else None))
         .order_by(CatalogueItem.commodity.desc(), CatalogueItem.price, CatalogueItem.name, CatalogueItem.id)
     ).all()
     return [Offer(item, (quantity or 0) if item.tracks_stock else None, bool(pictured)) for item, quantity, pictured in rows]
@@ -199,11 +218,17 @@ def catalogue(session: Session, station: Station, *, now: dt.datetime | None = N
 
 def offered_items(session: Session, station: Station, item_ids: list[int]) -> dict[int, CatalogueItem]:
     """Those of the items this station offers at all (whatever the date), in one query."""
-    path = station_organisation(session, station).path
-    return {item.id: item for item in session.scalars(
+    values = {"item_ids": item_ids, "station_id": station.id, "station_path": station_organisation(session, station).path}
+    return {item.id: item for item in session.scalars(_offered_items_query(), values)}
+
+
+@functools.cache
+def _offered_items_query() -> Select:
+    # Every basket asks this: built once.
+    return (
         select(CatalogueItem).join(Organisation, Organisation.id == CatalogueItem.organisation_id)
-        .where(CatalogueItem.id.in_(item_ids), *_offered_at(station, path, on=None))
-    )}
+        .where(CatalogueItem.id.in_(bindparam("item_ids", expanding=True)), *_offered_at(bindparam("station_id"), bindparam("station_path", type_=String()), on=None))
+    )
 
 
 def offered_item(session: Session, station: Station, item_id: int) -> CatalogueItem:

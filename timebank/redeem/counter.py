@@ -10,6 +10,7 @@ to the station. Any refusal rolls all of it back.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections import defaultdict
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -27,22 +29,24 @@ from timebank.auth import codes
 from timebank.auth.models import DeviceToken
 from timebank.domain import Conflict, DomainError, NotAllowed, NotFound
 from timebank.ledger import AccountClosed, AlreadyReversed, InsufficientBalance, Kind, UnknownAccount, open_account, post, reverse, rules
-from timebank.ledger.models import Account, Commodity, OwnerType, Posting
-from timebank.ledger.posting import dialect_insert
+from timebank.ledger.models import Account, Commodity, OwnerType, Posting, Transaction
+from timebank.ledger.posting import attach
 from timebank.localtime import LOCAL_TZ, local, local_day
+from timebank.orgs.models import Organisation
 from timebank.orgs.services import home_policy
 from timebank.people.access import MANAGERS, Actor
 from timebank.people.balances import VolunteerBalances, summary
 from timebank.people.models import Person, Status
 from timebank.people.services import load
-from timebank.redeem.catalogue import get_station, move_stock, offered_items, station_organisation, stock_level
+from timebank.redeem.catalogue import move_stock, offered_items, station_and_organisation, stock_level
 from timebank.redeem.duty import NoClerkOnDuty
-from timebank.redeem.models import CatalogueItem, MovementReason, Redemption, RedemptionLine, RedemptionStatus, Station
+from timebank.redeem.models import CatalogueItem, MovementReason, Redemption, RedemptionLine, RedemptionStatus, Station, StationStock, StockMovement
 from timebank.redeem.reports import day_bounds
 from timebank.redeem.schemas import RedemptionRequestSchema, VoidSchema
 from timebank.signing import timed_serializer
 
 VISIT_SALT = "timebank.counter-visit"
+REDEMPTION_REQUEST = RedemptionRequestSchema()
 #: A visit outlives the phone code that opened it, so the clerk has time to fill the basket.
 VISIT_SECONDS = 20 * 60
 WEEKDAY_NAMES = "一二三四五六日"
@@ -112,6 +116,7 @@ class Counter:
     with the clerk on duty."""
 
     station: Station
+    organisation: Organisation  # the station's
     actor_id: int | None  # the clerk, recorded on each redemption and ledger transaction; None: a device no one signed in on
     device_id: int | None = None
     actor: Actor | None = None
@@ -124,7 +129,7 @@ class Counter:
 
     def manages(self, session: Session) -> bool:
         """True if a coordinator above the station is serving (they may void on later days)."""
-        return self.actor is not None and self.actor.may(MANAGERS, station_organisation(session, self.station))
+        return self.actor is not None and self.actor.may(MANAGERS, self.organisation)
 
 
 @dataclass(frozen=True)
@@ -140,20 +145,20 @@ def open_counter(session: Session, station_id: int, *, actor: Actor | None = Non
                  clerk: Actor | None = None) -> Counter:
     """The counter of a station, if the actor works there (or manages it), or the device belongs to it
     (served by `clerk`, the clerk on duty, who must work there too)."""
-    station = get_station(session, station_id)
+    station, organisation = station_and_organisation(session, station_id)
     if device is not None:
         if device.scope_type != "station" or device.scope_id != station.id:
             raise NotAllowed("This device is not set up for this station.")
-        if clerk is not None and not _works_at(session, clerk, station):
+        if clerk is not None and not _works_at(clerk, station, organisation):
             raise NotAllowed("You do not work at this station.")
-        return Counter(station, clerk.id if clerk else None, device.id, clerk)
-    if actor is not None and _works_at(session, actor, station):
-        return Counter(station, actor.id, None, actor)
+        return Counter(station, organisation, clerk.id if clerk else None, device.id, clerk)
+    if actor is not None and _works_at(actor, station, organisation):
+        return Counter(station, organisation, actor.id, None, actor)
     raise NotAllowed("You do not work at this station.")
 
 
-def _works_at(session: Session, actor: Actor, station: Station) -> bool:
-    return station.id in actor.stations() or actor.may(MANAGERS, station_organisation(session, station))
+def _works_at(actor: Actor, station: Station, organisation: Organisation) -> bool:
+    return station.id in actor.stations() or actor.may(MANAGERS, organisation)
 
 
 def opening_hours(station: Station) -> str:
@@ -201,7 +206,7 @@ def _visitor(session: Session, counter: Counter, ticket: str, secret_key: str, *
         raise VisitExpired() from None
     except (BadSignature, ValueError, TypeError):
         raise VisitExpired("This visit is not valid here. Scan the volunteer's code again.") from None
-    volunteer = session.scalar(select(Person).where(Person.member_key == member_key).options(lazyload(Person.roles)))
+    volunteer = session.scalar(_visitor_query(), {"member_key": member_key})
     if station_id != counter.station.id or volunteer is None:
         raise VisitExpired("This visit is not valid here. Scan the volunteer's code again.")
     if volunteer.status != Status.ACTIVE.value:
@@ -209,6 +214,12 @@ def _visitor(session: Session, counter: Counter, ticket: str, secret_key: str, *
     if volunteer.id == counter.clerk():
         raise SelfRedemption()
     return volunteer
+
+
+@functools.cache
+def _visitor_query() -> Select:
+    # Every basket asks this: built once.
+    return select(Person).where(Person.member_key == bindparam("member_key")).options(lazyload(Person.roles))
 
 
 # -- redeeming ---------------------------------------------------------------------
@@ -219,22 +230,45 @@ def _fingerprint(station_id: int, volunteer_id: int, lines: Mapping[int, int]) -
     return hashlib.sha256(json.dumps(content).encode()).hexdigest()
 
 
-def _claim(session: Session, key: str, fingerprint: str, counter: Counter, volunteer_id: int, now: dt.datetime) -> tuple[Redemption, bool]:
-    """The redemption for this basket key: a new one, or the one a first request already made."""
-    new = session.scalars(
-        dialect_insert(session, Redemption)
-        .values(idempotency_key=key, fingerprint=fingerprint, station_id=counter.station.id, volunteer_id=volunteer_id,
-                clerk_id=counter.actor_id, device_id=counter.device_id, points=0, minutes=0,
-                status=RedemptionStatus.COMPLETED.value, created_at=now)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(Redemption)
-    ).one_or_none()
-    if new is None:
+def _claim(session: Session, key: str, fingerprint: str, counter: Counter, volunteer_id: int, totals: Mapping[str, int],
+           now: dt.datetime) -> tuple[dict[str, Any], Redemption | None]:
+    """Claim the basket key: the new redemption's row (with its id and what it costs), or the redemption a first
+    request already made."""
+    row = dict(idempotency_key=key, fingerprint=fingerprint, station_id=counter.station.id, volunteer_id=volunteer_id,
+               clerk_id=counter.actor_id, device_id=counter.device_id, points=totals[Commodity.PTS.value],
+               minutes=totals[Commodity.HOUR.value], status=RedemptionStatus.COMPLETED.value, created_at=now)
+    connection = session.connection()
+    row["id"] = connection.execute(_insert_redemption(connection.dialect.name), row).scalar()
+    if row["id"] is None:
         existing = session.scalar(select(Redemption).where(Redemption.idempotency_key == key))
         if existing is None or existing.fingerprint != fingerprint or existing.station_id != counter.station.id:
             raise BasketKeyReused()
-        return existing, False
-    return new, True
+        return row, existing
+    return row, None
+
+
+# The busy path runs statements built once (per database), as the ledger's posting does.
+REDEMPTIONS, REDEMPTION_LINES, STOCK, MOVEMENTS = (Redemption.__table__, RedemptionLine.__table__, StationStock.__table__,
+                                                  StockMovement.__table__)
+INSERT_LINES = REDEMPTION_LINES.insert()
+INSERT_MOVEMENTS = MOVEMENTS.insert()
+TAKE_STOCK = (
+    update(STOCK)
+    .where(STOCK.c.station_id == bindparam("at_station"), STOCK.c.item_id == bindparam("of_item"), STOCK.c.quantity >= bindparam("taken"))
+    .values(quantity=STOCK.c.quantity - bindparam("taken"))
+    .returning(STOCK.c.quantity)
+)
+COMPLETE = (
+    update(REDEMPTIONS).where(REDEMPTIONS.c.id == bindparam("redemption_id"))
+    .values(number=bindparam("redemption_number"), transaction_id=bindparam("ledger_transaction"))
+)
+LOCK_VOLUNTEER = select(Person.id).where(Person.id == bindparam("volunteer_id")).with_for_update(key_share=True)
+
+
+@functools.cache
+def _insert_redemption(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(REDEMPTIONS).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(REDEMPTIONS.c.id)
 
 
 def _earlier_redemption(session: Session, counter: Counter, values: Mapping[str, Any], lines: Mapping[int, int], secret_key: str, *, now: dt.datetime) -> Redemption | None:
@@ -259,14 +293,20 @@ def _month_start(now: dt.datetime) -> dt.datetime:
 
 def redeemed_since(session: Session, volunteer_id: int, item_ids: list[int], since: dt.datetime) -> dict[int, int]:
     """How many of each item the volunteer has redeemed (and not had voided) since a moment."""
-    rows = session.execute(
+    rows = session.execute(_redeemed_since_query(), {"volunteer_id": volunteer_id, "item_ids": item_ids, "since": since}).all()
+    return {item_id: int(total) for item_id, total in rows}
+
+
+@functools.cache
+def _redeemed_since_query() -> Select:
+    return (
         select(RedemptionLine.item_id, func.sum(RedemptionLine.quantity))
         .join(Redemption, Redemption.id == RedemptionLine.redemption_id)
-        .where(Redemption.volunteer_id == volunteer_id, Redemption.status == RedemptionStatus.COMPLETED.value,
-               Redemption.created_at >= since, RedemptionLine.item_id.in_(item_ids))
+        .where(Redemption.volunteer_id == bindparam("volunteer_id"), Redemption.status == RedemptionStatus.COMPLETED.value,
+               Redemption.created_at >= bindparam("since", type_=Redemption.created_at.type),
+               RedemptionLine.item_id.in_(bindparam("item_ids", expanding=True)))
         .group_by(RedemptionLine.item_id)
-    ).all()
-    return {item_id: int(total) for item_id, total in rows}
+    )
 
 
 def left_today(session: Session, volunteer_id: int, items: list[CatalogueItem], *, now: dt.datetime) -> dict[int, int]:
@@ -321,12 +361,13 @@ def _check_rules(session: Session, counter: Counter, volunteer: Person, items: d
                 raise error(item=item.name, limit=limit, used=already)
 
 
-def _post_to_ledger(session: Session, counter: Counter, redemption: Redemption, number: str, totals: Mapping[str, int], *, now: dt.datetime):
+def _post_to_ledger(session: Session, counter: Counter, volunteer_id: int, redemption_id: int, number: str, totals: Mapping[str, int],
+                    *, now: dt.datetime) -> Transaction:
     """One transaction: the volunteer's points and hours to the station's accounts."""
     legs = [leg for commodity, amount in totals.items() if amount
-            for leg in rules.redemption_legs(redemption.volunteer_id, counter.station.id, amount, Commodity(commodity))]
-    arguments = dict(kind=Kind.REDEMPTION, idempotency_key=f"redemption:{redemption.id}", actor=counter.actor_id,
-                     memo=f"{counter.station.name} 兑换 {number}", ref=("redemption", redemption.id), now=now)
+            for leg in rules.redemption_legs(volunteer_id, counter.station.id, amount, Commodity(commodity))]
+    arguments = dict(kind=Kind.REDEMPTION, idempotency_key=f"redemption:{redemption_id}", actor=counter.actor_id,
+                     memo=f"{counter.station.name} 兑换 {number}", ref=("redemption", redemption_id), now=now)
     try:
         try:
             return post(session, legs, **arguments)
@@ -367,8 +408,13 @@ def open_station_accounts(session: Session, station_id: int, *, now: dt.datetime
 
 
 def redeem(session: Session, counter: Counter, data: Mapping[str, Any], secret_key: str, *, now: dt.datetime) -> tuple[Redemption, bool]:
-    """Redeem a basket for the visiting volunteer; a retry with the same key returns the first redemption (and False)."""
-    values = load(RedemptionRequestSchema(), data)
+    """Redeem a basket for the visiting volunteer; a retry with the same key returns the first redemption (and False).
+
+    Who comes and what the station offers are read first; on SQLite the write lock is taken by claiming the
+    basket key, the first write, so everything that decides (limits, stock, balances) is read or checked
+    under it. (On PostgreSQL the volunteer's row lock and the guarded updates do that.)
+    """
+    values = load(REDEMPTION_REQUEST, data)
     lines: dict[int, int] = defaultdict(int)
     for line in values["lines"]:
         lines[line["item_id"]] += line["quantity"]
@@ -381,40 +427,58 @@ def redeem(session: Session, counter: Counter, data: Mapping[str, Any], secret_k
         if earlier is None:
             raise
         return earlier, False
-    redemption, new = _claim(session, values["idempotency_key"], _fingerprint(counter.station.id, volunteer.id, lines),
-                             counter, volunteer.id, now)
-    if not new:
-        return redemption, False
+    item_ids = sorted(lines)  # stock rows are taken in item order, so baskets cannot deadlock
+    items = offered_items(session, counter.station, item_ids)
+    totals: dict[str, int] = {Commodity.PTS.value: 0, Commodity.HOUR.value: 0}
+    for item in items.values():
+        totals[item.commodity] += lines[item.id] * item.price
+    row, earlier = _claim(session, values["idempotency_key"], _fingerprint(counter.station.id, volunteer.id, lines),
+                          counter, volunteer.id, totals, now)
+    if earlier is not None:
+        return earlier, False
     check_open(counter.station, now)
+    if len(items) != len(lines):
+        raise ItemUnavailable("One of the items is not offered at this station.")
     # One volunteer's baskets go one at a time, so two counters cannot both pass a daily limit. NO KEY
     # UPDATE, because the redemption row just inserted already holds KEY SHARE on the person (its foreign
     # key): a plain FOR UPDATE would have two baskets each wait for the other's KEY SHARE, a deadlock.
     if session.get_bind().dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE already lets one writer in at a time
-        session.execute(select(Person.id).where(Person.id == volunteer.id).with_for_update(key_share=True))
-    items = offered_items(session, counter.station, sorted(lines))
-    if len(items) != len(lines):
-        raise ItemUnavailable("One of the items is not offered at this station.")
+        session.execute(LOCK_VOLUNTEER, {"volunteer_id": volunteer.id})
     _check_rules(session, counter, volunteer, items, lines, now)
-    number = f"DH{local(now):%Y%m%d}-{redemption.id:06d}"
-    totals: dict[str, int] = defaultdict(int)
-    made = []
-    for item_id in sorted(lines):  # stock rows locked in item order, so baskets cannot deadlock
-        item, quantity = items[item_id], lines[item_id]
-        if item.tracks_stock and move_stock(session, counter.station.id, item, -quantity, reason=MovementReason.REDEEMED,
-                                            actor_id=counter.actor_id, now=now, redemption_id=redemption.id) is None:
-            raise OutOfStock(item=item.name, left=stock_level(session, counter.station.id, item.id), wanted=quantity)
-        totals[item.commodity] += quantity * item.price
-        made.append(RedemptionLine(redemption_id=redemption.id, item_id=item.id, item_name=item.name,
-                                   commodity=item.commodity, quantity=quantity, unit_price=item.price))
-    session.add_all(made)
-    transaction = _post_to_ledger(session, counter, redemption, number, totals, now=now)
-    # One UPDATE of the redemption at the flush; its lines are known, so the receipt reads them without a query.
-    redemption.number = number
-    redemption.points, redemption.minutes = totals[Commodity.PTS.value], totals[Commodity.HOUR.value]
-    redemption.transaction_id = transaction.id
-    session.flush()
-    set_committed_value(redemption, "lines", made)
+    redemption_id = row["id"]
+    row["number"] = f"DH{local(now):%Y%m%d}-{redemption_id:06d}"
+    _take_stock(session, counter, redemption_id, [items[item_id] for item_id in item_ids], lines, now=now)
+    made = [dict(redemption_id=redemption_id, item_id=item.id, item_name=item.name, commodity=item.commodity,
+                 quantity=lines[item.id], unit_price=item.price) for item in (items[item_id] for item_id in item_ids)]
+    connection = session.connection()
+    connection.execute(INSERT_LINES, made)
+    row["transaction_id"] = _post_to_ledger(session, counter, volunteer.id, redemption_id, row["number"], totals, now=now).id
+    connection.execute(COMPLETE, {"redemption_id": redemption_id, "redemption_number": row["number"], "ledger_transaction": row["transaction_id"]})
+    # The redemption as the session would load it, made part of it only now that all of it is written (a
+    # refusal leaves nothing behind in the session either); the receipt reads it without a query.
+    redemption = attach(session, Redemption(**row, voided_at=None, voided_by=None, void_reason=None, void_transaction_id=None))
+    set_committed_value(redemption, "lines", [RedemptionLine(**line) for line in made])
     return redemption, True
+
+
+def _take_stock(session: Session, counter: Counter, redemption_id: int, items: list[CatalogueItem], lines: Mapping[int, int],
+                *, now: dt.datetime) -> None:
+    """Take the basket's goods from the station's stock, each by a guarded UPDATE, and log the movements; OutOfStock
+    for the first item short."""
+    connection = session.connection()
+    movements = []
+    for item in items:
+        if not item.tracks_stock:
+            continue
+        taken = lines[item.id]
+        left = connection.execute(TAKE_STOCK, {"at_station": counter.station.id, "of_item": item.id, "taken": taken}).scalar()
+        if left is None:
+            raise OutOfStock(item=item.name, left=stock_level(session, counter.station.id, item.id), wanted=taken)
+        movements.append({"station_id": counter.station.id, "item_id": item.id, "change": -taken, "quantity_after": left,
+                          "reason": MovementReason.REDEEMED.value, "note": None, "redemption_id": redemption_id,
+                          "actor_id": counter.actor_id, "created_at": now})
+    if movements:
+        connection.execute(INSERT_MOVEMENTS, movements)
 
 
 # -- reading and voiding ------------------------------------------------------------

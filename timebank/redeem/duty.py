@@ -9,16 +9,19 @@ the device is recorded under that clerk, and a clerk never serves themself.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from itsdangerous import BadSignature, SignatureExpired
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from timebank.audit.services import record
 from timebank.auth.models import DeviceToken
 from timebank.auth.services import authenticate
 from timebank.domain import NotAllowed
-from timebank.people.access import Actor, actor_for
-from timebank.people.models import Person, Status
+from timebank.orgs.models import Organisation
+from timebank.people.access import Actor, Grant, actor_for
+from timebank.people.models import Person, RoleGrant, Status
 from timebank.signing import timed_serializer
 
 DUTY_SALT = "timebank.counter-duty"
@@ -52,7 +55,21 @@ def clerk_on_duty(session: Session, device: DeviceToken, ticket: str | None, sec
         raise NoClerkOnDuty("The clerk's shift on this device has ended. The clerk at the counter signs in again.") from None
     except (BadSignature, ValueError, TypeError):
         raise NoClerkOnDuty() from None
-    person = session.get(Person, person_id)
-    if device_id != device.id or person is None or person.session_version != version or person.status != Status.ACTIVE.value:
+    if device_id != device.id:
         raise NoClerkOnDuty()
-    return actor_for(session, person)
+    # Every call of the device asks this: one statement, built once, for the clerk's standing and their roles.
+    rows = session.execute(_clerk_query(), {"person_id": person_id}).all()
+    if not rows or rows[0].session_version != version or rows[0].status != Status.ACTIVE.value:
+        raise NoClerkOnDuty()
+    return Actor(person_id, tuple(Grant(row.role, row.organisation_id, row.path, row.station_id) for row in rows if row.path is not None))
+
+
+@functools.cache
+def _clerk_query() -> Select:
+    # The person's row with each of their live grants (and the grant's subtree), or alone if they hold none.
+    return (
+        select(Person.session_version, Person.status, RoleGrant.role, RoleGrant.organisation_id, Organisation.path, RoleGrant.station_id)
+        .outerjoin_from(Person, RoleGrant, (RoleGrant.person_id == Person.id) & RoleGrant.revoked_at.is_(None))
+        .outerjoin(Organisation, Organisation.id == RoleGrant.organisation_id)
+        .where(Person.id == bindparam("person_id"))
+    )

@@ -30,7 +30,7 @@ from timebank.redeem import catalogue, counter, reports
 from timebank.redeem.api import COUNTER_ROLES, counter_here
 from timebank.redeem.models import ItemKind
 from timebank.redeem.schemas import DayQuerySchema
-from timebank.web import db_session, done, form_data, record_id, refusable
+from timebank.web import db_session, done, form_data, reads_first, record_id, refusable
 
 bp = Blueprint("redeem", __name__)
 
@@ -125,6 +125,7 @@ def scan(station_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/stations/<int:station_id>/redemptions")
+@reads_first
 @requires(*COUNTER_ROLES, allow_device=True)
 def redeem(station_id: int) -> ResponseReturnValue:
     """Confirm the basket; a repeated or retried confirmation shows the first receipt."""

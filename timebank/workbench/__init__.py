@@ -1,0 +1,1 @@
+"""Workbenches (工作台): what waits for each role, and the programme at a glance."""

@@ -1,0 +1,333 @@
+"""The coordinator's figures: the programme of a subtree over a date range, each one grouped SQL.
+
+Every figure is one statement grouped by month, category, colour or state over
+indexed columns, whatever the number of volunteers: nothing here loops over
+people. Months are months in Asia/Shanghai.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from timebank.certify.models import Certificate
+from timebank.domain import InvalidInput
+from timebank.events.models import Activity, Attendance, AttendanceStatus
+from timebank.grading.models import Grade
+from timebank.ledger.models import Account, Commodity, OwnerType
+from timebank.localtime import local_day
+from timebank.needs.models import Colour, Need, NeedStatus
+from timebank.orgs.models import Organisation
+from timebank.orgs.services import get_organisation
+from timebank.people.access import MANAGERS, Actor
+from timebank.people.models import Person, Status
+from timebank.redeem.models import Redemption, RedemptionStatus, Station
+from timebank.redeem.reports import day_bounds
+
+#: How far back the workbench looks unless told: the last twelve months, this one included.
+DEFAULT_MONTHS = 12
+#: The longest range one may ask for (a report for a few years is an export's job).
+MAX_DAYS = 3 * 366
+COLOURS = tuple(c.value for c in Colour)
+GRADE_COLOURS = ("green", "blue", "yellow", "red")
+#: Need states shown, in the order a need moves.
+NEED_STATES = tuple(s.value for s in NeedStatus)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose figures: the subtrees (one organisation when chosen, else the actor's whole reach) and the local days."""
+
+    paths: tuple[str, ...]
+    organisation: Organisation | None
+    start: dt.date
+    end: dt.date
+
+    @property
+    def bounds(self) -> tuple[dt.datetime, dt.datetime]:
+        """The range as UTC moments: the start day's first instant, the day after the end's."""
+        return day_bounds(self.start)[0], day_bounds(self.end)[1]
+
+    def below(self, column: ColumnElement) -> ColumnElement:
+        """`column` (an organisation path) lies in the scope."""
+        return or_(*[column.startswith(path, autoescape=True) for path in self.paths])
+
+    @property
+    def months(self) -> list[str]:
+        """Every month of the range, `YYYY-MM`, oldest first."""
+        found, day = [], self.start.replace(day=1)
+        while day <= self.end:
+            found.append(f"{day:%Y-%m}")
+            day = (day + dt.timedelta(days=32)).replace(day=1)
+        return found
+
+
+def programme_scope(
+    session: Session, *, actor: Actor, now: dt.datetime, organisation_id: int | None = None,
+    start: dt.date | None = None, end: dt.date | None = None,
+) -> Scope:
+    """The scope a coordinator asked for: an organisation within their reach (404 outside it), the range checked."""
+    paths = tuple(actor.paths(MANAGERS))
+    organisation = None
+    if organisation_id is not None:
+        organisation = get_organisation(session, organisation_id)
+        actor.require(MANAGERS, organisation)
+        paths = (organisation.path,)
+    today = local_day(now)
+    end = end or today
+    start = start or default_start(end)
+    if end < start:
+        raise InvalidInput(errors={"end": ["The end must not be before the start."]})
+    if (end - start).days > MAX_DAYS:
+        raise InvalidInput(errors={"start": ["Choose at most three years."]})
+    return Scope(paths, organisation, start, end)
+
+
+def default_start(end: dt.date) -> dt.date:
+    """The first day of the month eleven months before `end`'s: a year of months, this one included."""
+    year, month = divmod(end.year * 12 + end.month - 1 - (DEFAULT_MONTHS - 1), 12)
+    return dt.date(year, month + 1, 1)
+
+
+def local_month(session: Session, column: ColumnElement) -> ColumnElement:
+    """`YYYY-MM` of a UTC timestamp column, in Asia/Shanghai (no daylight saving: +8 hours all year)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.strftime("%Y-%m", column, "+8 hours")
+    return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM")
+
+
+@dataclass
+class ResponseTime:
+    """How long needs of one colour waited from being recorded to being triaged, in hours."""
+
+    colour: str
+    triaged: int
+    median_hours: float | None
+    p90_hours: float | None
+
+
+@dataclass
+class Programme:
+    """Everything the coordinator's workbench shows for one scope."""
+
+    scope: Scope
+    months: list[str]
+    hours_by_month: dict[str, dict[str, int]]  # month -> category -> approved credited minutes
+    active_volunteers: int  # homed in the scope, with an approved attendance in the range
+    registered_volunteers: int  # active records, now
+    new_by_month: dict[str, int]  # approved (registered) in each month
+    needs: dict[str, dict[str, int]]  # colour -> state -> needs recorded in the range
+    response_times: list[ResponseTime]
+    grades: dict[str, int]  # colour -> volunteers whose current grade it is
+    redemptions_by_month: dict[str, tuple[int, int]]  # month -> (redemptions, points)
+    points_outstanding: int  # the PTS volunteers hold: the programme's liability
+    certificates: dict[str, int] = field(default_factory=dict)  # kind -> issued in the range, not revoked
+
+    @property
+    def total_minutes(self) -> int:
+        """Approved minutes over the range, every category."""
+        return sum(sum(row.values()) for row in self.hours_by_month.values())
+
+    @property
+    def categories(self) -> list[str]:
+        """The categories that have minutes, most first."""
+        totals: dict[str, int] = defaultdict(int)
+        for row in self.hours_by_month.values():
+            for category, minutes in row.items():
+                totals[category] += minutes
+        return sorted(totals, key=lambda c: (-totals[c], c))
+
+    @property
+    def new_volunteers(self) -> int:
+        """Volunteers approved in the range."""
+        return sum(self.new_by_month.values())
+
+    @property
+    def needs_total(self) -> int:
+        """Needs recorded in the range."""
+        return sum(sum(row.values()) for row in self.needs.values())
+
+
+def _volunteers_below(scope: Scope):
+    return select(Person.id).join(Organisation, Organisation.id == Person.home_organisation_id).where(scope.below(Organisation.path))
+
+
+def hours_by_month(session: Session, scope: Scope) -> dict[str, dict[str, int]]:
+    """Approved credited minutes per month of service and category, for activities organised in the scope.
+
+    Summed per activity first, so the month is worked out once per activity rather than once per attendance.
+    """
+    since, until = scope.bounds
+    per_activity = (
+        select(Activity.starts_at, Activity.category, func.sum(Attendance.credited_minutes).label("minutes"))
+        .join(Attendance, and_(Attendance.activity_id == Activity.id, Attendance.status == AttendanceStatus.APPROVED.value))
+        .join(Organisation, Organisation.id == Activity.organisation_id)
+        .where(scope.below(Organisation.path), Activity.starts_at >= since, Activity.starts_at < until)
+        .group_by(Activity.id, Activity.starts_at, Activity.category)
+        .subquery()
+    )
+    month = local_month(session, per_activity.c.starts_at)
+    rows = session.execute(
+        select(month, per_activity.c.category, func.sum(per_activity.c.minutes)).group_by(month, per_activity.c.category)
+    ).all()
+    found: dict[str, dict[str, int]] = {m: {} for m in scope.months}
+    for when, category, minutes in rows:
+        found.setdefault(when, {})[category] = int(minutes or 0)
+    return found
+
+
+def active_volunteers(session: Session, scope: Scope) -> int:
+    """Volunteers homed in the scope with an approved attendance in the range (one index probe per volunteer, no scan)."""
+    since, until = scope.bounds
+    served = select(Attendance.id).where(
+        Attendance.volunteer_id == Person.id, Attendance.status == AttendanceStatus.APPROVED.value,
+        Attendance.checked_in_at >= since, Attendance.checked_in_at < until,
+    ).exists()
+    total = session.scalar(
+        select(func.count(Person.id)).join(Organisation, Organisation.id == Person.home_organisation_id)
+        .where(scope.below(Organisation.path), served)
+    )
+    return int(total or 0)
+
+
+def volunteer_counts(session: Session, scope: Scope) -> tuple[int, dict[str, int]]:
+    """(registered volunteers now, volunteers approved in each month of the range), by home organisation."""
+    since, until = scope.bounds
+    homed = select(Person.approved_at).join(Organisation, Organisation.id == Person.home_organisation_id).where(
+        scope.below(Organisation.path), Person.status == Status.ACTIVE.value
+    ).subquery()
+    registered = session.scalar(select(func.count()).select_from(homed)) or 0
+    month = local_month(session, homed.c.approved_at)
+    new = dict(session.execute(
+        select(month, func.count()).where(homed.c.approved_at >= since, homed.c.approved_at < until).group_by(month)
+    ).all())
+    return int(registered), {m: int(new.get(m, 0)) for m in scope.months}
+
+
+def needs_by_colour(session: Session, scope: Scope) -> dict[str, dict[str, int]]:
+    """Needs recorded in the range per colour and state."""
+    since, until = scope.bounds
+    rows = session.execute(
+        select(Need.colour, Need.status, func.count())
+        .join(Organisation, Organisation.id == Need.organisation_id)
+        .where(scope.below(Organisation.path), Need.recorded_at >= since, Need.recorded_at < until)
+        .group_by(Need.colour, Need.status)
+    ).all()
+    found: dict[str, dict[str, int]] = {c: {} for c in COLOURS}
+    for colour, status, count in rows:
+        found.setdefault(colour, {})[status] = int(count)
+    return found
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """The `share` percentile (0..1) by linear interpolation between closest ranks; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = share * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def response_times(session: Session, scope: Scope) -> list[ResponseTime]:
+    """Per colour, the median and 90th percentile of hours from recorded to triaged, for needs triaged in the range."""
+    since, until = scope.bounds
+    rows = session.execute(
+        select(Need.colour, Need.recorded_at, Need.triaged_at)
+        .join(Organisation, Organisation.id == Need.organisation_id)
+        .where(scope.below(Organisation.path), Need.triaged_at >= since, Need.triaged_at < until)
+    ).all()
+    waits: dict[str, list[float]] = defaultdict(list)
+    for colour, recorded_at, triaged_at in rows:
+        waits[colour].append((triaged_at - recorded_at).total_seconds() / 3600)
+    found = []
+    for colour in COLOURS:
+        values = waits.get(colour, [])
+        found.append(ResponseTime(colour, len(values), statistics.median(values) if values else None, percentile(values, 0.9)))
+    return found
+
+
+def grade_distribution(session: Session, scope: Scope) -> dict[str, int]:
+    """Volunteers per current grade colour: each one's newest grade row, for volunteers homed in the scope."""
+    newest = (
+        select(Grade.subject_id, func.max(Grade.graded_on).label("day"))
+        .where(Grade.subject_type == "volunteer", Grade.subject_id.in_(_volunteers_below(scope)))
+        .group_by(Grade.subject_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Grade.colour, func.count())
+        .join(newest, and_(Grade.subject_id == newest.c.subject_id, Grade.graded_on == newest.c.day))
+        .where(Grade.subject_type == "volunteer")
+        .group_by(Grade.colour)
+    ).all()
+    found = {c: 0 for c in GRADE_COLOURS}
+    found.update({colour: int(count) for colour, count in rows})
+    return found
+
+
+def redemptions_by_month(session: Session, scope: Scope) -> dict[str, tuple[int, int]]:
+    """Completed redemptions and their points per month, at the stations in the scope."""
+    since, until = scope.bounds
+    month = local_month(session, Redemption.created_at)
+    stations = select(Station.id).join(Organisation, Organisation.id == Station.organisation_id).where(scope.below(Organisation.path))
+    rows = session.execute(
+        select(month, func.count(), func.coalesce(func.sum(Redemption.points), 0))
+        .where(Redemption.station_id.in_(stations), Redemption.status == RedemptionStatus.COMPLETED.value,
+               Redemption.created_at >= since, Redemption.created_at < until)
+        .group_by(month)
+    ).all()
+    found = {m: (0, 0) for m in scope.months}
+    found.update({when: (int(count), int(points)) for when, count, points in rows})
+    return found
+
+
+def points_outstanding(session: Session, scope: Scope) -> int:
+    """The points volunteers homed in the scope hold now: what the stations may yet be asked to honour."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Account.balance), 0)).where(
+            Account.owner_type == OwnerType.VOLUNTEER.value, Account.commodity == Commodity.PTS.value,
+            Account.owner_id.in_(_volunteers_below(scope)),
+        )
+    )
+    return int(total or 0)
+
+
+def certificates_issued(session: Session, scope: Scope) -> dict[str, int]:
+    """Certificates issued in the range by organisations in the scope, per kind, revoked ones left out."""
+    since, until = scope.bounds
+    rows = session.execute(
+        select(Certificate.kind, func.count())
+        .join(Organisation, Organisation.id == Certificate.organisation_id)
+        .where(scope.below(Organisation.path), Certificate.issued_at >= since, Certificate.issued_at < until,
+               Certificate.revoked_at.is_(None))
+        .group_by(Certificate.kind)
+    ).all()
+    found = {"service_record": 0, "programme": 0}
+    found.update({kind: int(count) for kind, count in rows})
+    return found
+
+
+def programme(session: Session, scope: Scope) -> Programme:
+    """Every figure of the coordinator's workbench for the scope."""
+    registered, new_by_month = volunteer_counts(session, scope)
+    return Programme(
+        scope=scope,
+        months=scope.months,
+        hours_by_month=hours_by_month(session, scope),
+        active_volunteers=active_volunteers(session, scope),
+        registered_volunteers=registered,
+        new_by_month=new_by_month,
+        needs=needs_by_colour(session, scope),
+        response_times=response_times(session, scope),
+        grades=grade_distribution(session, scope),
+        redemptions_by_month=redemptions_by_month(session, scope),
+        points_outstanding=points_outstanding(session, scope),
+        certificates=certificates_issued(session, scope),
+    )
