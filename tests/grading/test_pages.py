@@ -155,3 +155,12 @@ def test_the_api_is_in_the_openapi_document(client):
 def test_grades_survive_as_rows_of_the_table_the_dispatch_reads(session, graded):
     yellow, _green = graded
     assert session.scalar(select(Grade.colour).where(Grade.subject_id == yellow.id)) == "yellow"
+
+
+def test_my_grade_shows_the_colours_before(app, session, records, graded):
+    yellow, _green = graded
+    records.service(yellow, 0.5)
+    services.grade_volunteers(session, now=NOW + dt.timedelta(days=1))
+    session.commit()
+    page = text(signed_in(app, yellow).get("/grading/me"))
+    assert 'id="earlier-grades"' in page and "自 2026-11-20 起" in page and "蓝色" in page
