@@ -121,9 +121,8 @@ def _pages(session) -> tuple[dict[str, list[str]], str]:
         volunteer.phone: [
             "/", "/workbench", "/me", "/me/edit", "/me/code", "/me/card", "/me/balances", "/me/family", "/activities",
             f"/activities/{attendance.activity_id}", "/me/attendances", f"/me/attendances/{attendance.id}/report", "/me/stations",
-            "/certify/me", "/password",
+            "/certify/me", "/password", "/me/orders", "/me/requests", "/grading/me",
             "/gifts/give", "/gifts/donate",  # gifts of hours and the community pool
-            "/certify/me", "/password", "/me/orders", "/me/requests",
         ],
         "13900000031": [
             "/stations", "/stations/1/counter", "/stations/1/day", "/stations/1/stock",
@@ -134,11 +133,12 @@ def _pages(session) -> tuple[dict[str, list[str]], str]:
             f"/activities/{finished.id}/edit", f"/activities/{under_way.id}/kiosk", f"/review/activities/{finished.id}",
             "/review/corrections", "/people", f"/people/{person.id}", "/certify/programmes", f"/certify/programmes/{programme.id}",
             f"/certify/people/{person.id}", "/orders", "/orders/follow-ups",
+            "/grading/follow-ups", "/grading/supervision", "/grading/index", f"/grading/volunteers/{person.id}",
         ],
         "13900000012": [
             "/workbench", "/people/registrations", "/people/new", "/people/import", "/organisations", f"/organisations/{east}", "/devices",
             "/review/overdue", "/certify/programmes/new", f"/people/{person.id}/edit",
-            "/redemptions/overview", "/certify/records",
+            "/redemptions/overview", "/certify/records", "/grading/", "/grading/index/team",
             "/pool", f"/pool/{east}", f"/pool/{east}/statement",  # gifts of hours and the community pool
         ],
         "13900000011": ["/stations/1/catalogue"],

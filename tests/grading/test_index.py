@@ -15,7 +15,7 @@ from timebank.events.models import CorrectionRequest
 from timebank.grading import index, services
 from timebank.grading.index import Month
 from timebank.grading.models import SupervisionSession
-from timebank.localtime import local_day
+from timebank.localtime import LOCAL_TZ, local, local_day
 from timebank.needs.models import Need
 from timebank.people.access import actor_for
 
@@ -73,12 +73,14 @@ def test_a_red_need_is_triaged_in_time_within_24_hours(session, records, worker,
     assert entry["figure"] == f"{score // 100} / 1 条需求在时限内研判"
 
 
-def test_a_yellow_need_has_five_working_days(session, records, worker):
+@pytest.mark.parametrize(("late", "score"), [(dt.timedelta(0), 100), (dt.timedelta(minutes=1), 0)])
+def test_a_yellow_need_has_five_working_days_to_the_same_time(session, records, worker, late, score):
     need = session.get(Need, records.order(15).need_id)
     due = add_working_days(local_day(need.recorded_at), 5)
-    need.colour, need.triaged_by, need.triaged_at = "yellow", worker.id, services.day_start(due) + dt.timedelta(hours=23)
+    at = dt.datetime.combine(due, local(need.recorded_at).time(), LOCAL_TZ) + late
+    need.colour, need.triaged_by, need.triaged_at = "yellow", worker.id, at.astimezone(dt.timezone.utc)
     session.flush()
-    assert only(computed(session, worker)[1], "needs")["score"] == 100
+    assert only(computed(session, worker)[1], "needs")["score"] == score
 
 
 @pytest.mark.parametrize(("held", "score"), [(0, 0), (1, 50), (2, 100), (3, 100)])

@@ -28,6 +28,7 @@ from timebank.grading.models import Grade, SupervisionIndex, SupervisionSession
 from timebank.grading.services import VOLUNTEER, day_start, policies_by_organisation, stored_language
 from timebank.localtime import local_day
 from timebank.needs.models import Assignment, Need, Order, Rating
+from timebank.needs.services import response_deadline
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import effective_policy, get_organisation
 from timebank.people.access import MANAGERS, Actor
@@ -46,8 +47,6 @@ INDICATOR_NAMES = {
     "green": "Green volunteers",
     "education": "Continuing education",
 }
-#: Need response deadlines when the needs feature's policy keys are not there (hours for red, working days otherwise).
-NEED_DEADLINES = {"need_red_response_hours": 24, "need_yellow_response_working_days": 5, "need_blue_response_working_days": 10}
 
 
 @dataclass(frozen=True)
@@ -131,21 +130,10 @@ def _corrections(session, person, paths, month, policy, now, _) -> Measured | No
     return Measured(figure, _share(on_time, len(answered)), text)
 
 
-def need_deadline(need: Need, policy: dict[str, Any]) -> dt.datetime | None:
-    """When a need had to be answered, from when it was recorded and its colour (green: no deadline)."""
-    limits = {key: policy.get(key, default) for key, default in NEED_DEADLINES.items()}
-    if need.colour == "red":
-        return need.recorded_at + dt.timedelta(hours=float(limits["need_red_response_hours"]))
-    key = {"yellow": "need_yellow_response_working_days", "blue": "need_blue_response_working_days"}.get(need.colour)
-    if key is None:
-        return None
-    return day_start(add_working_days(local_day(need.recorded_at), int(limits[key])) + dt.timedelta(days=1))
-
-
 def _needs(session, person, paths, month, policy, now, _) -> Measured | None:
     triaged = list(session.scalars(select(Need).where(Need.triaged_by == person.id, Need.triaged_at >= month.start, Need.triaged_at < month.end)))
     policies = policies_by_organisation(session, list(session.scalars(select(Organisation).where(Organisation.id.in_({n.organisation_id for n in triaged})))))
-    timed = [(n, need_deadline(n, policies[n.organisation_id])) for n in triaged]
+    timed = [(n, response_deadline(policies[n.organisation_id], n.colour, n.recorded_at)) for n in triaged]
     timed = [(n, due) for n, due in timed if due is not None]
     if not timed:
         return None

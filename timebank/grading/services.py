@@ -260,7 +260,9 @@ def grade_volunteers(session: Session, *, organisation: Organisation | int | Non
                 teams[team.id] = (team.id, rules.team_colour(figures, policies[team.id]), figures, rules.explain(figures, translate))
         _store(session, TEAM, teams, _latest(session, TEAM, list(teams)), now=now)
     session.flush()
-    session.expire_all()
+    # The bulk statements bypassed the loaded grades: read them again when next used (and nothing else).
+    for loaded in [o for o in session.identity_map.values() if isinstance(o, Grade)]:
+        session.expire(loaded)
     return dict(counts)
 
 

@@ -71,8 +71,9 @@ def my_grade() -> dict[str, Any]:
 @bp.get("/me")
 @requires()
 def mine() -> ResponseReturnValue:
-    """我的等级: my colour, kindly put, and the next step up."""
-    return render_template("grading/mine.html", **my_grade())
+    """我的等级: my colour, kindly put, the next step up, and how it went before."""
+    earlier = services.history(db_session(), current_actor().id, limit=12)[1:]
+    return render_template("grading/mine.html", earlier=earlier, **my_grade())
 
 
 # -- grades of the subtree, histories, overrides, follow-ups ------------------------------------------
