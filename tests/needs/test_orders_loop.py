@@ -153,6 +153,27 @@ def test_the_resident_or_staff_cancel_before_the_visit_and_the_slots_are_withdra
     assert session.scalar(select(Notice.kind).where(Notice.person_id == world.volunteers[0].id, Notice.kind == "order_withdrawn"))
 
 
+def test_cancelling_an_ordered_need_from_its_page_withdraws_its_orders(session, world: World):
+    order = world.make_order()
+    [offer] = orders.dispatch(session, order.id, {"volunteer_ids": [world.volunteers[0].id]}, actor=world.staff, now=NOW)
+    orders.accept(session, offer.id, volunteer=world.volunteers[0], now=NOW)
+    needs_services.cancel_need(session, world.need.id, {"reason": "家属已经安排"}, actor=world.staff, now=NOW)
+    session.commit()
+    assert (world.need.status, order.status, offer.status) == ("cancelled", "cancelled", "withdrawn")
+    assert "order_cancelled" in set(session.scalars(select(NeedEvent.action).where(NeedEvent.need_id == world.need.id)))
+
+
+def test_an_ordered_need_is_not_cancelled_once_a_visit_has_started(session, world: World):
+    order = world.make_order()
+    [offer] = orders.dispatch(session, order.id, {"volunteer_ids": [world.volunteers[0].id]}, actor=world.staff, now=NOW)
+    orders.accept(session, offer.id, volunteer=world.volunteers[0], now=NOW)
+    code = cards.card_code(world.resident, SECRET)
+    visits.confirm_step(session, offer.id, "start", {"method": "card", "code": code}, actor=actor_for(session, world.volunteers[0]), secret_key=SECRET, now=AT_HOME)
+    with pytest.raises(Conflict):
+        needs_services.cancel_need(session, world.need.id, {"reason": "不需要了"}, actor=world.staff, now=AT_HOME)
+    assert (world.need.status, order.status, offer.status) == ("ordered", "serving", "started")
+
+
 def test_cancelling_needs_a_reason_and_is_refused_once_a_visit_has_started(session, world: World):
     order = world.make_order()
     with pytest.raises(InvalidInput):

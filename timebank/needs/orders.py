@@ -25,7 +25,7 @@ from timebank.domain import Conflict, InvalidInput, NotAllowed, NotFound
 from timebank.events.services import neighbourhood_paths
 from timebank.grading.models import Grade
 from timebank.needs import order_notices, payment
-from timebank.needs.services import record_event
+from timebank.needs.services import CANCEL_HOOKS, record_event
 from timebank.needs.models import (
     LIVE_ASSIGNMENT,
     Assignment,
@@ -445,6 +445,23 @@ def cancel_order(session: Session, order_id: int, data: Mapping[str, Any], *, ac
     record_event(session, need, "order_cancelled", actor=actor, now=now, order=order, note=reason)
     record(session, actor=actor.id, action="cancel_order", target=("order", order.id), changes={"reason": [None, reason]}, now=now)
     return order
+
+
+def _cancel_with_need(session: Session, need: Need, *, reason: str, actor: Actor, now: dt.datetime) -> None:
+    """A need cancelled from its own page takes its orders with it, unless a visit has started (then it is refused)."""
+    orders = session.scalars(
+        select(Order).where(Order.need_id == need.id, Order.status != OrderStatus.CANCELLED.value).with_for_update(of=Order)
+    ).all()
+    if any(a.status not in BEFORE_SERVICE for order in orders for a in live(order)):
+        raise Conflict("A visit has already started; the order can no longer be cancelled.")
+    for order in orders:
+        for assignment in live(order):
+            _end_before_service(session, assignment, AssignmentStatus.WITHDRAWN, reason, actor_id=actor.id, now=now)
+        order.status, order.cancelled_at, order.cancelled_by, order.cancel_reason = OrderStatus.CANCELLED.value, now, actor.id, reason
+        record_event(session, need, "order_cancelled", actor=actor, now=now, order=order, note=reason)
+
+
+CANCEL_HOOKS.append(_cancel_with_need)
 
 
 def _other_orders(session: Session, order: Order) -> bool:
