@@ -1,10 +1,10 @@
-"""The order loop in Chromium: a social worker makes an order from an elderly resident's need and dispatches it
+"""The order loop in Chromium: a grid worker records an elderly resident's need on a phone (代点单); a social
+worker makes an order from it and dispatches it
 from the suggestions; the volunteer accepts on a phone-sized page; at the home the phone reads the resident's
 printed card (its QR code rendered by the card page, screenshotted and decoded by a real decoder); the visit is
 approved; the social worker records the resident's rating taken by phone; the volunteer's balances show it.
 
-The app's clock is moved by hand (the server runs in this process). The need is recorded by the services here;
-the needs pages (a grid worker recording it) join this flow when they land.
+The app's clock is moved by hand (the server runs in this process).
 """
 
 from __future__ import annotations
@@ -14,21 +14,40 @@ import datetime as dt
 from sqlalchemy import select
 
 from tests.browser.conftest import PHONE, START, TABLET, decode_qr, sign_in
-from tests.needs.order_world import add_need, add_resident
 from timebank import ledger
 from timebank.ledger import rules
 from timebank.localtime import local
-from timebank.needs.models import Assignment, Order
+from timebank.needs.models import Assignment, Need, Order
 
 
 def test_order_dispatch_accept_scan_the_card_approve_and_rate(browser, live_server, db, session, org_tree, make_person, clock):
     worker = make_person("social_worker", name="王社工")
+    grid = make_person("grid_worker", name="刘网格")
     volunteer = make_person(name="赵志愿", skills="陪诊", service_categories=["elderly"])
-    resident = add_resident(session, org_tree["east"].id, name="张奶奶")
-    need = add_need(session, resident, recorded_by=worker.id)
-    session.commit()
-    need_id, resident_id = need.id, resident.id
+    east = org_tree["east"].id
     session.close()
+
+    # 网格发现: the grid worker records the need on the resident's behalf, on a phone.
+    walk = browser.new_context(**PHONE)
+    report = sign_in(walk, live_server, grid.phone)
+    report.goto(f"{live_server}/needs/new")
+    report.fill("textarea[name=description]", "需要有人陪同去医院复诊")
+    report.fill("input[name=wanted_when]", "明天上午")
+    report.fill("input[name=address]", "东城社区3号楼2单元401")
+    report.fill("input[name=contact_phone]", "13912345678")
+    report.select_option("select[name=organisation_id]", str(east))
+    report.fill("input[name=real_name]", "张奶奶")
+    report.select_option("select[name=channel]", "grid")
+    report.select_option("select[name=colour]", "yellow")
+    report.check("input[name=privacy_consent]")
+    report.click("button.primary")
+    report.wait_for_url(lambda url: "/needs/new" not in url)
+    assert report.evaluate("document.documentElement.scrollWidth") <= 390
+    need = session.scalar(select(Need).where(Need.recorded_by == grid.id))
+    assert (need.channel, need.colour, need.resident.real_name) == ("grid", "yellow", "张奶奶")
+    need_id, resident_id = need.id, need.resident_id
+    session.close()
+    walk.close()
 
     window = START + dt.timedelta(days=1)
     tablet = browser.new_context(**TABLET)
