@@ -105,7 +105,6 @@ def test_quick_orders_benchmark_has_one_claim_winner_and_times_suggestions(stora
     assert figures["suggest_ms_1k"] > 0 and figures["suggest_ms_10k"] > 0 and figures["suggest_ratio"] > 0
 
 
-<<<<<<< HEAD
 @pytest.mark.slow
 def test_quick_dashboard_benchmark_times_both_counties_and_the_grading():
     figures = quick_run("dashboard", "sqlite")
@@ -113,7 +112,6 @@ def test_quick_dashboard_benchmark_times_both_counties_and_the_grading():
     assert (figures["volunteers_small"], figures["volunteers_large"], figures["attendances_large"]) == (1_000, 10_000, 100_000)
     for key in ("p50_ms_small", "p95_ms_small", "p50_ms_large", "p95_ms_large", "grading_s"):
         assert figures[key] > 0, key
-=======
 @pytest.mark.parametrize("path", ["checkin", "redeem", "healthz"])
 def test_the_in_process_profile_counts_statements_and_cpu_per_request(path):
     result = subprocess.run(
@@ -124,4 +122,3 @@ def test_the_in_process_profile_counts_statements_and_cpu_per_request(path):
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["path"] == path and figures["requests"] == 4
     assert figures["statements"] >= 1 and figures["cpu_ms"] > 0
->>>>>>> main
