@@ -166,7 +166,7 @@ def create_order(session: Session, need_id: int, data: Mapping[str, Any], *, act
     _set_payer(session, order, need, values)
     # A resident whose hours are short is told before anything is booked.
     payment.check_payer(session, need=need, payer=order.payer, payer_person_id=order.payer_person_id,
-                        payer_organisation_id=order.payer_organisation_id, minutes=order.expected_minutes, now=now)
+                        payer_organisation_id=order.payer_organisation_id, minutes=order.expected_minutes * order.slots, now=now)
     session.add(order)
     session.flush()
     need.status = NeedStatus.ORDERED.value
