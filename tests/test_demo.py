@@ -12,9 +12,12 @@ from sqlalchemy.orm import Session
 from timebank import ledger
 from timebank.auth.services import SignInRefused, authenticate
 from timebank.demo import DEMO_PASSWORD, make_resident_id
+from timebank.certify import records
+from timebank.certify.records import SUPERVISION_REF
 from timebank.events import review
 from timebank.events.checkin import presence
 from timebank.events.models import Activity, Attendance, CorrectionRequest, Flag, Phase, SignUp
+from timebank.grading.models import SupervisionAttendee
 from timebank.ledger import Account, Kind, OwnerType, Transaction
 from timebank.localtime import local_day
 from timebank.orgs.models import Organisation
@@ -180,14 +183,21 @@ def test_approved_attendances_were_credited_by_review_and_corrected_by_reversal_
     assert session.scalar(select(Transaction).where(Transaction.kind == Kind.REVERSAL.value, Transaction.memo.like(memo)))
 
 
-def test_every_service_credited_in_the_demos_months_is_an_approved_attendance_its_volunteer_sees_on_my_service(session, demo):
+def test_every_service_credited_in_the_demos_months_is_an_approved_attendance_or_supervision_its_volunteer_sees(session, demo):
     """Only the long-serving volunteers' earlier years, from before the service was used, are credits without an attendance."""
     credits = session.execute(select(Transaction.ref_type, Transaction.ref_id).where(
         Transaction.kind.in_([Kind.SERVICE_CREDIT.value, Kind.TRAINING_CREDIT.value]), Transaction.reverses_id.is_(None),
         Transaction.event_at >= NOW - dt.timedelta(days=30))).all()
-    assert len(credits) > 40 and {ref_type for ref_type, _ in credits} == {"attendance"}
-    for _, attendance_id in credits:
-        attendance = session.get(Attendance, attendance_id)
+    assert len(credits) > 40 and {ref_type for ref_type, _ in credits} == {"attendance", SUPERVISION_REF}
+    for ref_type, ref_id in credits:
+        if ref_type == SUPERVISION_REF:
+            # A supervision session's training credit: each attendee sees it as training on their service record.
+            attendees = session.scalars(select(SupervisionAttendee.volunteer_id).where(SupervisionAttendee.session_id == ref_id)).all()
+            assert attendees and all(
+                any(credit.supervision_id == ref_id for credit in records.credits(session, volunteer_id)) for volunteer_id in attendees
+            )
+            continue
+        attendance = session.get(Attendance, ref_id)
         assert attendance is not None and attendance in review.attendances_of(session, attendance.volunteer_id, limit=1000)
 
 

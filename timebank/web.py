@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from babel import Locale
 from flask import Flask, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup, escape
 from flask_babel import gettext
 from sqlalchemy.orm import Session
 from werkzeug.routing import IntegerConverter
@@ -252,6 +254,15 @@ def number(value: float | int | None, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
+#: A figure and its unit, which a narrow screen must never break apart ("94 小/时").
+FIGURE_WITH_UNIT = re.compile(r"\d[\d,.]*\s?(?:小时|分钟|积分|hours?|minutes?|points?)")
+
+
+def keep_figures(text: str) -> Markup:
+    """Text, escaped, with every figure held together with its unit on one line."""
+    return Markup(FIGURE_WITH_UNIT.sub(lambda m: Markup('<span class="figure-unit">%s</span>') % m[0], str(escape(text))))
+
+
 def init_templates(app: Flask) -> None:
     """Helpers every template can call: choices for forms and the navigation for this person."""
     from flask_login import current_user
@@ -278,6 +289,7 @@ def init_templates(app: Flask) -> None:
         ]
 
     app.jinja_env.filters["number"] = number
+    app.jinja_env.filters["keep_figures"] = keep_figures
     app.jinja_env.globals.update(
         nav_menu=nav_menu,
         category_options=lambda: [(k, v) for k, v in SERVICE_CATEGORIES.items() if k != "training"],

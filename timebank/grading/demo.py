@@ -50,13 +50,14 @@ def build_grading(session: Session, *, cast: Any, now: dt.datetime) -> str:
         worker = actor_for(session, carers[key])
         team = organisations[f"{key}_elderly" if key == "east" else "west_emergency"]
         members = [p.id for p in cast.volunteers if p.home_organisation_id in (organisations[key].id, team.id)]
+        team_served = any(p.home_organisation_id == team.id for p in cast.volunteers)  # a small demo may leave a team empty
         for months_back in range(INDEX_MONTHS):
             for n in range(2 if months_back % 3 else 1):
                 at = now - dt.timedelta(days=30 * months_back + 7 * n + 2)
                 data = {"held_at": at.isoformat(), "minutes": 90 if n else 60, "topic": TOPICS[(months_back + n) % len(TOPICS)],
                         "notes": "案例讨论、角色扮演，并就近期服务中的困难逐一反馈"}
                 data |= {"team_id": team.id} if n else {"volunteer_ids": members[months_back::INDEX_MONTHS][:5]}
-                if data.get("volunteer_ids") or n:
+                if data.get("volunteer_ids") or (n and team_served):
                     supervision.record_supervision(session, data, actor=worker, now=now)
                     held += 1
 
