@@ -158,7 +158,7 @@ def _closing(pdf: canvas.Canvas, certificate: Certificate, verify_url: str, issu
     """
     size = 30 * mm
     # A fixed mask spares the search for the best one (most of a code's cost); any mask scans.
-    _draw_qr(pdf, verify_url, MARGIN, y - size - 4 * mm, size, mask_pattern=2)
+    _draw_qr(pdf, verify_url, MARGIN, y - size - 4 * mm, size)
     x = MARGIN + size + 3 * mm
     pdf.setFont(FONT, 9)
     pdf.drawString(x, y - 14 * mm, f"编号：{certificate.serial}")
