@@ -155,13 +155,13 @@ def test_a_batch_draws_its_pages_outside_any_transaction_so_writers_get_in_betwe
     _people(make_person, serve)
     coordinator = actor_for(session, make_person("coordinator"))
     drawn_inside = []
-    real_single_pdf = batch_module.single_pdf
+    real_chunk_pdf = batch_module.chunk_pdf
 
-    def watched(*args, **kwargs):
-        drawn_inside.append(session.in_transaction())
-        return real_single_pdf(*args, **kwargs)
+    def watched(draw, arguments, **kwargs):
+        drawn_inside.extend(session.in_transaction() for _ in arguments)
+        return real_chunk_pdf(draw, arguments, **kwargs)
 
-    monkeypatch.setattr(batch_module, "single_pdf", watched)
+    monkeypatch.setattr(batch_module, "chunk_pdf", watched)
     out = io.BytesIO()
     counts = []
     for done in batch_module.batch_certificates(session, org_tree["east"], dt.date(2026, 1, 1), dt.date(2026, 11, 20), out,

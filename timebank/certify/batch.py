@@ -23,10 +23,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from timebank.certify.models import BatchStatus, Certificate, CertificateBatch
-from timebank.certify.pdf import Holder, draw_service_record, single_pdf
+from timebank.certify.pdf import Holder, chunk_pdf, draw_service_record
 from timebank.certify.schemas import BatchSchema
 from timebank.certify.records import service_record
-from timebank.certify.services import record_certificate
+from timebank.certify.services import record_certificates
 from timebank.certify.stars import person_thresholds
 from timebank.certify.stream import StreamingPdf
 from timebank.db import Database
@@ -89,23 +89,24 @@ def batch_certificates(
     homes: dict[int, tuple[str, list[int]]] = {}  # organisation id -> (name, star thresholds): read once each
     done = 0
     for people in members(session, path, chunk=chunk):
-        numbered = []
         issued = issued_in_batch(session, batch_id, [person.id for person in people])
+        records = []
         for person in people:
             if person.home_organisation_id not in homes:
                 homes[person.home_organisation_id] = (get_organisation(session, person.home_organisation_id).name, person_thresholds(session, person))
-            name, thresholds = homes[person.home_organisation_id]
-            if person.id in issued:
-                certificate, found = issued[person.id], service_record(session, person, start, end, thresholds=thresholds)
-            else:
-                certificate, found = record_certificate(session, person, start, end, actor=actor, now=now, thresholds=thresholds, batch_id=batch_id)
-            numbered.append((found, holder(person), certificate, name, verify_url(certificate.verify_key)))
+            records.append((person, service_record(session, person, start, end, thresholds=homes[person.home_organisation_id][1])))
+        # The chunk's new certificates numbered in one look-up and one flush; a batch run again keeps its serials.
+        new = iter(record_certificates(session, [(p, found) for p, found in records if p.id not in issued], actor=actor, now=now, batch_id=batch_id))
+        numbered = []
+        for person, found in records:
+            certificate = issued[person.id] if person.id in issued else next(new)
+            numbered.append((found, holder(person), certificate, homes[person.home_organisation_id][0], verify_url(certificate.verify_key)))
         # The caller commits the chunk's numbers here, before the drawing: on SQLite the write lock is let go
         # while the pages are drawn, so check-ins and redemptions get in between the chunks.
         yield done
-        for found, printed_holder, certificate, name, url in numbered:
-            document.add(single_pdf(draw_service_record, found, printed_holder, certificate, name, url, subset=subset))
-            done += 1
+        # The chunk's certificates drawn on one canvas: its resources written and read back once, not once each.
+        document.add(chunk_pdf(draw_service_record, numbered, subset=subset))
+        done += len(numbered)
         session.expunge_all()
     document.close(title, embedding=subset.embedding())
     yield done

@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 import io
 import re
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reportlab.lib.colors import HexColor
@@ -158,7 +160,7 @@ def _closing(pdf: canvas.Canvas, certificate: Certificate, verify_url: str, issu
     """
     size = 30 * mm
     # A fixed mask spares the search for the best one (most of a code's cost); any mask scans.
-    _draw_qr(pdf, verify_url, MARGIN, y - size - 4 * mm, size, mask_pattern=2)
+    _draw_qr(pdf, verify_url, MARGIN, y - size - 4 * mm, size)
     x = MARGIN + size + 3 * mm
     pdf.setFont(FONT, 9)
     pdf.drawString(x, y - 14 * mm, f"编号：{certificate.serial}")
@@ -235,20 +237,39 @@ def _row_lines(cells: list[str], columns, size: float) -> list[tuple[str, ...]]:
 
 
 def _row(pdf: canvas.Canvas, top: float, cells: list[tuple[str, ...]], columns, size: float = 8) -> None:
-    """One table row as one text object, its operators written here: reportlab's text object costs more than the row's drawing."""
+    """One table row: its text drawn once per document at the origin, moved into place by the row's own matrix.
+
+    A batch's certificates repeat the same activities, places and people in
+    charge, so a row's text operators (reportlab's text object costs more than
+    the row's drawing) are built once per document and reused.
+    """
+    rows = _ROWS.setdefault(pdf._doc, {})
+    key = (tuple(cells), columns, size)
+    body = rows.get(key)
+    if body is None:
+        body = rows[key] = _row_text(pdf, cells, columns, size)
+    pdf._code.append(f"q 1 0 0 1 0 {fp_str(top - 3 - size)} cm {body} Q")
+
+
+#: Each document's rows of text already drawn: text operators by (cells, columns, size).
+_ROWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _row_text(pdf: canvas.Canvas, cells: list[tuple[str, ...]], columns, size: float) -> str:
+    """A row's text operators with its first line's baseline at y = 0, in the document's font subsets."""
     edges = _column_edges(columns)
     font, doc = pdfmetrics.getFont(FONT), pdf._doc
     code, current = ["BT"], None
     for x, lines in zip(edges, cells):
         for number, line in enumerate(lines):
-            code.append(f"1 0 0 1 {fp_str(x + 2)} {fp_str(top - 3 - size - number * LEADING)} Tm")
+            code.append(f"1 0 0 1 {fp_str(x + 2)} {fp_str(-number * LEADING)} Tm")
             for subset, encoded in font.splitString(line, doc):
                 if subset != current:
                     code.append(f"{font.getSubsetInternalName(subset, doc)} {fp_str(size)} Tf")
                     current = subset
                 code.append(f"({pdf._escape(encoded)}) Tj")
     code.append("ET")
-    pdf._code.append(" ".join(code))
+    return " ".join(code)
 
 
 def _row_height(cells: list[tuple[str, ...]]) -> float:
@@ -415,5 +436,17 @@ def single_pdf(draw, *args, subset: SharedSubset | None = None) -> bytes:
         subset.attach(pdf)
     pdf.setTitle("志愿服务记录证明")
     draw(pdf, *args)
+    pdf.save()
+    return buffer.getvalue()
+
+
+def chunk_pdf(draw, arguments: Sequence[Sequence[object]], *, subset: SharedSubset) -> bytes:
+    """Several documents drawn one after the other on one canvas, `draw(canvas, *args)` each, in the subset's codes."""
+    buffer = io.BytesIO()
+    pdf = a4_canvas(buffer)
+    subset.attach(pdf)
+    pdf.setTitle("志愿服务记录证明")
+    for args in arguments:
+        draw(pdf, *args)
     pdf.save()
     return buffer.getvalue()

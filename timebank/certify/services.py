@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from timebank.audit.services import record
 from timebank.certify.models import Certificate, CertificateKind, Programme
 from timebank.certify.records import ServiceRecord, service_record
-from timebank.notices.services import notify
+from timebank.notices.services import Notification, notify, notify_all
 from timebank.certify.stars import person_thresholds
 from timebank.certify.schemas import PeriodSchema, ProgrammeSchema, RevocationSchema, VerifyLookupSchema
 from timebank.domain import Conflict, NotAllowed, NotFound
@@ -227,23 +227,30 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 def numbered(session: Session, certificate: Certificate, *, now: dt.datetime) -> Certificate:
     """Give the certificate the year's next serial number and its random verification key, and store it."""
-    certificate.year = local_day(now).year
+    return numbered_all(session, [certificate], now=now)[0]
+
+
+def numbered_all(session: Session, certificates: Sequence[Certificate], *, now: dt.datetime) -> Sequence[Certificate]:
+    """Give the certificates the year's next serial numbers in their order, and random verification keys; store them in one flush."""
+    year = local_day(now).year
     remembered = session.info.setdefault("certificate_sequences", {})
     for _ in range(5):
         # In a batch the last number this session gave is the year's last; one look-up serves them all.
-        last = remembered.get(certificate.year)
+        last = remembered.get(year)
         if last is None:
-            last = session.scalar(select(func.max(Certificate.sequence)).where(Certificate.year == certificate.year)) or 0
-        certificate.sequence = remembered[certificate.year] = last + 1
-        certificate.verify_key = secrets.token_urlsafe(18)
-        certificate.check_code = "".join(secrets.choice(CHECK_ALPHABET) for _ in range(8))
+            last = session.scalar(select(func.max(Certificate.sequence)).where(Certificate.year == year)) or 0
+        for offset, certificate in enumerate(certificates, start=1):
+            certificate.year, certificate.sequence = year, last + offset
+            certificate.verify_key = secrets.token_urlsafe(18)
+            certificate.check_code = "".join(secrets.choice(CHECK_ALPHABET) for _ in range(8))
+        remembered[year] = last + len(certificates)
         try:
             with session.begin_nested():
-                session.add(certificate)
+                session.add_all(certificates)
                 session.flush()
-            return certificate
+            return certificates
         except IntegrityError:
-            remembered.pop(certificate.year, None)  # another issue took the number at the same moment: look again
+            remembered.pop(year, None)  # another issue took a number at the same moment: look again
             continue
     raise Conflict("Certificates are being issued at this very moment; please try again.")
 
@@ -294,19 +301,32 @@ def issue_service_record(
 
 def record_certificate(
     session: Session, person: Person, start: dt.date, end: dt.date, *, actor: Actor, now: dt.datetime, thresholds: Sequence[int] | None = None,
-    batch_id: int | None = None,
 ) -> tuple[Certificate, ServiceRecord]:
-    """Number and store a service record certificate (the caller has checked who may ask; a batch passes the thresholds it read once)."""
+    """Number and store a service record certificate (the caller has checked who may ask)."""
     thresholds = person_thresholds(session, person) if thresholds is None else thresholds
     found = service_record(session, person, start, end, thresholds=thresholds)
-    certificate = numbered(session, Certificate(
-        kind=CertificateKind.SERVICE_RECORD.value, person_id=person.id, organisation_id=person.home_organisation_id,
-        period_start=start, period_end=end, issued_at=now, issued_by=actor.id,
-        certified_minutes=found.service_minutes, training_minutes=found.training_minutes, activities=len(found.service),
-        basis_json=json.dumps(found.by_category, sort_keys=True), batch_id=batch_id,
-    ), now=now)
-    certificate_issued(session, certificate, now=now)
-    return certificate, found
+    return record_certificates(session, [(person, found)], actor=actor, now=now)[0], found
+
+
+def record_certificates(
+    session: Session, records: Sequence[tuple[Person, ServiceRecord]], *, actor: Actor, now: dt.datetime, batch_id: int | None = None,
+) -> list[Certificate]:
+    """Number and store the service record certificates of several people's records at once (a batch's chunk), each holder told."""
+    certificates = [
+        Certificate(
+            kind=CertificateKind.SERVICE_RECORD.value, person_id=person.id, organisation_id=person.home_organisation_id,
+            period_start=found.start, period_end=found.end, issued_at=now, issued_by=actor.id,
+            certified_minutes=found.service_minutes, training_minutes=found.training_minutes, activities=len(found.service),
+            basis_json=json.dumps(found.by_category, sort_keys=True), batch_id=batch_id,
+        )
+        for person, found in records
+    ]
+    numbered_all(session, certificates, now=now)
+    notify_all(session, [
+        Notification(certificate.person_id, "certificate_issued", {"serial": certificate.serial}, key=str(certificate.id), link=f"/certify/certificates/{certificate.id}")
+        for certificate in certificates
+    ], now=now)
+    return certificates
 
 
 def certificate_issued(session: Session, certificate: Certificate, *, now: dt.datetime) -> None:

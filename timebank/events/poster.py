@@ -13,6 +13,7 @@ from html import escape
 import qrcode
 import qrcode.constants
 import qrcode.image.svg
+import zxingcpp
 from PIL import Image, ImageDraw
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -74,24 +75,44 @@ def _wrap(text: str, size: float, width: float) -> list[str]:
     return lines
 
 
-def _draw_qr(pdf: canvas.Canvas, data: str, x: float, y: float, size: float, **options: int) -> None:
-    """The code as vector squares (sharp at any print size), its quiet zone included in `size`."""
-    matrix = _qr(data, border=4, **options).get_matrix()
+#: An image's black (0) as a dark module (1), anything lighter as a light one (0).
+DARK_AS_ONE = bytes([1] + [0] * 255)
+
+
+def qr_modules(data: str, border: int = 4) -> list[bytes]:
+    """The code's rows of modules (1 dark, 0 light), `border` light modules around, error correction M.
+
+    Encoded by ZXing's compiled encoder: printing a batch of certificates
+    draws one code each, and the pure-Python encoder took a quarter of a
+    certificate's time (about 10 ms against 0.3 ms).
+    """
+    image = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.QRCode, ec_level="M").to_image(scale=1, add_quiet_zones=False)
+    height, width = image.shape
+    modules = bytes(memoryview(image)).translate(DARK_AS_ONE)
+    edge, light = bytes(border), bytes(width + 2 * border)
+    return [light] * border + [edge + modules[r * width:(r + 1) * width] + edge for r in range(height)] + [light] * border
+
+
+#: A run of dark modules in a row of `qr_modules`.
+DARK_RUN = re.compile(rb"\x01+")
+
+
+def _draw_qr(pdf: canvas.Canvas, data: str, x: float, y: float, size: float) -> None:
+    """The code as vector squares (sharp at any print size), its quiet zone included in `size`.
+
+    Drawn in module units (one rectangle per run of dark modules, whole
+    numbers), scaled to `size` by the page's transformation: one short string
+    of path operators instead of thousands of formatted coordinates.
+    """
+    matrix = qr_modules(data)
+    runs = " ".join(f"{run.start()} {row} {run.end() - run.start()} 1 re" for row, cells in enumerate(matrix) for run in DARK_RUN.finditer(cells))
     module = size / len(matrix)
-    path = pdf.beginPath()
-    for row, cells in enumerate(matrix):
-        top = y + size - (row + 1) * module
-        column = 0
-        while column < len(cells):
-            if not cells[column]:
-                column += 1
-                continue
-            start = column
-            while column < len(cells) and cells[column]:
-                column += 1
-            path.rect(x + start * module, top, (column - start) * module, module)
+    pdf.saveState()
+    pdf.translate(x, y + size)
+    pdf.scale(module, -module)
     pdf.setFillColor("#000000")
-    pdf.drawPath(path, stroke=0, fill=1)
+    pdf.addLiteral(runs + " f")
+    pdf.restoreState()
 
 
 def poster_pdf(text: PosterText, check_in_url: str, check_out_url: str) -> bytes:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
@@ -34,14 +35,34 @@ Renderer = Callable[[str, Mapping[str, Any]], tuple[str, str]]
 
 def notify(session: Session, person_id: int, kind: str, params: Mapping[str, Any], *, key: str, link: str | None = None, now: dt.datetime) -> Notice | None:
     """Tell a person something, once per `key` (the event's identity); None when it was told already."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown notice kind {kind!r}")
-    key = f"{kind}:{key}"
-    if session.scalar(select(Notice.id).where(Notice.key == key)) is not None:
-        return None
-    notice = Notice(person_id=person_id, kind=kind, params_json=json.dumps(dict(params), ensure_ascii=False, default=str), link=link, key=key, created_at=now)
-    session.add(notice)
-    return notice
+    told = notify_all(session, [Notification(person_id, kind, params, key, link)], now=now)
+    return told[0] if told else None
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One notice to send with `notify_all`: to whom, what, and the event's identity."""
+
+    person_id: int
+    kind: str
+    params: Mapping[str, Any]
+    key: str
+    link: str | None = None
+
+
+def notify_all(session: Session, notifications: Sequence[Notification], *, now: dt.datetime) -> list[Notice]:
+    """Several notices at once, each once per its key (as `notify`), with one look-up of the keys already told."""
+    for notification in notifications:
+        if notification.kind not in KINDS:
+            raise ValueError(f"unknown notice kind {notification.kind!r}")
+    keys = {f"{n.kind}:{n.key}": n for n in notifications}
+    told = set(session.scalars(select(Notice.key).where(Notice.key.in_(list(keys))))) if keys else set()
+    notices = [
+        Notice(person_id=n.person_id, kind=n.kind, params_json=json.dumps(dict(n.params), ensure_ascii=False, default=str), link=n.link, key=key, created_at=now)
+        for key, n in keys.items() if key not in told
+    ]
+    session.add_all(notices)
+    return notices
 
 
 def notify_many(session: Session, person_ids: Iterable[int], kind: str, params: Mapping[str, Any], *, key: str, link: str | None = None, now: dt.datetime) -> int:
