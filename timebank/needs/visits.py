@@ -7,7 +7,8 @@ service records and certificates. Approval posts CERT and PTS from issuance
 as for any attendance; HOUR comes from issuance too, unless the order is paid
 in hours, when the payer's hold is captured to the volunteer instead
 (`credit_source`, called from events/review.py). A rejected visit releases
-the hold.
+the hold. A correction of an approved paid visit reverses the payment and
+pays the corrected minutes from the same payer (`correct_payment`).
 """
 
 from __future__ import annotations
@@ -159,8 +160,7 @@ def credit_source(session: Session, attendance: Attendance) -> tuple[bool, Calla
     """Whether the attendance's time credit comes from a payer rather than issuance, and what settles it.
 
     The settle function is given only while the payer's hold is open: a
-    correction after approval changes certified hours and points, never the
-    hours already paid.
+    correction after approval pays through `correct_payment` instead.
     """
     assignment = _visit_of(session, attendance)
     if assignment is None or not orders.paid(assignment.order):
@@ -169,6 +169,21 @@ def credit_source(session: Session, attendance: Attendance) -> tuple[bool, Calla
         payment.settle(session, assignment, minutes, actor=actor_id, now=now)
 
     return True, (settle if assignment.status == AssignmentStatus.ENDED.value else None)
+
+
+def correct_payment(session: Session, attendance: Attendance, minutes: int, *, actor_id: int, now: dt.datetime) -> None:
+    """A corrected attendance of a paid visit: the payer pays the corrected minutes instead of what was paid."""
+    assignment = _visit_of(session, attendance)
+    if assignment is not None and orders.paid(assignment.order):
+        payment.repay(session, assignment, minutes, version=attendance.credit_version, actor=actor_id, now=now)
+
+
+def payment_short(session: Session, attendance: Attendance, minutes: int) -> int | None:
+    """For a paid visit, the minutes of its payment a correction to `minutes` cannot take back; None for any other attendance."""
+    assignment = _visit_of(session, attendance)
+    if assignment is None or not orders.paid(assignment.order):
+        return None
+    return payment.volunteer_short(session, assignment, minutes)
 
 
 def attendance_decided(session: Session, attendance: Attendance, *, actor_id: int, now: dt.datetime) -> None:
