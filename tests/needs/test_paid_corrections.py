@@ -120,7 +120,7 @@ def test_a_correction_up_beyond_the_payer_s_hours_is_refused_naming_the_payer_an
 
     assert refused in (
         "张奶奶 has 2 h of time credit available; correcting this visit to 5 h takes 3 h more from them, 1 h missing. Nothing was changed.",
-        "张奶奶 可用时间币 2 小时；把这次服务更正为 5 小时要再从其账户支付 3 小时，还差 1 小时。没有作任何改动。",
+        "张奶奶 的可用时间为 2 小时；把这次服务更正为 5 小时要再从其账户支付 3 小时，还差 1 小时。未作任何改动。",
     )
     session.expire_all()
     assert session.scalar(select(Transaction.id).order_by(Transaction.id.desc()).limit(1)) == before

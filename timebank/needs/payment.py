@@ -379,13 +379,15 @@ def _reverse_payment(session: Session, assignment: Assignment, *, actor: int, no
                      payment: Transaction | None = None) -> Transaction | None:
     """Reverse the visit's standing payment (or `payment`), keyed on the correction version; None if nothing is paid."""
     _locked_hold(session, assignment)
+    key = f"assignment:{assignment.id}:refund" + ("" if version is None else f":v{version}")
+    done = session.scalar(select(Transaction).where(Transaction.idempotency_key == key))
+    if done is not None:
+        return done  # a second call: what the first did
     payment = payment or current_payment(session, assignment)
     if payment is None:
         return None
-    suffix = "" if version is None else f":v{version}"
     return ledger.reverse(
-        session, payment, actor=actor, now=now,
-        idempotency_key=f"assignment:{assignment.id}:refund{suffix}", memo=f"更正：点单 #{assignment.order.need_id} 退回服务时间",
+        session, payment, actor=actor, now=now, idempotency_key=key, memo=f"更正：点单 #{assignment.order.need_id} 退回服务时间",
     )
 
 

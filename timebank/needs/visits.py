@@ -26,7 +26,7 @@ from timebank.categories import SERVICE_CATEGORIES
 from timebank.domain import Conflict, NotFound
 from timebank.events.models import Activity, ActivityStatus, Attendance, AttendanceStatus, CreditMode
 from timebank.needs import cards, orders, payment
-from timebank.needs.services import record_event
+from timebank.needs.services import record_event, requesters
 from timebank.needs.models import Assignment, AssignmentStatus, Order, OrderStatus
 from timebank.needs.order_schemas import ConfirmSchema
 from timebank.orgs.services import effective_policy
@@ -109,7 +109,7 @@ def confirm_step(session: Session, assignment_id: int, step: str, data: Mapping[
     if step == "end":
         from timebank.needs import order_notices
 
-        order_notices.review_requested(session, order, orders.requester_ids(order.need), now=now)
+        order_notices.review_requested(session, order, requesters(order.need), now=now)
     return assignment
 
 
@@ -207,7 +207,7 @@ def visit_code_for(session: Session, assignment_id: int, step: str, *, actor: Ac
     """The spoken code of an assignment's next step, for the resident, whoever placed the need, or staff (reading it by phone)."""
     assignment = orders.get_assignment(session, assignment_id)
     order: Order = assignment.order
-    if actor.id not in orders.requester_ids(order.need) and not orders.manages(session, order, actor=actor):
+    if actor.id not in requesters(order.need) and not orders.manages(session, order, actor=actor):
         raise NotFound("Unknown assignment.")
     code, until = cards.visit_code(assignment.id, step, secret_key, now=now)
     return assignment, code, until
