@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from tests.conftest import NOW, signed_in
 from tests.gifts.factories import fill_pool, fund
-from tests.needs.order_world import SECRET, WINDOW_START, World, world  # noqa: F401
+from tests.needs import order_world
+from tests.needs.order_world import SECRET, WINDOW_START, World
 from timebank import ledger
 from timebank.domain import DomainError
 from timebank.events import review, writeoff
@@ -19,6 +20,7 @@ from timebank.ledger.models import Commodity, Transaction
 from timebank.needs import orders, payment, pool_statement, visits
 from timebank.people.access import actor_for
 
+world = order_world.world  # the fixture
 APPROVED_AT = WINDOW_START + dt.timedelta(hours=4)
 LATER = APPROVED_AT + dt.timedelta(days=1)
 
