@@ -233,7 +233,7 @@ def repay(session: Session, assignment: Assignment, minutes: int, *, version: in
             return pay(0)
     except ledger.InsufficientBalance as exc:
         if exc.params["account"] == source:
-            raise _correction_short(session, assignment, held, exc, minutes, earlier) from exc
+            raise _correction_short(session, held, exc, minutes, earlier) from exc
         spent = exc
     try:
         with session.begin_nested():
@@ -391,7 +391,7 @@ def _reverse_payment(session: Session, assignment: Assignment, *, actor: int, no
     )
 
 
-def _correction_short(session: Session, assignment: Assignment, held: Hold, exc: ledger.InsufficientBalance,
+def _correction_short(session: Session, held: Hold, exc: ledger.InsufficientBalance,
                       minutes: int, earlier: Transaction | None) -> CorrectionShort:
     """The refusal of a correction the payer cannot cover, naming the payer and the shortfall."""
     taken = -sum(p.amount for p in earlier.postings if p.account_id == held.account_id) if earlier else 0
