@@ -195,7 +195,6 @@ NAV = (
     ("volunteering.my_attendances", "My service", "Mine"),
     ("orders.mine", "My orders", "Mine"),
     ("needs.mine", "My requests", "Mine"),
-    ("orders.requests", "Services for me", "Mine"),
     ("needs.new", "Ask for help", "Mine"),
     ("redeem.near_me", "Where to redeem", "Mine"),
     ("gifts.give", "Give hours", "Mine"),

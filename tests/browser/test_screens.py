@@ -121,7 +121,7 @@ def _pages(session) -> tuple[dict[str, list[str]], str]:
         volunteer.phone: [
             "/", "/workbench", "/me", "/me/edit", "/me/code", "/me/card", "/me/balances", "/me/family", "/activities",
             f"/activities/{attendance.activity_id}", "/me/attendances", f"/me/attendances/{attendance.id}/report", "/me/stations",
-            "/certify/me", "/password", "/me/orders", "/me/requests", "/grading/me",
+            "/certify/me", "/password", "/me/orders", "/grading/me",
             "/gifts/give", "/gifts/donate",  # gifts of hours and the community pool
         ],
         "13900000031": [

@@ -1,6 +1,6 @@
 """Random walks through the order loop (hypothesis stateful): whatever the order of dispatches, claims, answers,
-time-outs, cancellations, visits, approvals, corrections and reviews, no place is held twice, nothing is paid
-twice, every hold resolves once, and the ledger verifies.
+time-outs, cancellations, visits, approvals, corrections and reviews, of orders free or paid from the resident's
+hours, no place is held twice, nothing is paid twice, every hold resolves once, and the ledger verifies.
 """
 
 from __future__ import annotations
@@ -13,27 +13,28 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from sqlalchemy import func, select
 
 from tests.conftest import NOW
+from tests.gifts.factories import fund
 from tests.needs.order_world import SECRET, add_need, add_resident
 from timebank import ledger
 from timebank.domain import DomainError
 from timebank.events import review
 from timebank.events.models import Attendance
 from timebank.ledger.models import Hold, Transaction
-from timebank.needs import orders, ratings, visits
+from timebank.needs import orders, payment, ratings, visits
 from timebank.needs.models import LIVE_ASSIGNMENT, Assignment, Order
 from timebank.people.access import actor_for
 
 pick = st.integers(min_value=0, max_value=1000)
 
 
-def machine(session, staff, volunteers, organisation_id):
-    """The state machine over one database session, with a fresh resident and need per example."""
+def machine(session, staff, volunteers, organisation_id, make_payer):
+    """The state machine over one database session, with a fresh resident (paying with hours of their own) and need per example."""
 
     class OrderLoop(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
             self.now = NOW
-            resident = add_resident(session, organisation_id)
+            resident = add_resident(session, organisation_id, person_id=make_payer().id)
             self.need = add_need(session, resident, recorded_by=staff.id)
             session.commit()
             self.orders: list[int] = []
@@ -64,13 +65,20 @@ def machine(session, staff, volunteers, organisation_id):
 
         # -- rules ------------------------------------------------------------------------------
 
-        @initialize(slots=st.integers(min_value=1, max_value=3), claims=st.booleans())
-        def first_order(self, slots: int, claims: bool) -> None:
-            self.make_order(slots, claims)
+        @initialize(slots=st.integers(min_value=1, max_value=3), claims=st.booleans(), payer=st.sampled_from(("none", "resident")))
+        def first_order(self, slots: int, claims: bool, payer: str) -> None:
+            self.make_order(slots, claims, payer)
 
-        @rule(slots=st.integers(min_value=1, max_value=3), claims=st.booleans())
-        def make_order(self, slots: int, claims: bool) -> None:
-            data = {"category": "elderly", "slots": slots, "open_for_claims": claims, "expected_minutes": 60,
+        @initialize(n=pick)
+        def a_paid_visit_approved(self, n: int) -> None:
+            """Every walk starts with an approved visit paid from the resident's hours, for `correct_paid` to work on."""
+            self.make_order(1, False, "resident")
+            if self.orders:
+                self.serve(n, True)
+
+        @rule(slots=st.integers(min_value=1, max_value=3), claims=st.booleans(), payer=st.sampled_from(("none", "resident")))
+        def make_order(self, slots: int, claims: bool, payer: str) -> None:
+            data = {"category": "elderly", "slots": slots, "open_for_claims": claims, "expected_minutes": 60, "payer": payer,
                     "window_start": (self.now + dt.timedelta(hours=1)).isoformat(), "window_end": (self.now + dt.timedelta(hours=8)).isoformat()}
 
             def make() -> None:
@@ -106,9 +114,9 @@ def machine(session, staff, volunteers, organisation_id):
             self.tick(minutes)
             self.attempt(lambda: orders.expire_offers(session, now=self.now))
 
-        @rule(n=pick)
-        def serve(self, n: int) -> None:
-            """The whole way to an ended visit in one step, so walks reach approval often enough."""
+        @rule(n=pick, approve=st.booleans())
+        def serve(self, n: int, approve: bool) -> None:
+            """The whole way to an ended (or approved) visit in one step, so walks reach approval and corrections often enough."""
             order = self.order(n)
             if order is None:
                 return
@@ -121,6 +129,9 @@ def machine(session, staff, volunteers, organisation_id):
                 visits.confirm_step(session, offer.id, "start", {"method": "staff"}, actor=staff, secret_key=SECRET, now=start)
                 self.now = start + dt.timedelta(minutes=45 + n % 60)
                 visits.confirm_step(session, offer.id, "end", {"method": "staff"}, actor=staff, secret_key=SECRET, now=self.now)
+                if approve:
+                    self.now = max(self.now, order.window_end) + dt.timedelta(minutes=5)
+                    review.approve_attendance(session, offer.attendance_id, actor=staff, now=self.now)
 
             self.attempt(go)
 
@@ -162,6 +173,17 @@ def machine(session, staff, volunteers, organisation_id):
             if a is not None and a.attendance_id is not None:
                 self.attempt(lambda: review.adjust_minutes(session, a.attendance_id, {"minutes": minutes, "reason": "核对"}, actor=staff, now=self.now))
 
+        @rule(n=pick, minutes=st.integers(min_value=0, max_value=400))
+        def correct_paid(self, n: int, minutes: int) -> None:
+            """Correct an approved visit paid from the resident's hours: refunded and paid again, or refused whole."""
+            stmt = (select(Assignment).join(Order).where(Order.need_id == self.need.id, Order.payer != "none",
+                                                          Assignment.status == "approved").order_by(Assignment.id))
+            found = list(session.scalars(stmt))
+            if found:
+                a = found[n % len(found)]
+                self.tick(5)
+                self.attempt(lambda: review.adjust_minutes(session, a.attendance_id, {"minutes": minutes, "reason": "核对"}, actor=staff, now=self.now))
+
         @rule(n=pick, stars=st.integers(min_value=1, max_value=5))
         def rate(self, n: int, stars: int) -> None:
             a = self.assignment(n, "ended", "approved", "rejected")
@@ -191,6 +213,16 @@ def machine(session, staff, volunteers, organisation_id):
                 assert credits - reversals == 1  # exactly one standing credit per credited visit
             approved = session.scalars(select(Assignment).where(Assignment.status == "approved"))
             assert all(session.get(Attendance, a.attendance_id).status == "approved" for a in approved)
+            for a in session.scalars(select(Assignment).join(Order).where(Order.need_id == self.need.id, Assignment.hold_id.is_not(None))):
+                payments = list(session.scalars(select(Transaction).where(
+                    Transaction.ref_type == "assignment", Transaction.ref_id == a.id, Transaction.kind == "service_purchase")))
+                refunds = session.scalar(select(func.count()).select_from(Transaction).where(
+                    Transaction.reverses_id.in_([p.id for p in payments])))
+                standing = payment.current_payment(session, a)
+                assert len(payments) - refunds == (standing is not None)  # at most one standing payment per visit
+                if standing is not None:  # and it pays no more than the visit's credited minutes
+                    paid = -min(p.amount for p in standing.postings)
+                    assert a.status == "approved" and paid <= session.get(Attendance, a.attendance_id).credited_minutes
             session.commit()
 
         @invariant()
@@ -214,8 +246,15 @@ def test_random_walks_through_the_order_loop_keep_every_rule(session, make_perso
     volunteers = [make_person(name=name, service_categories=["elderly"]) for name in ("赵志愿", "钱志愿", "孙志愿", "李志愿")]
     staff = actor_for(session, staff_person)
     session.commit()
+
+    def make_payer():
+        """A resident of 86 with 5 h of their own: enough for some visits and corrections, not for every one."""
+        person = make_person(name="张奶奶", birth_date="1940-02-01")
+        fund(session, person, 300)
+        return person
+
     run_state_machine_as_test(
-        machine(session, staff, volunteers, org_tree["east"].id),
-        settings=settings(max_examples=6, stateful_step_count=25, deadline=None,
+        machine(session, staff, volunteers, org_tree["east"].id, make_payer),
+        settings=settings(max_examples=4, stateful_step_count=20, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]),
     )

@@ -79,7 +79,7 @@ def test_a_wrong_card_shows_the_visit_page_again_with_the_reason(app, session, w
     assert session.get(Assignment, offer.id).status == "accepted"
 
 
-def test_a_requester_sees_the_spoken_code_and_rates_on_their_page(app, session, world: World, clock, make_person):
+def test_a_requester_sees_the_need_its_volunteer_and_the_spoken_code_on_one_page_and_rates_there(app, session, world: World, clock, make_person):
     daughter = make_person(name="张女儿")
     world.need.recorded_by = daughter.id
     session.commit()
@@ -90,15 +90,36 @@ def test_a_requester_sees_the_spoken_code_and_rates_on_their_page(app, session, 
     clock["now"] = WINDOW_START
     family = signed_in(app, daughter)
     code, _ = cards.visit_code(offer.id, "start", app.config["SECRET_KEY"], now=WINDOW_START)
-    assert code in text(family.get("/me/requests"))
+    page = text(family.get("/needs/mine"))
+    assert code in page and "需要有人陪同去医院复诊" in page and world.volunteers[0].real_name in page
     volunteer = signed_in(app, world.volunteers[0])
     assert send(volunteer, f"/me/orders/{offer.id}/confirm", step="start", method="one_time_code", code=code).status_code == 302
     clock["now"] = WINDOW_START + dt.timedelta(hours=1)
     end_code, _ = cards.visit_code(offer.id, "end", app.config["SECRET_KEY"], now=clock["now"])
     assert send(volunteer, f"/me/orders/{offer.id}/confirm", step="end", method="one_time_code", code=end_code).status_code == 302
-    assert send(family, f"/orders/assignments/{offer.id}/rate", stars="2", comment="来晚了").status_code == 302
+    rated = send(family, f"/orders/assignments/{offer.id}/rate", stars="2", comment="来晚了")
+    assert (rated.status_code, rated.location) == (302, "/needs/mine")
     staff = signed_in(app, world.social_worker)
     assert "来晚了" in text(staff.get("/orders/follow-ups"))
+
+
+def test_the_old_services_page_sends_the_requester_to_my_requests(app, world: World, clock):
+    answer = signed_in(app, world.volunteers[0]).get("/me/requests")
+    assert (answer.status_code, answer.location) == (302, "/needs/mine")
+
+
+def test_a_requester_cancels_the_request_and_its_order_from_my_requests(app, session, world: World, clock, make_person):
+    daughter = make_person(name="张女儿")
+    world.need.recorded_by = daughter.id
+    session.commit()
+    order = world.make_order()
+    family = signed_in(app, daughter)
+    page = text(family.get("/needs/mine"))
+    assert "取消这个需求" in page or "Cancel this request" in page
+    answer = send(family, f"/needs/{world.need.id}/cancel", reason="家人陪同", back="mine")
+    assert (answer.status_code, answer.location) == (302, "/needs/mine")
+    session.expire_all()
+    assert (session.get(Order, order.id).status, session.get(Order, order.id).need.status) == ("cancelled", "cancelled")
 
 
 def test_the_api_claims_and_answers_a_late_claim_with_409(app, session, world: World, clock):

@@ -84,6 +84,10 @@ def test_links_to_features_not_in_this_app_are_left_out_and_appear_once_register
     assert ("needs.mine", "My requests") in dict(with_it)["Mine"]
 
 
+def test_a_resident_s_requests_are_one_entry_of_the_menu():
+    assert [endpoint for endpoint, _, _ in NAV if endpoint in ("needs.mine", "orders.requests")] == ["needs.mine"]
+
+
 def test_a_public_view_is_offered_to_everyone_and_a_guarded_one_to_its_roles():
     def guarded():
         return ""

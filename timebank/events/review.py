@@ -269,6 +269,9 @@ def correct_attendance(
         if earlier is not None:
             ledger.reverse(session, earlier, actor=actor.id, now=now, memo=f"correction of attendance {attendance.id}: {reason}")
 
+    def repay() -> None:  # a paid home visit: the payer pays the corrected minutes
+        visits.correct_payment(session, attendance, minutes, actor_id=actor.id, now=now)
+
     # The new figure first, then the reversal: the balance dips only by the net
     # change, so a correction upward never overdraws however much was spent. Near
     # the storage cap the new figure first would find no room under the cap for
@@ -277,7 +280,7 @@ def correct_attendance(
     steps = (reverse_earlier, post_new) if near_cap else (post_new, reverse_earlier)
     try:
         with session.begin_nested():
-            for step in steps:
+            for step in (*steps, repay):
                 step()
     except ledger.InsufficientBalance:
         short = shortfall(session, attendance, activity, earlier, minutes, policy)
@@ -298,8 +301,9 @@ def shortfall(
         for posting in session.get(ledger.Transaction, earlier).postings:
             if posting.account.owner_type == ledger.OwnerType.VOLUNTEER.value:
                 given[posting.commodity] = given.get(posting.commodity, 0) + posting.amount
+    paid_short = visits.payment_short(session, attendance, minutes)  # a paid visit's time credit came from its payer
     wanted = {
-        ledger.Commodity.HOUR.value: 0 if activity.is_training else minutes,
+        ledger.Commodity.HOUR.value: 0 if activity.is_training or paid_short is not None else minutes,
         ledger.Commodity.PTS.value: points_for(activity, minutes, policy),
     }
     short = {}
@@ -307,7 +311,7 @@ def shortfall(
         take = given.get(commodity, 0) - amount
         available = ledger.balance(session, rules.volunteer_code(attendance.volunteer_id, ledger.Commodity(commodity))).available if take > 0 else 0
         short[commodity] = max(0, take - available)
-    return Shortfall(minutes=short[ledger.Commodity.HOUR.value], points=short[ledger.Commodity.PTS.value])
+    return Shortfall(minutes=short[ledger.Commodity.HOUR.value] + (paid_short or 0), points=short[ledger.Commodity.PTS.value])
 
 
 def _post_credit(

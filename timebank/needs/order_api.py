@@ -64,7 +64,7 @@ def _seen_order(order_id: int) -> Order:
     """The order, if the caller runs its community, is on it, or speaks for its need."""
     session, actor = db_session(), current_actor()
     order = orders.get_order(session, order_id)
-    if orders.manages(session, order, actor=actor) or actor.id in orders.requester_ids(order.need):
+    if orders.manages(session, order, actor=actor) or actor.id in needs_services.requesters(order.need):
         return order
     if any(a.volunteer_id == actor.id for a in order.assignments) or orders.may_claim(session, order, current_person()):
         return order

@@ -52,7 +52,7 @@ def review_requested(session: Session, order: Order, person_ids: set[int], *, no
     """Ask the resident (or whoever placed the need) to rate the visits."""
     told = 0
     for person_id in person_ids:
-        if notify(session, person_id, "order_review_request", order_params(order), key=f"{order.id}:{person_id}", link="/me/requests", now=now):
+        if notify(session, person_id, "order_review_request", order_params(order), key=f"{order.id}:{person_id}", link="/needs/mine", now=now):
             told += 1
     return told
 

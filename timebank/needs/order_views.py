@@ -1,13 +1,13 @@
 """Pages of the order loop: staff make and dispatch orders and follow up low ratings; volunteers answer offers,
-claim orders and confirm visits on their phone; residents and whoever placed a need see their orders, the
-spoken code, and rate the visits.
+claim orders and confirm visits on their phone; residents and whoever placed a need cancel orders and rate the
+visits (their orders and the spoken codes are on "My requests", `needs.mine`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
@@ -15,6 +15,7 @@ from timebank.auth.login import current_actor, current_person, limiter, now, req
 from timebank.domain import NotFound
 from timebank.needs import services as needs_services
 from timebank.needs import cards, orders, ratings, suggestions, visits
+from timebank.needs import views as needs_views
 from timebank.needs.models import Need, Resident
 from timebank.orgs.services import get_organisation
 from timebank.people.me_views import qr_data_uri
@@ -164,9 +165,9 @@ def cancel(order_id: int) -> ResponseReturnValue:
         orders.cancel_order(session, order_id, form_data(), actor=actor, now=now())
         if staff:
             return done(gettext("Order cancelled."), "orders.detail", order_id=order_id)
-        return done(gettext("Order cancelled."), "orders.requests")
+        return done(gettext("Order cancelled."), "needs.mine")
 
-    return refusable(act, (lambda: detail_page(order_id)) if staff else requests_page)
+    return refusable(act, (lambda: detail_page(order_id)) if staff else needs_views.mine_page)
 
 
 @bp.post("/orders/assignments/<int:assignment_id>/rate")
@@ -181,9 +182,9 @@ def rate(assignment_id: int) -> ResponseReturnValue:
         ratings.rate(session, assignment_id, form_data(), actor=actor, now=now())
         if staff:
             return done(gettext("Thank you: the rating is recorded."), "orders.detail", order_id=order.id)
-        return done(gettext("Thank you: the rating is recorded."), "orders.requests")
+        return done(gettext("Thank you: the rating is recorded."), "needs.mine")
 
-    return refusable(act, (lambda: detail_page(order.id)) if staff else requests_page)
+    return refusable(act, (lambda: detail_page(order.id)) if staff else needs_views.mine_page)
 
 
 @bp.get("/orders/follow-ups")
@@ -317,23 +318,8 @@ def claim(order_id: int) -> ResponseReturnValue:
 # -- residents and whoever placed the need ----------------------------------------------------------
 
 
-def requests_page() -> tuple[str, dict[str, Any]]:
-    """Orders serving the person's needs, with each visit's spoken code and the rating form."""
-    session, person, at = db_session(), current_person(), now()
-    found = orders.orders_of_requester(session, person.id)
-    codes = {}
-    for order in found:
-        for assignment in orders.live(order):
-            step = visits.next_step(assignment)
-            if step:
-                codes[assignment.id] = (step, *cards.visit_code(assignment.id, step, secret(), now=at))
-    rated = ratings.ratings_of(session, [a.id for o in found for a in o.assignments])
-    return "needs/orders/requests.html", {"orders": found, "codes": codes, "rated": rated, "visited": ratings.VISITED}
-
-
 @bp.get("/me/requests")
 @requires()
 def requests() -> ResponseReturnValue:
-    """The services ordered for the person (or placed by them for someone): codes to read out, visits to rate."""
-    template, context = requests_page()
-    return render_template(template, **context)
+    """The old address of the services ordered for the person: their requests are on one page now, "My requests"."""
+    return redirect(url_for("needs.mine"), 302)

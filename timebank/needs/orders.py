@@ -25,7 +25,7 @@ from timebank.domain import Conflict, InvalidInput, NotAllowed, NotFound
 from timebank.events.services import neighbourhood_paths
 from timebank.grading.models import Grade
 from timebank.needs import order_notices, payment
-from timebank.needs.services import CANCEL_HOOKS, record_event
+from timebank.needs.services import CANCEL_HOOKS, record_event, requesters
 from timebank.needs.models import (
     LIVE_ASSIGNMENT,
     Assignment,
@@ -34,7 +34,6 @@ from timebank.needs.models import (
     NeedStatus,
     Order,
     OrderStatus,
-    Resident,
 )
 from timebank.needs.order_schemas import DeclineSchema, DispatchSchema, OrderSchema, OrderReasonSchema
 from timebank.orgs.models import Organisation
@@ -91,11 +90,6 @@ def managed_order(session: Session, order_id: int, *, actor: Actor, lock: bool =
 def manages(session: Session, order: Order, *, actor: Actor) -> bool:
     """Whether the actor runs the order's community (what `managed_order` requires)."""
     return actor.may(STAFF, organisation_of(session, order))
-
-
-def requester_ids(need: Need) -> set[int]:
-    """The people who speak for the need: the resident's own account and whoever placed it."""
-    return {i for i in (need.resident.person_id, need.recorded_by) if i is not None}
 
 
 def get_assignment(session: Session, assignment_id: int, *, lock: bool = False) -> Assignment:
@@ -414,7 +408,7 @@ def _end_before_service(session: Session, assignment: Assignment, status: Assign
 
 def may_cancel(session: Session, order: Order, *, actor: Actor) -> bool:
     """Staff of the community, the resident, or whoever placed the need may cancel its order."""
-    return actor.id in requester_ids(order.need) or manages(session, order, actor=actor)
+    return actor.id in requesters(order.need) or manages(session, order, actor=actor)
 
 
 def cancel_order(session: Session, order_id: int, data: Mapping[str, Any], *, actor: Actor, now: dt.datetime) -> Order:
@@ -437,7 +431,7 @@ def cancel_order(session: Session, order_id: int, data: Mapping[str, Any], *, ac
         _end_before_service(session, assignment, AssignmentStatus.WITHDRAWN, reason, actor_id=actor.id, now=now)
     order.status, order.cancelled_at, order.cancelled_by, order.cancel_reason = OrderStatus.CANCELLED.value, now, actor.id, reason
     need = order.need
-    by_requester = actor.id in requester_ids(need) and not manages(session, order, actor=actor)
+    by_requester = actor.id in requesters(need) and not manages(session, order, actor=actor)
     if by_requester:
         need.status, need.cancelled_at, need.cancel_reason = NeedStatus.CANCELLED.value, now, reason
     elif not _other_orders(session, order):
@@ -545,14 +539,13 @@ def my_assignments(session: Session, volunteer_id: int, *, limit: int = 100) -> 
     return sorted(found, key=lambda a: a.status not in waiting)
 
 
-def orders_of_requester(session: Session, person_id: int, *, limit: int = 100) -> list[Order]:
-    """Orders serving needs the person placed or is the resident of, newest first."""
-    stmt = (
-        select(Order).join(Need, Need.id == Order.need_id).join(Resident, Resident.id == Need.resident_id)
-        .where(or_(Resident.person_id == person_id, Need.recorded_by == person_id))
-        .order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)
-    )
-    return list(session.scalars(stmt))
+def orders_of_needs(session: Session, need_ids: Iterable[int]) -> dict[int, list[Order]]:
+    """The orders of each need given, newest first."""
+    found: dict[int, list[Order]] = {}
+    stmt = select(Order).where(Order.need_id.in_(list(need_ids))).order_by(Order.created_at.desc(), Order.id.desc())
+    for order in session.scalars(stmt):
+        found.setdefault(order.need_id, []).append(order)
+    return found
 
 
 def require_staff(actor: Actor) -> None:

@@ -6,8 +6,9 @@ nobody's (`none`: the visit is credited from issuance as an attendance is).
 Each assignment of a paid order holds `expected_minutes` on the payer's
 account when the volunteer accepts; approval captures what was served to the
 volunteer (`settle`), cancellation or a no-show releases it (`release`), and a
-correction of a settled visit reverses the payment (`refund`). Each hold
-resolves once; calling any of these again returns what the first call did.
+correction of a settled visit reverses the payment (`refund`) and pays the
+corrected minutes from the same payer (`repay`). Each hold resolves once;
+calling any of these again returns what the first call did.
 
 The volunteer's certified hours and points for a paid visit still come from
 issuance with the visit's approval; only the time credit comes from the payer,
@@ -19,8 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased
 
 from timebank import ledger
 from timebank.events.deposits import community_of
@@ -57,6 +58,24 @@ class PoolShort(PaymentRefused):
     template = (
         "The community pool of %(pool)s has %(available)s h available (%(allocated)s h of it set aside for this need); "
         "%(required)s h are needed, %(missing)s h missing."
+    )
+
+
+class CorrectionShort(PaymentRefused):
+    """A correction upward asks more of the paying person than they have."""
+
+    template = (
+        "%(name)s has %(available)s h of time credit available; correcting this visit to %(minutes)s h takes "
+        "%(more)s h more from them, %(missing)s h missing. Nothing was changed."
+    )
+
+
+class PoolCorrectionShort(CorrectionShort):
+    """A correction upward asks more of the paying pool than it has."""
+
+    template = (
+        "The community pool of %(pool)s has %(available)s h available; correcting this visit to %(minutes)s h takes "
+        "%(more)s h more from it, %(missing)s h missing. Nothing was changed."
     )
 
 
@@ -142,24 +161,14 @@ def settle(session: Session, assignment: Assignment, minutes: int, *, actor: int
             status=held.status,
         )
     take = min(rules.positive(minutes), held.amount)
-    volunteer = session.get(Person, assignment.volunteer_id)
-    policy = home_policy(session, volunteer)
-    rules.open_volunteer_accounts(session, volunteer.id, now=now)
-    deposit = min(take, rules.hour_room(session, volunteer.id, cap=int(policy["hour_cap_minutes"])))
-    over_cap_pool = None
-    if deposit < take and policy["hours_over_cap_to_pool"]:
-        over_cap_pool = community_of(session, volunteer).id
-        rules.open_pool_account(session, over_cap_pool, now=now)
-    source = held.account.code
-    if not deposit and (over_cap_pool is None or rules.pool_code(over_cap_pool) == source):
+    legs = _purchase_legs(session, assignment, held.account.code, take, now=now)
+    if legs is None:
         ledger.release(session, held, actor=actor, now=now)
         return None
-    legs = rules.service_purchase_legs(source, volunteer.id, take, deposit=deposit, pool=over_cap_pool)
-    txn = ledger.capture(
+    return ledger.capture(
         session, held, legs=legs, amount=-legs[0].amount, kind=Kind.SERVICE_PURCHASE, actor=actor, now=now,
-        memo=f"点单 #{assignment.order.need_id}：{volunteer.real_name} 服务 {hours(take)} 小时",
+        memo=_memo(session, assignment, take),
     )
-    return txn
 
 
 def release(session: Session, assignment: Assignment, *, actor: int | None, now: dt.datetime) -> Hold | None:
@@ -176,20 +185,95 @@ def release(session: Session, assignment: Assignment, *, actor: int | None, now:
     return ledger.release(session, held, actor=actor, now=now)
 
 
-def refund(session: Session, assignment: Assignment, *, actor: int, now: dt.datetime) -> Transaction | None:
-    """A corrected visit: reverse its payment (once); refused in words if the volunteer already spent it."""
-    held = _locked_hold(session, assignment)
-    if held is None or held.transaction_id is None:
-        return None
+def refund(session: Session, assignment: Assignment, *, actor: int, now: dt.datetime, version: int | None = None) -> Transaction | None:
+    """A corrected visit: reverse its payment standing now (once per correction `version`); refused in words if the volunteer already spent it."""
     try:
-        return ledger.reverse(
-            session, held.transaction_id, actor=actor, now=now,
-            idempotency_key=f"assignment:{assignment.id}:refund", memo=f"更正：点单 #{assignment.order.need_id} 退回服务时间",
-        )
+        return _reverse_payment(session, assignment, actor=actor, now=now, version=version)
     except ledger.InsufficientBalance as exc:
         volunteer = session.get(Person, assignment.volunteer_id)
         available, required = exc.params["available"], exc.params["required"]
         raise RefundRefused(name=volunteer.real_name, available=hours(available), required=hours(required)) from exc
+
+
+def repay(session: Session, assignment: Assignment, minutes: int, *, version: int, actor: int, now: dt.datetime) -> Transaction | None:
+    """A corrected visit: reverse what it paid and pay `minutes` from the same payer, under the volunteer's cap.
+
+    The refund goes first, so the payer is asked only for the difference; if
+    the volunteer has spent what the refund takes back, the new payment goes
+    first, so the volunteer gives back only the difference. A payer short of
+    the difference is refused in words (CorrectionShort); a volunteer short
+    of it meets the ledger's InsufficientBalance, which the correction says
+    in words and a coordinator may write off. Returns the new payment, or
+    None when nothing is paid (corrected to zero, or no room under the cap).
+    """
+    held = _locked_hold(session, assignment)
+    if held is None:
+        return None
+    if held.status == HoldStatus.OPEN.value:
+        raise PaymentRefused("This visit has not been paid yet; approve it first.")
+    source = held.account.code
+    earlier = current_payment(session, assignment)
+    refunded = _volunteer_leg(earlier, assignment.volunteer_id)
+
+    def pay(freed: int) -> Transaction | None:
+        legs = _purchase_legs(session, assignment, source, minutes, freed=freed, now=now) if minutes > 0 else None
+        if legs is None:
+            return None
+        return ledger.post(
+            session, legs, kind=Kind.SERVICE_PURCHASE, idempotency_key=f"assignment:{assignment.id}:pay:v{version}",
+            actor=actor, memo=_memo(session, assignment, minutes, corrected=True), ref=("assignment", assignment.id), now=now,
+        )
+
+    def reverse() -> None:
+        _reverse_payment(session, assignment, actor=actor, now=now, version=version, payment=earlier)
+
+    try:
+        with session.begin_nested():
+            reverse()
+            return pay(0)
+    except ledger.InsufficientBalance as exc:
+        if exc.params["account"] == source:
+            raise _correction_short(session, held, exc, minutes, earlier) from exc
+        spent = exc
+    try:
+        with session.begin_nested():
+            paid = pay(refunded)
+            reverse()
+            return paid
+    except ledger.InsufficientBalance as exc:
+        # The payer cannot pay before the refund and the volunteer cannot give back before the new payment:
+        # what the volunteer spent is the shortfall either way.
+        raise (spent if exc.params["account"] == source else exc) from None
+
+
+def current_payment(session: Session, assignment: Assignment) -> Transaction | None:
+    """The payment of the visit that stands now: its latest service purchase not reversed, or None."""
+    reversal = aliased(Transaction)
+    return session.scalar(
+        select(Transaction)
+        .where(Transaction.ref_type == "assignment", Transaction.ref_id == assignment.id,
+               Transaction.kind == Kind.SERVICE_PURCHASE.value,
+               ~exists().where(reversal.reverses_id == Transaction.id))
+        .order_by(Transaction.id.desc())
+        .limit(1)
+    )
+
+
+def volunteer_short(session: Session, assignment: Assignment, minutes: int) -> int:
+    """Minutes of the visit's payment the volunteer has spent and a correction to `minutes` cannot take back: what to write off."""
+    held = session.get(Hold, assignment.hold_id) if assignment.hold_id else None
+    earlier = current_payment(session, assignment)
+    given = _volunteer_leg(earlier, assignment.volunteer_id)
+    if held is None or not given:
+        return 0
+    available = ledger.balance(session, rules.volunteer_code(assignment.volunteer_id, Commodity.HOUR)).available
+    if available >= given:
+        return 0  # the refund goes first
+    legs = _purchase_legs(session, assignment, held.account.code, minutes, freed=given, now=None) if minutes > 0 else None
+    paid = -legs[0].amount if legs else 0
+    if ledger.balance(session, held.account.code).available < paid:
+        return given - available  # the payer cannot pay first: the refund must go through on its own
+    return max(0, given - _volunteer_leg_of(legs, assignment.volunteer_id) - available)
 
 
 # -- helpers ----------------------------------------------------------------
@@ -246,6 +330,77 @@ def _shortfall(session: Session, order: Order, exc: ledger.InsufficientBalance) 
         )
     person = session.get(Person, order.payer_person_id or order.need.resident.person_id)
     return short_of_hours(person, exc.params["available"], order.expected_minutes)
+
+
+def _purchase_legs(
+    session: Session, assignment: Assignment, source: str, minutes: int, *, freed: int = 0, now: dt.datetime | None
+) -> list[ledger.Leg] | None:
+    """The legs paying `minutes` from `source` to the volunteer under their storage cap, or None if nothing fits.
+
+    Minutes above the cap go to their community pool where their policy says
+    so, as an attendance's do; otherwise the payer keeps them. `freed` is what
+    a refund still to come will take off the volunteer's balance. `now` None
+    only plans: no account is opened.
+    """
+    volunteer = session.get(Person, assignment.volunteer_id)
+    policy = home_policy(session, volunteer)
+    if now is not None:
+        rules.open_volunteer_accounts(session, volunteer.id, now=now)
+    deposit = min(minutes, rules.hour_room(session, volunteer.id, cap=int(policy["hour_cap_minutes"]) + freed))
+    over_cap_pool = None
+    if deposit < minutes and policy["hours_over_cap_to_pool"]:
+        over_cap_pool = community_of(session, volunteer).id
+        if now is not None:
+            rules.open_pool_account(session, over_cap_pool, now=now)
+    if not deposit and (over_cap_pool is None or rules.pool_code(over_cap_pool) == source):
+        return None
+    return rules.service_purchase_legs(source, volunteer.id, minutes, deposit=deposit, pool=over_cap_pool)
+
+
+def _memo(session: Session, assignment: Assignment, minutes: int, *, corrected: bool = False) -> str:
+    volunteer = session.get(Person, assignment.volunteer_id)
+    said = f"{volunteer.real_name} 服务 {hours(minutes)} 小时"
+    return f"{'更正：' if corrected else ''}点单 #{assignment.order.need_id}：{said}"
+
+
+def _volunteer_leg_of(legs: list[ledger.Leg] | None, volunteer_id: int) -> int:
+    code = rules.volunteer_code(volunteer_id, Commodity.HOUR)
+    return sum(leg.amount for leg in legs or () if leg.code == code)
+
+
+def _volunteer_leg(payment: Transaction | None, volunteer_id: int) -> int:
+    """What a payment gave the volunteer's time credit (0 for none)."""
+    if payment is None:
+        return 0
+    return _volunteer_leg_of([ledger.Leg(p.account.code, p.amount) for p in payment.postings], volunteer_id)
+
+
+def _reverse_payment(session: Session, assignment: Assignment, *, actor: int, now: dt.datetime, version: int | None,
+                     payment: Transaction | None = None) -> Transaction | None:
+    """Reverse the visit's standing payment (or `payment`), keyed on the correction version; None if nothing is paid."""
+    _locked_hold(session, assignment)
+    key = f"assignment:{assignment.id}:refund" + ("" if version is None else f":v{version}")
+    done = session.scalar(select(Transaction).where(Transaction.idempotency_key == key))
+    if done is not None:
+        return done  # a second call: what the first did
+    payment = payment or current_payment(session, assignment)
+    if payment is None:
+        return None
+    return ledger.reverse(
+        session, payment, actor=actor, now=now, idempotency_key=key, memo=f"更正：点单 #{assignment.order.need_id} 退回服务时间",
+    )
+
+
+def _correction_short(session: Session, held: Hold, exc: ledger.InsufficientBalance,
+                      minutes: int, earlier: Transaction | None) -> CorrectionShort:
+    """The refusal of a correction the payer cannot cover, naming the payer and the shortfall."""
+    taken = -sum(p.amount for p in earlier.postings if p.account_id == held.account_id) if earlier else 0
+    available, required = exc.params["available"] - taken, exc.params["required"] - taken
+    figures = dict(available=hours(available), minutes=hours(minutes), more=hours(required), missing=hours(required - available))
+    account = held.account
+    if account.owner_type == ledger.OwnerType.ORGANISATION.value:
+        return PoolCorrectionShort(pool=get_organisation(session, account.owner_id).name, **figures)
+    return CorrectionShort(name=session.get(Person, account.owner_id).real_name, **figures)
 
 
 def _locked_hold(session: Session, assignment: Assignment) -> Hold | None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from timebank.audit.services import record
 from timebank.domain import Conflict, NotFound
 from timebank.needs import orders
-from timebank.needs.services import record_event
+from timebank.needs.services import record_event, requesters
 from timebank.needs.models import Assignment, AssignmentStatus, Colour, Need, NeedStatus, Order, OrderStatus, Rating
 from timebank.needs.order_schemas import RatingFollowUpSchema, RatingSchema
 from timebank.orgs.models import Organisation
@@ -33,7 +33,7 @@ def rate(session: Session, assignment_id: int, data: Mapping[str, Any], *, actor
     """The resident's (or their requester's, or staff on the phone's) stars for a visit; once per visit."""
     assignment = orders.get_assignment(session, assignment_id)
     order = assignment.order
-    is_requester = actor.id in orders.requester_ids(order.need)
+    is_requester = actor.id in requesters(order.need)
     if not is_requester and not orders.manages(session, order, actor=actor):
         raise NotFound("Unknown assignment.")
     values = load(RatingSchema(), data)

@@ -118,19 +118,18 @@ def get_need(session: Session, need_id: int | None, *, lock: bool = False) -> Ne
     return need
 
 
-def is_requester(need: Need, actor: Actor | None) -> bool:
-    """Whether the actor asked for this need: the resident themself, or whoever placed it online for them."""
-    if actor is None:
-        return False
-    return need.resident.person_id == actor.id or (need.recorded_by == actor.id and need.channel == Channel.ONLINE.value)
-
-
 def requesters(need: Need) -> set[int]:
-    """The people told of a decline or a referral: the resident (if they sign in), and a family member who placed it."""
-    people = {need.resident.person_id} if need.resident.person_id else set()
-    if need.recorded_by is not None and need.channel == Channel.ONLINE.value:
-        people.add(need.recorded_by)
-    return people
+    """The people who speak for the need: the resident's own account and whoever placed it (family, or staff by 代点单).
+
+    They see it on their "My requests" page, read out its visits' codes, cancel
+    its orders, rate its visits, and are told of a decline or a referral.
+    """
+    return {i for i in (need.resident.person_id, need.recorded_by) if i is not None}
+
+
+def is_requester(need: Need, actor: Actor | None) -> bool:
+    """Whether the actor speaks for this need (see `requesters`)."""
+    return actor is not None and actor.id in requesters(need)
 
 
 def visible_need(session: Session, need_id: int, *, actor: Actor, lock: bool = False) -> Need:
@@ -282,7 +281,7 @@ def may_cancel(need: Need, actor: Actor) -> bool:
     """Whether the actor may cancel the need: whoever placed it, the resident, or a social worker (or coordinator) of its community."""
     if need.status not in CANCELLABLE:
         return False
-    return need.recorded_by == actor.id or need.resident.person_id == actor.id or actor.may(TRIAGERS, need.organisation)
+    return is_requester(need, actor) or actor.may(TRIAGERS, need.organisation)
 
 
 def cancel_need(session: Session, need_id: int, data: Mapping[str, Any], *, actor: Actor, now: dt.datetime) -> Need:
@@ -309,7 +308,7 @@ def needs_of_resident(session: Session, resident_id: int, *, now: dt.datetime) -
 
 
 def my_needs(session: Session, person_id: int, *, now: dt.datetime) -> list[Need]:
-    """The needs a person asked for: their own as a resident, and those they placed online for family; overdue first."""
+    """The needs a person speaks for (`requesters`): their own as a resident, and those they placed for someone; overdue first."""
     own = select(Resident.id).where(Resident.person_id == person_id)
-    stmt = select(Need).where(or_(Need.resident_id.in_(own), (Need.recorded_by == person_id) & (Need.channel == Channel.ONLINE.value)))
+    stmt = select(Need).where(or_(Need.resident_id.in_(own), Need.recorded_by == person_id))
     return list(session.scalars(stmt.order_by(*overdue_first(now))))

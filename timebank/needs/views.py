@@ -1,4 +1,4 @@
-"""Needs pages: asking for help (signed in or not), 我的需求, the needs list with its exports, a need's page and the triage decisions.
+"""Needs pages: asking for help (signed in or not), 我的需求 (each request with its orders, visits and codes), the needs list with its exports, a need's page and the triage decisions.
 
 The residents, resources and service projects pages are in `register_views`, on the same blueprint.
 """
@@ -19,7 +19,7 @@ from timebank.certify.exports import csv_chunks, write_xlsx
 from timebank.events.models import Phase
 from timebank.events.services import managed_activities
 from timebank.localtime import local
-from timebank.needs import lists, services, triage
+from timebank.needs import cards, lists, orders, ratings, services, triage, visits
 from timebank.needs.lists import CHANNEL_NAMES, COLOUR_NAMES, EVENT_NAMES, STATUS_NAMES
 from timebank.needs.models import Channel, Colour, Need, NeedStatus, Resource
 from timebank.needs.residents import NEED_STAFF, RESIDENT_LEVELS, can_see_address
@@ -30,7 +30,7 @@ from timebank.people.access import Actor
 from timebank.people.models import FamilyLink, Person
 from timebank.people.privacy import NOTICE_VERSION, RETENTION_YEARS
 from timebank.people.services import load
-from timebank.web import db_session, done, form_data, submit
+from timebank.web import db_session, done, form_data, refusable, submit
 
 bp = Blueprint("needs", __name__, url_prefix="/needs")
 
@@ -111,11 +111,31 @@ def new() -> ResponseReturnValue:
     return submit(record, template="needs/new.html", values={}, **context)
 
 
+def mine_page() -> tuple[str, dict[str, Any]]:
+    """我的需求: each need one speaks for, where it stands, its orders and visitors, the code to read out, and what to rate."""
+    session, actor, at = db_session(), current_actor(), now()
+    needs = services.my_needs(session, actor.id, now=at)
+    by_need = orders.orders_of_needs(session, [n.id for n in needs])
+    codes = {}
+    for found in by_need.values():
+        for order in found:
+            for assignment in orders.live(order):
+                step = visits.next_step(assignment)
+                if step:
+                    codes[assignment.id] = (step, *cards.visit_code(assignment.id, step, current_app.config["SECRET_KEY"], now=at))
+    rated = ratings.ratings_of(session, [a.id for found in by_need.values() for o in found for a in o.assignments])
+    return "needs/mine.html", {
+        "needs": needs, "orders_of": by_need, "codes": codes, "rated": rated, "visited": ratings.VISITED,
+        "may_cancel": {n.id for n in needs if services.may_cancel(n, actor)},
+    }
+
+
 @bp.get("/mine")
 @requires()
 def mine() -> ResponseReturnValue:
-    """我的需求: the needs one asked for, for oneself or for family, with where each stands in plain words."""
-    return render_template("needs/mine.html", needs=services.my_needs(db_session(), current_actor().id, now=now()))
+    """我的需求: the needs one asked for, for oneself or for family, with their orders, visitors, codes and ratings."""
+    template, context = mine_page()
+    return render_template(template, **context)
 
 
 # -- the needs list -------------------------------------------------------------------------
@@ -245,7 +265,14 @@ def close(need_id: int) -> ResponseReturnValue:
 @requires()
 def cancel(need_id: int) -> ResponseReturnValue:
     """Cancel the need before any service, saying why (whoever placed it, the resident, or a social worker)."""
-    return _decision(need_id, services.cancel_need, gettext("The need has been cancelled."))
+    if request.form.get("back") != "mine":
+        return _decision(need_id, services.cancel_need, gettext("The need has been cancelled."))
+
+    def from_my_requests() -> ResponseReturnValue:
+        services.cancel_need(db_session(), need_id, form_data(), actor=current_actor(), now=now())
+        return done(gettext("The need has been cancelled."), "needs.mine")
+
+    return refusable(from_my_requests, mine_page)
 
 
 # The residents, resources and service projects pages join this blueprint from their own module.

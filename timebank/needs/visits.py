@@ -7,7 +7,8 @@ service records and certificates. Approval posts CERT and PTS from issuance
 as for any attendance; HOUR comes from issuance too, unless the order is paid
 in hours, when the payer's hold is captured to the volunteer instead
 (`credit_source`, called from events/review.py). A rejected visit releases
-the hold.
+the hold. A correction of an approved paid visit reverses the payment and
+pays the corrected minutes from the same payer (`correct_payment`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from timebank.categories import SERVICE_CATEGORIES
 from timebank.domain import Conflict, NotFound
 from timebank.events.models import Activity, ActivityStatus, Attendance, AttendanceStatus, CreditMode
 from timebank.needs import cards, orders, payment
-from timebank.needs.services import record_event
+from timebank.needs.services import record_event, requesters
 from timebank.needs.models import Assignment, AssignmentStatus, Order, OrderStatus
 from timebank.needs.order_schemas import ConfirmSchema
 from timebank.orgs.services import effective_policy
@@ -108,7 +109,7 @@ def confirm_step(session: Session, assignment_id: int, step: str, data: Mapping[
     if step == "end":
         from timebank.needs import order_notices
 
-        order_notices.review_requested(session, order, orders.requester_ids(order.need), now=now)
+        order_notices.review_requested(session, order, requesters(order.need), now=now)
     return assignment
 
 
@@ -159,8 +160,7 @@ def credit_source(session: Session, attendance: Attendance) -> tuple[bool, Calla
     """Whether the attendance's time credit comes from a payer rather than issuance, and what settles it.
 
     The settle function is given only while the payer's hold is open: a
-    correction after approval changes certified hours and points, never the
-    hours already paid.
+    correction after approval pays through `correct_payment` instead.
     """
     assignment = _visit_of(session, attendance)
     if assignment is None or not orders.paid(assignment.order):
@@ -169,6 +169,21 @@ def credit_source(session: Session, attendance: Attendance) -> tuple[bool, Calla
         payment.settle(session, assignment, minutes, actor=actor_id, now=now)
 
     return True, (settle if assignment.status == AssignmentStatus.ENDED.value else None)
+
+
+def correct_payment(session: Session, attendance: Attendance, minutes: int, *, actor_id: int, now: dt.datetime) -> None:
+    """A corrected attendance of a paid visit: the payer pays the corrected minutes instead of what was paid."""
+    assignment = _visit_of(session, attendance)
+    if assignment is not None and orders.paid(assignment.order):
+        payment.repay(session, assignment, minutes, version=attendance.credit_version, actor=actor_id, now=now)
+
+
+def payment_short(session: Session, attendance: Attendance, minutes: int) -> int | None:
+    """For a paid visit, the minutes of its payment a correction to `minutes` cannot take back; None for any other attendance."""
+    assignment = _visit_of(session, attendance)
+    if assignment is None or not orders.paid(assignment.order):
+        return None
+    return payment.volunteer_short(session, assignment, minutes)
 
 
 def attendance_decided(session: Session, attendance: Attendance, *, actor_id: int, now: dt.datetime) -> None:
@@ -192,7 +207,7 @@ def visit_code_for(session: Session, assignment_id: int, step: str, *, actor: Ac
     """The spoken code of an assignment's next step, for the resident, whoever placed the need, or staff (reading it by phone)."""
     assignment = orders.get_assignment(session, assignment_id)
     order: Order = assignment.order
-    if actor.id not in orders.requester_ids(order.need) and not orders.manages(session, order, actor=actor):
+    if actor.id not in requesters(order.need) and not orders.manages(session, order, actor=actor):
         raise NotFound("Unknown assignment.")
     code, until = cards.visit_code(assignment.id, step, secret_key, now=now)
     return assignment, code, until
