@@ -23,7 +23,7 @@ from typing import Any
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, bindparam, case, func, literal, or_, select
+from sqlalchemy import CompoundSelect, Select, and_, bindparam, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from timebank.categories import SERVICE_CATEGORIES
@@ -32,7 +32,7 @@ from timebank.grading.models import Grade
 from timebank.needs.models import LIVE_ASSIGNMENT, Assignment, Order, Rating
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import get_organisation, lineage
-from timebank.people.models import Person, Status
+from timebank.people.models import ANY_CATEGORY, Person, Status, VolunteerCategory
 
 GRADE_POINTS = {"green": 10, "blue": 5, "yellow": -10}
 NO_SHOW_DAYS = 180
@@ -51,19 +51,19 @@ class Suggestion:
     reasons: list[object] = field(default_factory=list)
 
 
-def _street_path(session: Session, order: Order) -> str:
+def _street(session: Session, order: Order) -> Organisation:
     organisation = get_organisation(session, order.organisation_id)
     chain = lineage(session, organisation)
-    street = next((o for o in reversed(chain) if o.level in ("street", "district")), chain[0])
-    return street.path
+    return next((o for o in reversed(chain) if o.level in ("street", "district")), chain[0])
 
 
 def suggest(session: Session, order: Order, *, now: dt.datetime, limit: int = 20) -> list[Suggestion]:
     """The best volunteers of the order's street for it, best first, each with why."""
     wanted_skills = [s.strip() for s in (order.skills or "").replace("，", ",").split(",") if s.strip()][:MAX_SKILLS]
+    community, street = get_organisation(session, order.organisation_id), _street(session, order)
     values = {
-        "category": order.category, "community": get_organisation(session, order.organisation_id).path,
-        "street": _street_path(session, order), "order_id": order.id,
+        "category": order.category, "any": ANY_CATEGORY, "community": community.path,
+        "near": order.team_id or community.id, "far": order.team_id or street.id, "order_id": order.id,
         "window_start": order.window_start, "window_end": order.window_end,
         "since": now - dt.timedelta(days=NO_SHOW_DAYS),
         "resident": order.need.resident.person_id or -1, "team": order.team_id or -1, "limit": limit,
@@ -84,31 +84,67 @@ def _under(path: str) -> Any:
     return select(Organisation.id).where(Organisation.path.startswith(bindparam(path))).scalar_subquery()
 
 
+def _walk(category: str, organisation: str, *, offers: int) -> Select:
+    """Up to POOL people with rows (category, organisation) who may be suggested, most recently active first.
+
+    A range of `ix_volunteer_categories_walk` read in its own order: it stops
+    after POOL rows, however many people the organisation has.
+    """
+    walked = VolunteerCategory.__table__.alias()
+    taken = select(Assignment.volunteer_id).where(Assignment.order_id == bindparam("order_id"), Assignment.status.in_(LIVE_ASSIGNMENT))
+    return (
+        select(walked.c.person_id.label("id"), walked.c.active_at.label("seen"), literal(offers).label("offers"))
+        .join(Person, Person.id == walked.c.person_id)
+        .where(
+            walked.c.category == bindparam(category), walked.c.organisation_id == bindparam(organisation),
+            Person.status == Status.ACTIVE.value, Person.id != bindparam("resident"), Person.id.not_in(taken),
+            or_(bindparam("team") < 0, Person.home_organisation_id == bindparam("team")),
+        )
+        .order_by(walked.c.active_at.desc(), walked.c.person_id)
+        .limit(POOL)
+    )
+
+
+def _candidates() -> CompoundSelect:
+    """Who is scored for the pool: those offering the category in the community, then in the street; the rest only when too few offer it.
+
+    The community's walk comes first so that a large street never crowds its
+    own people out; those not offering the category are walked only when the
+    street's walk of those who do came back short, so then every one who offers
+    it is among the candidates.
+    """
+    offering_near = _walk("category", "near", offers=1).cte("offering_near")
+    offering_far = _walk("category", "far", offers=1).cte("offering_far")
+    short = select(func.count()).select_from(offering_far).scalar_subquery() < POOL
+    others_near = _walk("any", "near", offers=0).where(short).subquery("others_near")
+    others_far = _walk("any", "far", offers=0).where(short).subquery("others_far")
+    return union_all(*(select(walk.c.id, walk.c.seen, walk.c.offers) for walk in (offering_near, offering_far, others_near, others_far)))
+
+
 @functools.cache
 def _ranking() -> Select:
     """The ranking query, built once: every order's values are its parameters."""
-    category_match = case((func.coalesce(Person.service_categories, "").contains(bindparam("category")), 1), else_=0)
+    candidates = _candidates().subquery()
+    found = (
+        select(candidates.c.id, func.max(candidates.c.seen).label("seen"), func.max(candidates.c.offers).label("category"))
+        .group_by(candidates.c.id).subquery()
+    )
     same_community = case((Person.home_organisation_id.in_(_under("community")), 1), else_=0)
     skill_hits = sum(
         (case((and_(bindparam(f"skill{i}") != "", func.coalesce(Person.skills, "").contains(bindparam(f"skill{i}"))), 1), else_=0)
          for i in range(MAX_SKILLS)),
         literal(0),
     )
-    taken = select(Assignment.volunteer_id).where(Assignment.order_id == bindparam("order_id"), Assignment.status.in_(LIVE_ASSIGNMENT))
     street = (
-        select(Person.id.label("id"), Person.real_name.label("name"), Person.last_sign_in_at.label("seen"),
-               category_match.label("category"), skill_hits.label("skills"), same_community.label("same_community"))
-        .where(
-            Person.status == Status.ACTIVE.value, Person.home_organisation_id.in_(_under("street")),
-            Person.id != bindparam("resident"), Person.id.not_in(taken),
-            or_(bindparam("team") < 0, Person.home_organisation_id == bindparam("team")),
-        )
+        select(Person.id.label("id"), Person.real_name.label("name"), found.c.seen, found.c.category,
+               skill_hits.label("skills"), same_community.label("same_community"))
+        .join(Person, Person.id == found.c.id)
         .subquery()
     )
     cheap = 30 * street.c.category + 10 * street.c.skills + 25 * street.c.same_community
     pool = (
         select(street.c.id, street.c.name, street.c.category, street.c.skills, street.c.same_community, cheap.label("cheap"))
-        .order_by(cheap.desc(), street.c.seen.desc().nulls_last(), street.c.id)
+        .order_by(cheap.desc(), street.c.seen.desc(), street.c.id)
         .limit(POOL)
         .subquery()
     )
