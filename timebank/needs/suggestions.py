@@ -84,24 +84,28 @@ def _under(path: str) -> Any:
     return select(Organisation.id).where(Organisation.path.startswith(bindparam(path))).scalar_subquery()
 
 
-def _walk(category: str, organisation: str, *, offers: int) -> Select:
-    """Up to POOL people with rows (category, organisation) who may be suggested, most recently active first.
+def _walk(category: str, organisation: str, *, offers: int, limit: Any = POOL) -> Select:
+    """Up to `limit` people with rows (category, organisation) who may be suggested, most recently active first.
 
-    A range of `ix_volunteer_categories_walk` read in its own order: it stops
-    after POOL rows, however many people the organisation has.
+    A range of `ix_volunteer_categories_walk` read in its own order, each row
+    checked by primary key: it stops after `limit` rows, however many people
+    the organisation has.
     """
     walked = VolunteerCategory.__table__.alias()
-    taken = select(Assignment.volunteer_id).where(Assignment.order_id == bindparam("order_id"), Assignment.status.in_(LIVE_ASSIGNMENT))
+    taken = select(Assignment.id).where(  # by volunteer: a few rows each, whatever the order's history
+        Assignment.volunteer_id == walked.c.person_id, Assignment.status.in_(LIVE_ASSIGNMENT), Assignment.order_id == bindparam("order_id"),
+    )
     return (
-        select(walked.c.person_id.label("id"), walked.c.active_at.label("seen"), literal(offers).label("offers"))
+        select(walked.c.person_id.label("id"), walked.c.active_at.label("seen"), literal(offers).label("offers"),
+               Person.real_name.label("name"), Person.skills.label("skills"), Person.home_organisation_id.label("home"))
         .join(Person, Person.id == walked.c.person_id)
         .where(
             walked.c.category == bindparam(category), walked.c.organisation_id == bindparam(organisation),
-            Person.status == Status.ACTIVE.value, Person.id != bindparam("resident"), Person.id.not_in(taken),
+            Person.status == Status.ACTIVE.value, Person.id != bindparam("resident"), ~taken.exists(),
             or_(bindparam("team") < 0, Person.home_organisation_id == bindparam("team")),
         )
         .order_by(walked.c.active_at.desc(), walked.c.person_id)
-        .limit(POOL)
+        .limit(limit)
     )
 
 
@@ -115,32 +119,32 @@ def _candidates() -> CompoundSelect:
     """
     offering_near = _walk("category", "near", offers=1).cte("offering_near")
     offering_far = _walk("category", "far", offers=1).cte("offering_far")
-    short = select(func.count()).select_from(offering_far).scalar_subquery() < POOL
-    others_near = _walk("any", "near", offers=0).where(short).subquery("others_near")
-    others_far = _walk("any", "far", offers=0).where(short).subquery("others_far")
-    return union_all(*(select(walk.c.id, walk.c.seen, walk.c.offers) for walk in (offering_near, offering_far, others_near, others_far)))
+    # A limit, not a condition: a false condition would still walk the whole range, finding nothing.
+    fill = case((select(func.count()).select_from(offering_far).scalar_subquery() < POOL, POOL), else_=0)
+    others_near = _walk("any", "near", offers=0, limit=fill).subquery("others_near")
+    others_far = _walk("any", "far", offers=0, limit=fill).subquery("others_far")
+    return union_all(*(select(*walk.c) for walk in (offering_near, offering_far, others_near, others_far)))
 
 
 @functools.cache
 def _ranking() -> Select:
     """The ranking query, built once: every order's values are its parameters."""
     candidates = _candidates().subquery()
+    # The walks carry the few columns the pool needs: reading people again would make the database scan them all.
     found = (
-        select(candidates.c.id, func.max(candidates.c.seen).label("seen"), func.max(candidates.c.offers).label("category"))
-        .group_by(candidates.c.id).subquery()
+        select(candidates.c.id, candidates.c.seen, candidates.c.name, candidates.c.skills, candidates.c.home,
+               func.max(candidates.c.offers).label("category"))
+        .group_by(candidates.c.id, candidates.c.seen, candidates.c.name, candidates.c.skills, candidates.c.home)
+        .subquery()
     )
-    same_community = case((Person.home_organisation_id.in_(_under("community")), 1), else_=0)
+    same_community = case((found.c.home.in_(_under("community")), 1), else_=0)
     skill_hits = sum(
-        (case((and_(bindparam(f"skill{i}") != "", func.coalesce(Person.skills, "").contains(bindparam(f"skill{i}"))), 1), else_=0)
+        (case((and_(bindparam(f"skill{i}") != "", func.coalesce(found.c.skills, "").contains(bindparam(f"skill{i}"))), 1), else_=0)
          for i in range(MAX_SKILLS)),
         literal(0),
     )
-    street = (
-        select(Person.id.label("id"), Person.real_name.label("name"), found.c.seen, found.c.category,
-               skill_hits.label("skills"), same_community.label("same_community"))
-        .join(Person, Person.id == found.c.id)
-        .subquery()
-    )
+    street = select(found.c.id, found.c.name, found.c.seen, found.c.category, skill_hits.label("skills"),
+                    same_community.label("same_community")).subquery()
     cheap = 30 * street.c.category + 10 * street.c.skills + 25 * street.c.same_community
     pool = (
         select(street.c.id, street.c.name, street.c.category, street.c.skills, street.c.same_community, cheap.label("cheap"))
