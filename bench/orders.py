@@ -13,7 +13,8 @@ no-shows and grades, and a resident's need in each community. Then
    by more than one live assignment) 0.
 2. Suggestions: the ranked list for an order in each community, median of
    repeated runs: `suggest_ms_1k`, `suggest_ms_10k` and their ratio
-   `suggest_ratio` (aim: at most 1.5, and under 200 ms at 10,000).
+   `suggest_ratio` (aim: at most 1.5, and under 200 ms at 10,000), and
+   `suggest_statements`, the SQL statements one list takes.
 
 The last line printed is one JSON object of the figures.
 """

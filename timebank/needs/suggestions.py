@@ -1,10 +1,14 @@
 """Ranked suggestions for dispatching an order (派单): who fits, and why each ranks where they do.
 
 One query (built once, its values bound per order) ranks the volunteers of
-the order's street: the cheap factors (category, skills, nearness) pick the
-best few hundred, recently active first among equals, and only those are
-scored on the factors that read other tables; each factor is a column, so
-the reasons shown are the figures the ranking used:
+the order's street. It walks `volunteer_categories` (people.category_index)
+for those offering the category in the order's community, then in its street,
+most recently active first, and for the rest only when fewer than POOL offer
+it: index ranges that stop after POOL rows each, so its cost does not grow
+with the street. The cheap factors (category, skills, nearness) pick the best
+POOL of those, and only they are scored on the factors that read other
+tables; each factor is a column, so the reasons shown are the figures the
+ranking used:
 
 - service category offered (+30) and each wanted skill listed (+10);
 - nearness on the organisation tree: same community (+25), same street (+10);
@@ -74,8 +78,8 @@ def suggest(session: Session, order: Order, *, now: dt.datetime, limit: int = 20
 
 #: The wanted skills a ranking looks at (the first five of the order's list).
 MAX_SKILLS = 5
-#: Volunteers scored in full: the street's best on the cheap factors (category, skills, nearness), recently
-#: active first among equals. Scoring every volunteer in full would make the list's time grow with the street.
+#: Volunteers scored in full: the best on the cheap factors (category, skills, nearness) of those walked, recently
+#: active first among equals. Scoring, or even reading, every volunteer would make the list's time grow with the street.
 POOL = 200
 
 
