@@ -27,7 +27,7 @@ from typing import Any
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CompoundSelect, Select, and_, bindparam, case, func, literal, or_, select, union_all
+from sqlalchemy import CompoundSelect, Select, and_, bindparam, case, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from timebank.categories import SERVICE_CATEGORIES
@@ -81,6 +81,9 @@ MAX_SKILLS = 5
 #: Volunteers scored in full: the best on the cheap factors (category, skills, nearness) of those walked, recently
 #: active first among equals. Scoring, or even reading, every volunteer would make the list's time grow with the street.
 POOL = 200
+# Written into the SQL, not bound: PostgreSQL's generic plan for a prepared statement (psycopg prepares one
+# after five runs) plans a bound limit as unknown, and then sorts the whole range instead of walking it.
+_POOL = literal_column(str(POOL))
 
 
 def _under(path: str) -> Any:
@@ -88,7 +91,7 @@ def _under(path: str) -> Any:
     return select(Organisation.id).where(Organisation.path.startswith(bindparam(path))).scalar_subquery()
 
 
-def _walk(category: str, organisation: str, *, offers: int, limit: Any = POOL) -> Select:
+def _walk(category: str, organisation: str, *, offers: int, limit: Any = None) -> Select:
     """Up to `limit` people with rows (category, organisation) who may be suggested, most recently active first.
 
     A range of `ix_volunteer_categories_walk` read in its own order, each row
@@ -96,8 +99,11 @@ def _walk(category: str, organisation: str, *, offers: int, limit: Any = POOL) -
     the organisation has.
     """
     walked = VolunteerCategory.__table__.alias()
-    taken = select(Assignment.id).where(  # by volunteer: a few rows each, whatever the order's history
-        Assignment.volunteer_id == walked.c.person_id, Assignment.status.in_(LIVE_ASSIGNMENT), Assignment.order_id == bindparam("order_id"),
+    # The statuses written out as the partial index `uq_order_assignments_live_volunteer` says them, so that even a
+    # generic plan probes it for each row walked instead of reading every assignment.
+    taken = select(Assignment.id).where(
+        Assignment.order_id == bindparam("order_id"), Assignment.volunteer_id == walked.c.person_id,
+        Assignment.status.in_([literal_column(f"'{status}'") for status in LIVE_ASSIGNMENT]),
     )
     return (
         select(walked.c.person_id.label("id"), walked.c.active_at.label("seen"), literal(offers).label("offers"),
@@ -109,7 +115,7 @@ def _walk(category: str, organisation: str, *, offers: int, limit: Any = POOL) -
             or_(bindparam("team") < 0, Person.home_organisation_id == bindparam("team")),
         )
         .order_by(walked.c.active_at.desc(), walked.c.person_id)
-        .limit(limit)
+        .limit(_POOL if limit is None else limit)
     )
 
 
@@ -124,7 +130,7 @@ def _candidates() -> CompoundSelect:
     offering_near = _walk("category", "near", offers=1).cte("offering_near")
     offering_far = _walk("category", "far", offers=1).cte("offering_far")
     # A limit, not a condition: a false condition would still walk the whole range, finding nothing.
-    fill = case((select(func.count()).select_from(offering_far).scalar_subquery() < POOL, POOL), else_=0)
+    fill = case((select(func.count()).select_from(offering_far).scalar_subquery() < _POOL, _POOL), else_=literal_column("0"))
     others_near = _walk("any", "near", offers=0, limit=fill).subquery("others_near")
     others_far = _walk("any", "far", offers=0, limit=fill).subquery("others_far")
     return union_all(*(select(*walk.c) for walk in (offering_near, offering_far, others_near, others_far)))
@@ -153,7 +159,7 @@ def _ranking() -> Select:
     pool = (
         select(street.c.id, street.c.name, street.c.category, street.c.skills, street.c.same_community, cheap.label("cheap"))
         .order_by(cheap.desc(), street.c.seen.desc(), street.c.id)
-        .limit(POOL)
+        .limit(_POOL)
         .subquery()
     )
     volunteer = pool.c.id
@@ -184,7 +190,7 @@ def _ranking() -> Select:
     scored = select(
         pool, load.label("load"), (clash_order + clash_signup).label("clash"), stars.label("stars"),
         no_shows.label("no_shows"), grade.label("grade"),
-    ).limit(POOL).subquery()  # the limit keeps SQLite from flattening it and running each lookup once per use
+    ).limit(_POOL).subquery()  # the limit keeps SQLite from flattening it and running each lookup once per use
     grade_points = case(*[(scored.c.grade == colour, points) for colour, points in GRADE_POINTS.items()], else_=0)
     score = (
         scored.c.cheap + 10
