@@ -81,8 +81,8 @@ MAX_SKILLS = 5
 #: Volunteers scored in full: the best on the cheap factors (category, skills, nearness) of those walked, recently
 #: active first among equals. Scoring, or even reading, every volunteer would make the list's time grow with the street.
 POOL = 200
-# Written into the SQL, not bound: PostgreSQL's generic plan for a prepared statement (psycopg prepares one
-# after five runs) plans a bound limit as unknown, and then sorts the whole range instead of walking it.
+# Written into the SQL, not bound: a generic plan of a prepared statement (psycopg prepares one after five runs)
+# knows no bound limit, and may then choose to sort a whole range rather than walk its first rows.
 _POOL = literal_column(str(POOL))
 
 
