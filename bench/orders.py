@@ -13,7 +13,8 @@ no-shows and grades, and a resident's need in each community. Then
    by more than one live assignment) 0.
 2. Suggestions: the ranked list for an order in each community, median of
    repeated runs: `suggest_ms_1k`, `suggest_ms_10k` and their ratio
-   `suggest_ratio` (aim: at most 1.5, and under 200 ms at 10,000).
+   `suggest_ratio` (aim: at most 1.5, and under 200 ms at 10,000), and
+   `suggest_statements`, the SQL statements one list takes.
 
 The last line printed is one JSON object of the figures.
 """
@@ -29,7 +30,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 
 from bench.common import clean_up_when_stopped, fresh_database, parse_args, print_table
 from timebank.db import Database, utcnow
@@ -40,6 +41,7 @@ from timebank.needs import orders, suggestions
 from timebank.needs.models import LIVE_ASSIGNMENT, Assignment, Need, Order, Rating, Resident
 from timebank.orgs.services import create_organisation
 from timebank.people.access import Actor, Grant
+from timebank.people.category_index import index_people
 from timebank.people.models import Person, Role, RoleGrant
 
 CLAIMANTS = 50
@@ -59,6 +61,7 @@ def seed_community(session, county, label: str, volunteers: int, phones: Sequenc
         for i in range(volunteers)
     ]
     ids = list(session.scalars(insert(Person).returning(Person.id), rows))
+    index_people(session, ids)
     worker_id = ids[0]
     session.add(RoleGrant(person_id=worker_id, role=Role.SOCIAL_WORKER.value, organisation_id=community.id, granted_at=now))
     resident = Resident(organisation_id=community.id, real_name="张奶奶", phone="13912345678", address="3号楼401",
@@ -106,19 +109,28 @@ def need_history(session, need: Need, staff: Actor, ids: list[int], now: dt.date
     return len(made)
 
 
-def time_suggestions(database: Database, order_id: int, repetitions: int) -> float:
-    """Median milliseconds for the ranked list of an order."""
-    times = []
+def time_suggestions(database: Database, order_id: int, repetitions: int) -> tuple[float, int]:
+    """Median milliseconds for the ranked list of an order, and the SQL statements one list takes once warm."""
+    times, statements = [], []
+
+    def count(*_: object) -> None:
+        statements[-1] += 1
+
     with database.session(write=False) as session:
         order = session.get(Order, order_id)
         suggestions.suggest(session, order, now=utcnow())  # warm caches and compiled statements
-        for _ in range(repetitions):
-            started = time.perf_counter()
-            found = suggestions.suggest(session, order, now=utcnow())
-            times.append((time.perf_counter() - started) * 1000)
-            assert found
+        event.listen(database.engine, "before_cursor_execute", count)
+        try:
+            for _ in range(repetitions):
+                statements.append(0)
+                started = time.perf_counter()
+                found = suggestions.suggest(session, order, now=utcnow())
+                times.append((time.perf_counter() - started) * 1000)
+                assert found
+        finally:
+            event.remove(database.engine, "before_cursor_execute", count)
         session.rollback()
-    return statistics.median(times)
+    return statistics.median(times), max(statements)
 
 
 def claim_race(database: Database, order_id: int, claimant_ids: list[int]) -> tuple[int, int, int]:
@@ -169,19 +181,20 @@ def main(argv: Sequence[str] | None = None) -> None:
                 select(Person.id).where(Person.home_organisation_id == small_order.organisation_id).order_by(Person.id).offset(2).limit(CLAIMANTS)
             ))
         winners, refused, doubled = claim_race(database, claimable.id, claimants)
-        small_ms = time_suggestions(database, small_order.id, repetitions)
-        large_ms = time_suggestions(database, large_order.id, repetitions)
+        small_ms, _ = time_suggestions(database, small_order.id, repetitions)
+        large_ms, statements = time_suggestions(database, large_order.id, repetitions)
         with database.session(write=False) as session:
             breaches = len(list(verify(session)))
         database.dispose()
     ratio = large_ms / small_ms if small_ms else 0.0
     print_table("Claim race (one place)", ["claimants", "winners", "refused", "double-assigned"], [[len(claimants), winners, refused, doubled]])
     print_table("Suggestions (median ms)", ["community", "volunteers", "ms"],
-                [["small", small, f"{small_ms:.1f}"], ["large", large, f"{large_ms:.1f}"], ["ratio", "", f"{ratio:.2f}"]])
+                [["small", small, f"{small_ms:.1f}"], ["large", large, f"{large_ms:.1f}"], ["ratio", "", f"{ratio:.2f}"],
+                 ["statements per list", "", statements]])
     print(json.dumps({
         "bench": "orders", "db": args.db, "quick": args.quick, "claimants": len(claimants), "claim_winners": winners,
         "double_assigned": doubled, "suggest_ms_1k": round(small_ms, 1), "suggest_ms_10k": round(large_ms, 1),
-        "suggest_ratio": round(ratio, 2), "volunteers_small": small, "volunteers_large": large, "breaches": breaches,
+        "suggest_ratio": round(ratio, 2), "suggest_statements": statements, "volunteers_small": small, "volunteers_large": large, "breaches": breaches,
     }))
 
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.conftest import NOW
+from sqlalchemy import select
+
+from tests.conftest import NOW, PASSWORD
 from tests.needs.order_world import WINDOW_START, World, world  # noqa: F401
 from timebank.grading.models import Grade
 from timebank.needs import orders, suggestions
+from timebank.auth.services import authenticate
 from timebank.needs.models import Assignment, Rating
+from timebank.people.access import actor_for
+from timebank.people.models import VolunteerCategory
+from timebank.people.services import update_profile
 
 
 def ranked(session, order) -> list[int]:
@@ -64,3 +70,34 @@ def test_volunteers_already_on_the_order_are_not_suggested_again(session, world:
     session.commit()
     assert world.volunteers[0].id not in ranked(session, order)
     assert WINDOW_START > NOW
+
+
+def indexed(session, person) -> set[tuple[str, int]]:
+    """The (category, organisation) rows the walks see for a person."""
+    return {(row.category, row.organisation_id) for row in session.scalars(select(VolunteerCategory).where(VolunteerCategory.person_id == person.id))}
+
+
+def test_the_category_index_follows_registration_edits_and_sign_in(session, world: World, org_tree, vault):
+    volunteer = world.volunteers[0]
+    above = [org_tree[key].id for key in ("county", "street", "east")]
+    assert indexed(session, volunteer) == {(category, org) for category in ("*", "elderly") for org in above}
+    update_profile(session, volunteer.id, {"service_categories": ["children", "emergency"]}, actor=actor_for(session, volunteer), vault=vault, now=NOW)
+    session.commit()
+    assert indexed(session, volunteer) == {(category, org) for category in ("*", "children", "emergency") for org in above}
+    later = NOW + dt.timedelta(hours=1)
+    authenticate(session, volunteer.phone, PASSWORD, now=later)
+    session.commit()
+    assert set(session.scalars(select(VolunteerCategory.active_at).where(VolunteerCategory.person_id == volunteer.id))) == {later}
+
+
+def test_a_volunteer_who_stops_offering_the_category_is_no_longer_ranked_as_offering_it(session, world: World, vault):
+    leaving = world.volunteers[0]
+    order = world.make_order()
+    before = {s.volunteer_id: s for s in suggestions.suggest(session, order, now=NOW)}
+    update_profile(session, leaving.id, {"service_categories": ["children"]}, actor=actor_for(session, leaving), vault=vault, now=NOW)
+    session.commit()
+    after = {s.volunteer_id: s for s in suggestions.suggest(session, order, now=NOW)}
+    assert any("Offers" in str(r) or "提供" in str(r) for r in before[leaving.id].reasons)
+    assert not any("Offers" in str(r) or "提供" in str(r) for r in after[leaving.id].reasons)
+    assert after[leaving.id].score == before[leaving.id].score - 30
+    assert ranked(session, order).index(leaving.id) > max(ranked(session, order).index(v.id) for v in world.volunteers[1:])

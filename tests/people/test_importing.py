@@ -23,7 +23,7 @@ from timebank.people.access import actor_for
 from timebank.people.cli import people
 from timebank.people.import_views import bp as import_pages
 from timebank.people.importing import COLUMNS, FileRefused, ImportReport, RowProblem, import_volunteers, prepare_import, read_rows, template_csv, write_import
-from timebank.people.models import Person, RoleGrant
+from timebank.people.models import Person, RoleGrant, VolunteerCategory
 from tests.conftest import NOW, csrf_token, signed_in
 
 HEADINGS = ["姓名", "手机号", "性别", "证件类型", "证件号码", "服务类别", "所属组织"]
@@ -89,6 +89,10 @@ def assert_registered_as_active_volunteers(session: Session, org_tree) -> None:
     roles = session.scalars(select(RoleGrant.role).where(RoleGrant.person_id.in_([li.id, wang.id, zhao.id])))
     assert list(roles) == ["volunteer"] * 3
     assert session.scalar(select(Account.id).where(Account.code == f"vol:{wang.id}:CERT:emergency")) is not None
+    # Dispatch suggestions find them: each category (and "any") under their team and every organisation above it.
+    walked = {(row.category, row.organisation_id) for row in session.scalars(select(VolunteerCategory).where(VolunteerCategory.person_id == wang.id))}
+    above = [org_tree[key].id for key in ("county", "street", "east", "east_team")]
+    assert walked == {(category, org) for category in ("*", "emergency", "children") for org in above}
 
 
 def test_a_utf8_csv_with_a_bom_registers_every_row_as_an_active_volunteer(session, run_import, org_tree):

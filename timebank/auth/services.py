@@ -19,6 +19,7 @@ from timebank.inputs import INT64_MAX
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import get_organisation
 from timebank.people.access import MANAGERS, Actor
+from timebank.people.category_index import mark_active
 from timebank.people.models import Person, Status
 from timebank.redeem.models import Station
 
@@ -60,6 +61,7 @@ def authenticate(session: Session, phone: str, password: str, *, now: dt.datetim
     if person.status != Status.ACTIVE.value:
         raise SignInRefused("This account cannot sign in. Please contact your community's coordinator.")
     person.last_sign_in_at = now
+    mark_active(session, person.id, at=now)
     return person
 
 

@@ -1,10 +1,14 @@
 """Ranked suggestions for dispatching an order (派单): who fits, and why each ranks where they do.
 
 One query (built once, its values bound per order) ranks the volunteers of
-the order's street: the cheap factors (category, skills, nearness) pick the
-best few hundred, recently active first among equals, and only those are
-scored on the factors that read other tables; each factor is a column, so
-the reasons shown are the figures the ranking used:
+the order's street. It walks `volunteer_categories` (people.category_index)
+for those offering the category in the order's community, then in its street,
+most recently active first, and for the rest only when fewer than POOL offer
+it: index ranges that stop after POOL rows each, so its cost does not grow
+with the street. The cheap factors (category, skills, nearness) pick the best
+POOL of those, and only they are scored on the factors that read other
+tables; each factor is a column, so the reasons shown are the figures the
+ranking used:
 
 - service category offered (+30) and each wanted skill listed (+10);
 - nearness on the organisation tree: same community (+25), same street (+10);
@@ -23,7 +27,7 @@ from typing import Any
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, bindparam, case, func, literal, or_, select
+from sqlalchemy import CompoundSelect, Select, and_, bindparam, case, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from timebank.categories import SERVICE_CATEGORIES
@@ -32,7 +36,7 @@ from timebank.grading.models import Grade
 from timebank.needs.models import LIVE_ASSIGNMENT, Assignment, Order, Rating
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import get_organisation, lineage
-from timebank.people.models import Person, Status
+from timebank.people.models import ANY_CATEGORY, Person, Status, VolunteerCategory
 
 GRADE_POINTS = {"green": 10, "blue": 5, "yellow": -10}
 NO_SHOW_DAYS = 180
@@ -51,19 +55,19 @@ class Suggestion:
     reasons: list[object] = field(default_factory=list)
 
 
-def _street_path(session: Session, order: Order) -> str:
+def _street(session: Session, order: Order) -> Organisation:
     organisation = get_organisation(session, order.organisation_id)
     chain = lineage(session, organisation)
-    street = next((o for o in reversed(chain) if o.level in ("street", "district")), chain[0])
-    return street.path
+    return next((o for o in reversed(chain) if o.level in ("street", "district")), chain[0])
 
 
 def suggest(session: Session, order: Order, *, now: dt.datetime, limit: int = 20) -> list[Suggestion]:
     """The best volunteers of the order's street for it, best first, each with why."""
     wanted_skills = [s.strip() for s in (order.skills or "").replace("，", ",").split(",") if s.strip()][:MAX_SKILLS]
+    community, street = get_organisation(session, order.organisation_id), _street(session, order)
     values = {
-        "category": order.category, "community": get_organisation(session, order.organisation_id).path,
-        "street": _street_path(session, order), "order_id": order.id,
+        "category": order.category, "any": ANY_CATEGORY, "community": community.path,
+        "near": order.team_id or community.id, "far": order.team_id or street.id, "order_id": order.id,
         "window_start": order.window_start, "window_end": order.window_end,
         "since": now - dt.timedelta(days=NO_SHOW_DAYS),
         "resident": order.need.resident.person_id or -1, "team": order.team_id or -1, "limit": limit,
@@ -74,9 +78,12 @@ def suggest(session: Session, order: Order, *, now: dt.datetime, limit: int = 20
 
 #: The wanted skills a ranking looks at (the first five of the order's list).
 MAX_SKILLS = 5
-#: Volunteers scored in full: the street's best on the cheap factors (category, skills, nearness), recently
-#: active first among equals. Scoring every volunteer in full would make the list's time grow with the street.
+#: Volunteers scored in full: the best on the cheap factors (category, skills, nearness) of those walked, recently
+#: active first among equals. Scoring, or even reading, every volunteer would make the list's time grow with the street.
 POOL = 200
+# Written into the SQL, not bound: a generic plan of a prepared statement (psycopg prepares one after five runs)
+# knows no bound limit, and may then choose to sort a whole range rather than walk its first rows.
+_POOL = literal_column(str(POOL))
 
 
 def _under(path: str) -> Any:
@@ -84,32 +91,75 @@ def _under(path: str) -> Any:
     return select(Organisation.id).where(Organisation.path.startswith(bindparam(path))).scalar_subquery()
 
 
+def _walk(category: str, organisation: str, *, offers: int, limit: Any = None) -> Select:
+    """Up to `limit` people with rows (category, organisation) who may be suggested, most recently active first.
+
+    A range of `ix_volunteer_categories_walk` read in its own order, each row
+    checked by primary key: it stops after `limit` rows, however many people
+    the organisation has.
+    """
+    walked = VolunteerCategory.__table__.alias()
+    # The statuses written out as the partial index `uq_order_assignments_live_volunteer` says them, so that even a
+    # generic plan probes it for each row walked instead of reading every assignment.
+    taken = select(Assignment.id).where(
+        Assignment.order_id == bindparam("order_id"), Assignment.volunteer_id == walked.c.person_id,
+        Assignment.status.in_([literal_column(f"'{status}'") for status in LIVE_ASSIGNMENT]),
+    )
+    return (
+        select(walked.c.person_id.label("id"), walked.c.active_at.label("seen"), literal(offers).label("offers"),
+               Person.real_name.label("name"), Person.skills.label("skills"), Person.home_organisation_id.label("home"))
+        .join(Person, Person.id == walked.c.person_id)
+        .where(
+            walked.c.category == bindparam(category), walked.c.organisation_id == bindparam(organisation),
+            Person.status == Status.ACTIVE.value, Person.id != bindparam("resident"), ~taken.exists(),
+            or_(bindparam("team") < 0, Person.home_organisation_id == bindparam("team")),
+        )
+        .order_by(walked.c.active_at.desc(), walked.c.person_id)
+        .limit(_POOL if limit is None else limit)
+    )
+
+
+def _candidates() -> CompoundSelect:
+    """Who is scored for the pool: those offering the category in the community, then in the street; the rest only when too few offer it.
+
+    The community's walk comes first so that a large street never crowds its
+    own people out; those not offering the category are walked only when the
+    street's walk of those who do came back short, so then every one who offers
+    it is among the candidates.
+    """
+    offering_near = _walk("category", "near", offers=1).cte("offering_near")
+    offering_far = _walk("category", "far", offers=1).cte("offering_far")
+    # A limit, not a condition: a false condition would still walk the whole range, finding nothing.
+    fill = case((select(func.count()).select_from(offering_far).scalar_subquery() < _POOL, _POOL), else_=literal_column("0"))
+    others_near = _walk("any", "near", offers=0, limit=fill).subquery("others_near")
+    others_far = _walk("any", "far", offers=0, limit=fill).subquery("others_far")
+    return union_all(*(select(*walk.c) for walk in (offering_near, offering_far, others_near, others_far)))
+
+
 @functools.cache
 def _ranking() -> Select:
     """The ranking query, built once: every order's values are its parameters."""
-    category_match = case((func.coalesce(Person.service_categories, "").contains(bindparam("category")), 1), else_=0)
-    same_community = case((Person.home_organisation_id.in_(_under("community")), 1), else_=0)
+    candidates = _candidates().subquery()
+    # The walks carry the few columns the pool needs: reading people again would make the database scan them all.
+    found = (
+        select(candidates.c.id, candidates.c.seen, candidates.c.name, candidates.c.skills, candidates.c.home,
+               func.max(candidates.c.offers).label("category"))
+        .group_by(candidates.c.id, candidates.c.seen, candidates.c.name, candidates.c.skills, candidates.c.home)
+        .subquery()
+    )
+    same_community = case((found.c.home.in_(_under("community")), 1), else_=0)
     skill_hits = sum(
-        (case((and_(bindparam(f"skill{i}") != "", func.coalesce(Person.skills, "").contains(bindparam(f"skill{i}"))), 1), else_=0)
+        (case((and_(bindparam(f"skill{i}") != "", func.coalesce(found.c.skills, "").contains(bindparam(f"skill{i}"))), 1), else_=0)
          for i in range(MAX_SKILLS)),
         literal(0),
     )
-    taken = select(Assignment.volunteer_id).where(Assignment.order_id == bindparam("order_id"), Assignment.status.in_(LIVE_ASSIGNMENT))
-    street = (
-        select(Person.id.label("id"), Person.real_name.label("name"), Person.last_sign_in_at.label("seen"),
-               category_match.label("category"), skill_hits.label("skills"), same_community.label("same_community"))
-        .where(
-            Person.status == Status.ACTIVE.value, Person.home_organisation_id.in_(_under("street")),
-            Person.id != bindparam("resident"), Person.id.not_in(taken),
-            or_(bindparam("team") < 0, Person.home_organisation_id == bindparam("team")),
-        )
-        .subquery()
-    )
+    street = select(found.c.id, found.c.name, found.c.seen, found.c.category, skill_hits.label("skills"),
+                    same_community.label("same_community")).subquery()
     cheap = 30 * street.c.category + 10 * street.c.skills + 25 * street.c.same_community
     pool = (
         select(street.c.id, street.c.name, street.c.category, street.c.skills, street.c.same_community, cheap.label("cheap"))
-        .order_by(cheap.desc(), street.c.seen.desc().nulls_last(), street.c.id)
-        .limit(POOL)
+        .order_by(cheap.desc(), street.c.seen.desc(), street.c.id)
+        .limit(_POOL)
         .subquery()
     )
     volunteer = pool.c.id
@@ -140,7 +190,7 @@ def _ranking() -> Select:
     scored = select(
         pool, load.label("load"), (clash_order + clash_signup).label("clash"), stars.label("stars"),
         no_shows.label("no_shows"), grade.label("grade"),
-    ).limit(POOL).subquery()  # the limit keeps SQLite from flattening it and running each lookup once per use
+    ).limit(_POOL).subquery()  # the limit keeps SQLite from flattening it and running each lookup once per use
     grade_points = case(*[(scored.c.grade == colour, points) for colour, points in GRADE_POINTS.items()], else_=0)
     score = (
         scored.c.cheap + 10

@@ -38,6 +38,7 @@ from timebank.ledger import open_accounts, rules
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import effective_policy, get_organisation
 from timebank.people.access import MANAGERS, Actor
+from timebank.people.category_index import index_people
 from timebank.people.idnumbers import IdVault, mask
 from timebank.people.models import Person, Role, RoleGrant, Status
 from timebank.people.services import new_person, snapshot
@@ -531,6 +532,7 @@ def write_import(session: Session, prepared: PreparedImport, *, now: dt.datetime
             session.execute(RoleGrant.__table__.insert(), grants)
             session.execute(AuditEntry.__table__.insert(), entries)
             open_accounts(session, accounts, now=now)
+            index_people(session, ids)
             written += len(ids)
     except IntegrityError:
         raise Conflict(

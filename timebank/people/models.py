@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from timebank.db import Base, BigId, UTCDateTime
@@ -129,6 +129,37 @@ class RoleGrant(Base):
 
     person: Mapped[Person] = relationship(foreign_keys=[person_id])
     organisation = relationship("Organisation", lazy="joined")
+
+
+#: The category of a person's every-volunteer rows in `volunteer_categories`, whatever they offer.
+ANY_CATEGORY = "*"
+#: The `active_at` of someone who never signed in: after everyone who has, on every database's index.
+NEVER_ACTIVE = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+class VolunteerCategory(Base):
+    """A person offering a service category under an organisation (their home one and each above it), with when they were last active.
+
+    Kept in step with the person by `people.category_index`, so dispatch
+    suggestions walk "who offers C under this community, most recently active
+    first" as a bounded index range instead of reading every person of the
+    street. Each person also has `ANY_CATEGORY` rows, for the walk among
+    everyone when too few offer the category.
+    """
+
+    __tablename__ = "volunteer_categories"
+
+    person_id: Mapped[int] = mapped_column(BigId, ForeignKey("people.id"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id"), primary_key=True)
+    active_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+# The walk's order, most recently active first, is the index's own: no sort, and it stops after the first few hundred.
+Index(
+    "ix_volunteer_categories_walk",
+    VolunteerCategory.category, VolunteerCategory.organisation_id, VolunteerCategory.active_at.desc(), VolunteerCategory.person_id,
+)
 
 
 class FamilyLink(Base):

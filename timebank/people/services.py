@@ -24,6 +24,7 @@ from timebank.ledger import rules
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import get_organisation
 from timebank.people.access import CARERS, MANAGERS, Actor
+from timebank.people.category_index import index_people
 from timebank.people.idnumbers import IdNumberError, IdVault, mask, normalise, resident_id_birth_date, resident_id_sex
 from timebank.people.models import RELATIONS, FamilyLink, Person, Role, RoleGrant, Status
 from timebank.notices.services import notify
@@ -125,6 +126,7 @@ def register(
     person = new_person(session, data, actor=actor, vault=vault, now=now)
     session.add(person)
     session.flush()
+    index_people(session, [person.id])
     record(session, actor=actor.id if actor else None, action="register", target=("person", person.id), changes=snapshot(person), now=now)
     if actor is not None:
         approve(session, person.id, actor=actor, now=now)
@@ -241,6 +243,8 @@ def update_profile(
     if changes:
         record(session, actor=actor.id, action="update_profile", target=("person", person.id), changes=changes, now=now)
     session.flush()
+    if "service_categories" in changes:
+        index_people(session, [person.id])
     return person
 
 
