@@ -16,7 +16,7 @@ from timebank.events.models import Activity, ActivityStatus, Attendance, SignUp
 from timebank.events.review import UNDECIDED, deadline
 from timebank.grading.index import index_history
 from timebank.grading.models import Grade, SupervisionIndex
-from timebank.grading.services import follow_up_list, grade_of
+from timebank.grading.services import follow_up_counts, grade_of
 from timebank.jobs.models import Job, JobStatus
 from timebank.ledger.seal import SealStatus, seal_status
 from timebank.localtime import local_day
@@ -148,11 +148,8 @@ def activities_to_review(session: Session, *, actor: Actor, now: dt.datetime) ->
 
 
 def flagged_volunteers(session: Session, *, actor: Actor, now: dt.datetime) -> dict[str, int]:
-    """Yellow and red volunteers in the actor's subtrees still waiting for a follow-up call (the grading's own list)."""
-    found = {"yellow": 0, "red": 0}
-    for item in follow_up_list(session, actor, now=now):
-        found[item.grade.colour] = found.get(item.grade.colour, 0) + 1
-    return found
+    """Yellow and red volunteers in the actor's subtrees still waiting for a follow-up call (the grading's own rule)."""
+    return follow_up_counts(session, actor, now=now)
 
 
 def carer_bench(session: Session, *, actor: Actor, now: dt.datetime) -> CarerBench:
