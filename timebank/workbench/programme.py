@@ -12,7 +12,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from timebank.certify.models import Certificate
@@ -206,17 +206,15 @@ def active_volunteers(session: Session, scope: Scope) -> int:
 
 
 def volunteer_counts(session: Session, scope: Scope) -> tuple[int, dict[str, int]]:
-    """(registered volunteers now, volunteers approved in each month of the range), by home organisation."""
+    """(registered volunteers now, volunteers approved in each month of the range), by home organisation, in one pass."""
     since, until = scope.bounds
-    homed = select(Person.approved_at).join(Organisation, Organisation.id == Person.home_organisation_id).where(
-        scope.below(Organisation.path), Person.status == Status.ACTIVE.value
-    ).subquery()
-    registered = session.scalar(select(func.count()).select_from(homed)) or 0
-    month = local_month(session, homed.c.approved_at)
-    new = dict(session.execute(
-        select(month, func.count()).where(homed.c.approved_at >= since, homed.c.approved_at < until).group_by(month)
-    ).all())
-    return int(registered), {m: int(new.get(m, 0)) for m in scope.months}
+    month = case((and_(Person.approved_at >= since, Person.approved_at < until), local_month(session, Person.approved_at)))
+    rows = session.execute(
+        select(month, func.count()).join(Organisation, Organisation.id == Person.home_organisation_id)
+        .where(scope.below(Organisation.path), Person.status == Status.ACTIVE.value).group_by(month)
+    ).all()
+    new = {when: int(count) for when, count in rows if when is not None}
+    return sum(int(count) for _when, count in rows), {m: new.get(m, 0) for m in scope.months}
 
 
 def needs_by_colour(session: Session, scope: Scope) -> dict[str, dict[str, int]]:

@@ -24,7 +24,7 @@ from timebank.needs.models import Assignment, AssignmentStatus, Need, NeedStatus
 from timebank.needs.ratings import follow_ups as low_ratings
 from timebank.notices.models import OutboxMessage, OutboxStatus
 from timebank.orgs.models import Organisation
-from timebank.orgs.services import effective_policy, get_organisation
+from timebank.orgs.services import effective_policies, effective_policy, get_organisation
 from timebank.people.access import CARERS, Actor
 from timebank.people.balances import VolunteerBalances, summary
 from timebank.people.models import Person, Role
@@ -137,10 +137,9 @@ def activities_to_review(session: Session, *, actor: Actor, now: dt.datetime) ->
                or_(_in_reach(actor, Organisation.path), Activity.person_in_charge_id == actor.id))
         .group_by(Activity.id).order_by(Activity.ends_at).limit(200)
     ).all()
-    today, policies, found = local_day(now), {}, []
+    today, found = local_day(now), []
+    policies = effective_policies(session, {activity.organisation for activity, _ in rows})
     for activity, undecided in rows:
-        if activity.organisation_id not in policies:
-            policies[activity.organisation_id] = effective_policy(session, activity.organisation)
         due = deadline(activity, policies[activity.organisation_id])
         found.append(ToReview(activity, int(undecided), due, today > due, not today > due and (due - today).days <= DUE_SOON_DAYS))
     found.sort(key=lambda item: (item.due, item.activity.id))
