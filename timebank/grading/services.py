@@ -93,6 +93,8 @@ def stored_language() -> Iterator[rules.Translate]:
 # -- the figures, set-based ---------------------------------------------------------------------
 
 
+#: How many subjects' newest grades one statement asks for.
+LATEST_CHUNK = 5000
 #: Staff are not graded as volunteers: their work is measured by the supervision index, not by four colours.
 STAFF_ROLES = (Role.SOCIAL_WORKER.value, Role.COORDINATOR.value, Role.ADMIN.value, Role.STATION_STAFF.value)
 
@@ -190,11 +192,24 @@ def volunteer_figures(session: Session, policy: Mapping[str, Any], home_ids: lis
 
 
 def _latest(session: Session, subject_type: str, subject_ids: Sequence[int] | None) -> dict[int, Grade]:
-    """The newest row of each subject (None: of every subject of that type)."""
-    newest = select(Grade.subject_id, func.max(Grade.graded_on).label("day")).where(Grade.subject_type == subject_type)
+    """The newest row of each subject (None: of every subject of that type).
+
+    Asked in chunks: a county's hundred thousand ids in one IN list pass the
+    driver's limit on parameters (65,535 on PostgreSQL).
+    """
     if subject_ids is not None:
-        newest = newest.where(Grade.subject_id.in_(list(subject_ids)))
-    newest = newest.group_by(Grade.subject_id).subquery()
+        ids, found = list(subject_ids), {}
+        for start in range(0, len(ids), LATEST_CHUNK):
+            found.update(_newest_rows(session, subject_type, Grade.subject_id.in_(ids[start:start + LATEST_CHUNK])))
+        return found
+    return _newest_rows(session, subject_type, True)
+
+
+def _newest_rows(session: Session, subject_type: str, among: Any) -> dict[int, Grade]:
+    newest = (
+        select(Grade.subject_id, func.max(Grade.graded_on).label("day")).where(Grade.subject_type == subject_type, among)
+        .group_by(Grade.subject_id).subquery()
+    )
     stmt = select(Grade).join(newest, and_(Grade.subject_id == newest.c.subject_id, Grade.graded_on == newest.c.day)).where(Grade.subject_type == subject_type)
     return {g.subject_id: g for g in session.scalars(stmt)}
 
