@@ -40,13 +40,15 @@ def upgrade() -> None:
         "WHERE a.volunteer_id = people.id AND a.status = 'approved')"
     )
     op.create_index('ix_people_home_last_served', 'people', ['home_organisation_id', 'last_served_at'], unique=False)
+    # Registered and new volunteers of a subtree, read from the index alone.
+    op.create_index('ix_people_home_status_approved', 'people', ['home_organisation_id', 'status', 'approved_at'], unique=False)
     # Each subject's newest grade is the one that stands; the grading moves the flag from then on.
     op.add_column('grades', sa.Column('is_current', sa.Boolean(), nullable=False, server_default=sa.false()))
     op.execute(
         "UPDATE grades SET is_current = NOT EXISTS (SELECT 1 FROM grades later WHERE later.subject_type = grades.subject_type "
         "AND later.subject_id = grades.subject_id AND later.graded_on > grades.graded_on)"
     )
-    op.create_index('ix_grades_current', 'grades', ['organisation_id', 'colour'], unique=False,
+    op.create_index('ix_grades_current', 'grades', ['subject_type', 'colour', 'organisation_id', 'subject_id'], unique=False,
                     postgresql_where=sa.text('is_current'), sqlite_where=sa.text('is_current = 1'))
 
 
@@ -54,6 +56,7 @@ def downgrade() -> None:
     op.drop_index('ix_grades_current', table_name='grades')
     with op.batch_alter_table('grades') as batch:
         batch.drop_column('is_current')
+    op.drop_index('ix_people_home_status_approved', table_name='people')
     op.drop_index('ix_people_home_last_served', table_name='people')
     with op.batch_alter_table('people') as batch:
         batch.drop_column('last_served_at')

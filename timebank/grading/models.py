@@ -38,7 +38,8 @@ class Grade(Base):
         UniqueConstraint("subject_type", "subject_id", "graded_on", name="uq_grades_subject_day"),
         Index("ix_grades_organisation_day", "organisation_id", "graded_on"),
         # The grades that stand now, counted by colour for a subtree without reading anyone's history.
-        Index("ix_grades_current", "organisation_id", "colour", postgresql_where=text("is_current"), sqlite_where=text("is_current = 1")),
+        Index("ix_grades_current", "subject_type", "colour", "organisation_id", "subject_id",
+              postgresql_where=text("is_current"), sqlite_where=text("is_current = 1")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -79,7 +79,7 @@ def effective_policies(session: Session, organisations: Iterable[Organisation]) 
 
 def effective_policy(session: Session, organisation: Organisation) -> dict[str, Any]:
     """The policies in force at this node: defaults, then each ancestor's overrides, root first."""
-    return merge([o.policies for o in lineage(session, organisation)])
+    return effective_policies(session, [organisation])[organisation.id]
 
 
 def home_policy(session: Session, person: Any) -> dict[str, Any]:

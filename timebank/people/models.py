@@ -46,6 +46,7 @@ class Person(Base):
         CheckConstraint("status IN ('pending', 'active', 'rejected', 'suspended')", name="status"),
         CheckConstraint("sex IS NULL OR sex IN ('M', 'F')", name="sex"),
         Index("ix_people_home_last_served", "home_organisation_id", "last_served_at"),  # the workbench's active volunteers
+        Index("ix_people_home_status_approved", "home_organisation_id", "status", "approved_at"),  # its registered and new ones
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
