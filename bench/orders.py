@@ -103,7 +103,7 @@ def need_history(session, need: Need, staff: Actor, ids: list[int], now: dt.date
     session.execute(insert(Rating), [{"assignment_id": aid, "volunteer_id": vid, "stars": 1 + aid % 5, "rated_at": past} for aid, vid in made])
     session.execute(insert(Grade), [
         {"subject_type": "volunteer", "subject_id": vid, "organisation_id": need.organisation_id, "graded_on": past.date(),
-         "computed_colour": colour, "colour": colour, "figures_json": "{}", "explanation": "", "computed_at": past}
+         "computed_colour": colour, "colour": colour, "figures_json": "{}", "explanation": "", "computed_at": past, "is_current": True}
         for vid, colour in zip(chosen, ["green", "blue", "yellow", "red"] * len(chosen))
     ])
     return len(made)

@@ -29,6 +29,7 @@ from timebank.auth.passwords import hash_password
 from timebank.categories import SERVICE_CATEGORIES
 from timebank.db import Database
 from timebank.certify.demo import build_certification
+from timebank.events import rollup
 from timebank.events.demo import build_activities
 from timebank.gifts.demo import build_gifts
 from timebank.grading.demo import build_grading
@@ -233,6 +234,8 @@ def build_demo(session: Session, *, volunteers: int, days: int, seed: int, now: 
         if day % 11 == 5:
             _correction(world, morning + dt.timedelta(hours=7))
     ledger.expire_holds(session, actor=cast.coordinator, now=now)
+    # The history's attendances were approved in bulk, past the reviews: roll them up as the migration would.
+    rollup.rebuild(session)
     # Then the activities, in every phase; their credits go through review, not `world.post`.
     activities = build_activities(
         session, rng=rng, now=now, organisations=cast.organisations, carers=cast.carers,

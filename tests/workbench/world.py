@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
+from sqlalchemy import update
+
+from timebank.events import rollup
 from timebank.events.models import Attendance
 from timebank.grading.models import Grade, SupervisionIndex
 from timebank.needs.models import Need, Resident
@@ -20,11 +23,12 @@ EARLY_NOV = dt.datetime(2026, 10, 31, 17, 0, tzinfo=dt.timezone.utc)
 
 
 def approved(session, activity, volunteer, minutes: int) -> Attendance:
-    """An approved attendance crediting `minutes`, written directly (the review's own tests cover posting)."""
+    """An approved attendance crediting `minutes`, written directly and rolled up as an approval is (the review's own tests cover posting)."""
     row = Attendance(activity_id=activity.id, volunteer_id=volunteer.id, status="approved", checked_in_at=activity.starts_at,
                      checked_out_at=activity.ends_at, check_in_method="screen", credited_minutes=minutes, credited_points=minutes // 6,
                      decided_at=activity.ends_at)
     session.add(row)
+    rollup.count_approval(session, row, activity)
     return row
 
 
@@ -41,9 +45,10 @@ def need(session, org, *, colour: str, status: str, recorded_at: dt.datetime, tr
 
 
 def grade(session, person, colour: str, day: dt.date) -> None:
-    """A grade row for the volunteer on `day`."""
+    """A grade row for the volunteer on `day`, the one that stands now (as the grading flags it); give days in order."""
+    session.execute(update(Grade).where(Grade.subject_id == person.id).values(is_current=False))
     session.add(Grade(subject_type="volunteer", subject_id=person.id, organisation_id=person.home_organisation_id, graded_on=day,
-                      computed_colour=colour, colour=colour, figures_json="{}", explanation="90 天内服务 3 次", computed_at=NOW))
+                      computed_colour=colour, colour=colour, figures_json="{}", explanation="90 天内服务 3 次", computed_at=NOW, is_current=True))
 
 
 def build_programme_world(session, org_tree, make_person, make_activity, ledger_setup, credit):

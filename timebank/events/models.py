@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from timebank.db import Base, BigId, UTCDateTime
@@ -204,6 +204,23 @@ class AttendanceReview(Base):
     reviewed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     attendance: Mapped[Attendance] = relationship(back_populates="reviews")
+
+
+class ServiceDay(Base):
+    """The approved service of one organisation's activities on one local day in one category: the workbench's roll-up.
+
+    Kept in step with the attendances in the same transaction as each approval
+    and correction (events/rollup.py), so the coordinator's hours are read from
+    a few rows per organisation and day instead of a million attendances.
+    """
+
+    __tablename__ = "service_days"
+
+    organisation_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id"), primary_key=True)  # the activity's
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # the activity's start, Asia/Shanghai
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    minutes: Mapped[int] = mapped_column(Integer, default=0)  # credited minutes of the approved attendances
+    attendances: Mapped[int] = mapped_column(Integer, default=0)  # approved attendances
 
 
 class CorrectionStatus(enum.StrEnum):

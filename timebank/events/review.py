@@ -20,7 +20,7 @@ from timebank import ledger
 from timebank.audit.services import record
 from timebank.certify.stars import sync_star_levels
 from timebank.domain import Conflict, DomainError, NotAllowed, NotFound
-from timebank.events import notices as event_notices
+from timebank.events import notices as event_notices, rollup
 from timebank.events.credit import Credit, add_working_days, points_for, work_out
 from timebank.events.deposits import HourDeposit, deposits_at_cap, plan_deposit
 from timebank.events.models import (
@@ -119,6 +119,7 @@ def approve_attendance(session: Session, attendance_id: int, *, actor: Actor, no
         _post_credit(session, attendance, activity, credit.minutes, policy, actor=actor, now=now)
         sync_star_levels(session, attendance.volunteer_id, now=now)
         attendance.status, attendance.decided_by, attendance.decided_at = AttendanceStatus.APPROVED.value, actor.id, now
+        rollup.count_approval(session, attendance, activity)
         visits.attendance_decided(session, attendance, actor_id=actor.id, now=now)
         settle_if_done(session, activity, now=now)
         event_notices.hours_approved(session, attendance, now=now)
@@ -287,6 +288,7 @@ def correct_attendance(
         raise CreditSpent(name=attendance.volunteer.real_name, activity=activity.title,
                           minutes=minutes, short_minutes=short.minutes, short_points=short.points,
                           errors={"write_off": ["A coordinator can write off the shortfall, with a reason."]}) from None
+    rollup.count_correction(session, activity, before or 0, attendance.credited_minutes or 0)
     sync_star_levels(session, attendance.volunteer_id, now=now)
     record(session, actor=actor.id, action="correct_attendance", target=("attendance", attendance.id), changes={"minutes": [before, minutes], "reason": [None, reason]}, now=now)
     return attendance

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from timebank.db import Base, BigId, UTCDateTime
@@ -37,6 +37,9 @@ class Grade(Base):
         CheckConstraint("colour IN ('green', 'blue', 'yellow', 'red')", name="colour"),
         UniqueConstraint("subject_type", "subject_id", "graded_on", name="uq_grades_subject_day"),
         Index("ix_grades_organisation_day", "organisation_id", "graded_on"),
+        # The grades that stand now, counted by colour for a subtree without reading anyone's history.
+        Index("ix_grades_current", "subject_type", "colour", "organisation_id", "subject_id",
+              postgresql_where=text("is_current"), sqlite_where=text("is_current = 1")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -52,6 +55,8 @@ class Grade(Base):
     overridden_by: Mapped[int | None] = mapped_column(BigId)
     overridden_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     override_reason: Mapped[str | None] = mapped_column(String(200))
+    # The subject's newest row, what stands today: set on the row the grading writes, cleared on the one it follows.
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class FollowUp(Base):

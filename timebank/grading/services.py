@@ -93,6 +93,8 @@ def stored_language() -> Iterator[rules.Translate]:
 # -- the figures, set-based ---------------------------------------------------------------------
 
 
+#: How many subjects' newest grades one statement asks for.
+LATEST_CHUNK = 5000
 #: Staff are not graded as volunteers: their work is measured by the supervision index, not by four colours.
 STAFF_ROLES = (Role.SOCIAL_WORKER.value, Role.COORDINATOR.value, Role.ADMIN.value, Role.STATION_STAFF.value)
 
@@ -190,19 +192,35 @@ def volunteer_figures(session: Session, policy: Mapping[str, Any], home_ids: lis
 
 
 def _latest(session: Session, subject_type: str, subject_ids: Sequence[int] | None) -> dict[int, Grade]:
-    """The newest row of each subject (None: of every subject of that type)."""
-    newest = select(Grade.subject_id, func.max(Grade.graded_on).label("day")).where(Grade.subject_type == subject_type)
+    """The newest row of each subject (None: of every subject of that type).
+
+    Asked in chunks: a county's hundred thousand ids in one IN list pass the
+    driver's limit on parameters (65,535 on PostgreSQL).
+    """
     if subject_ids is not None:
-        newest = newest.where(Grade.subject_id.in_(list(subject_ids)))
-    newest = newest.group_by(Grade.subject_id).subquery()
+        ids, found = list(subject_ids), {}
+        for start in range(0, len(ids), LATEST_CHUNK):
+            found.update(_newest_rows(session, subject_type, Grade.subject_id.in_(ids[start:start + LATEST_CHUNK])))
+        return found
+    return _newest_rows(session, subject_type, True)
+
+
+def _newest_rows(session: Session, subject_type: str, among: Any) -> dict[int, Grade]:
+    newest = (
+        select(Grade.subject_id, func.max(Grade.graded_on).label("day")).where(Grade.subject_type == subject_type, among)
+        .group_by(Grade.subject_id).subquery()
+    )
     stmt = select(Grade).join(newest, and_(Grade.subject_id == newest.c.subject_id, Grade.graded_on == newest.c.day)).where(Grade.subject_type == subject_type)
     return {g.subject_id: g for g in session.scalars(stmt)}
 
 
 def _store(session: Session, subject_type: str, computed: dict[int, tuple[int, str, dict[str, Any], str]], latest: Mapping[int, Grade], *, now: dt.datetime) -> None:
-    """Insert a row where the computed colour changed (or there is none), refresh the current row otherwise."""
+    """Insert a row where the computed colour changed (or there is none), refresh the current row otherwise.
+
+    The newest row of each subject carries `is_current`: a new row takes it from the one it follows.
+    """
     today = local_day(now)
-    inserts, updates = [], []
+    inserts, updates, superseded = [], [], []
     for subject_id, (organisation_id, colour, figures, explanation) in computed.items():
         figures_json = json.dumps(figures, sort_keys=True)
         current = latest.get(subject_id)
@@ -215,10 +233,16 @@ def _store(session: Session, subject_type: str, computed: dict[int, tuple[int, s
                 "organisation_id": organisation_id, "computed_at": now, "overridden_by": None, "overridden_at": None, "override_reason": None,
             })
         else:
+            newest = current is None or current.graded_on < today
+            if current is not None and newest:
+                superseded.append({"id": current.id, "is_current": False})
             inserts.append({
                 "subject_type": subject_type, "subject_id": subject_id, "organisation_id": organisation_id, "graded_on": today,
                 "computed_colour": colour, "colour": colour, "figures_json": figures_json, "explanation": explanation, "computed_at": now,
+                "is_current": newest,
             })
+    for chunk in range(0, len(superseded), 5000):
+        session.execute(update(Grade), superseded[chunk:chunk + 5000])
     for chunk in range(0, len(inserts), 5000):
         session.execute(insert(Grade), inserts[chunk:chunk + 5000])
     for chunk in range(0, len(updates), 5000):
@@ -288,22 +312,18 @@ def _in_subtrees(session: Session, organisation_ids: Sequence[int]):
     return select(Organisation.id).where(or_(*[Organisation.path.startswith(p) for p in paths])) if paths else None
 
 
+def _current(subject_type: str = VOLUNTEER):
+    """Grade rows that stand now: each subject's newest, flagged as such by the grading (see `_store`)."""
+    return and_(Grade.subject_type == subject_type, Grade.is_current)
+
+
 def current_grades(session: Session, organisation_ids: Sequence[int]) -> dict[str, int]:
     """How many volunteers of those organisations (and below) stand at each colour now."""
     counts = {c.value: 0 for c in GradeColour}
     within = _in_subtrees(session, organisation_ids)
     if within is None:
         return counts
-    newest = (
-        select(Grade.subject_id, func.max(Grade.graded_on).label("day"))
-        .where(Grade.subject_type == VOLUNTEER, Grade.organisation_id.in_(within.scalar_subquery()))
-        .group_by(Grade.subject_id).subquery()
-    )
-    stmt = (
-        select(Grade.colour, func.count())
-        .join(newest, and_(Grade.subject_id == newest.c.subject_id, Grade.graded_on == newest.c.day))
-        .where(Grade.subject_type == VOLUNTEER).group_by(Grade.colour)
-    )
+    stmt = select(Grade.colour, func.count()).where(_current(), Grade.organisation_id.in_(within.scalar_subquery())).group_by(Grade.colour)
     for colour, count in session.execute(stmt):
         counts[colour] = count
     return counts
@@ -376,32 +396,50 @@ def _carer_homes(actor: Actor):
     return select(Organisation.id).where(or_(*[Organisation.path.startswith(p) for p in paths])) if paths else None
 
 
+def _flagged(homes):
+    """Current yellow and red grades of volunteers homed in `homes`."""
+    return (
+        select(Grade).join(Person, Person.id == Grade.subject_id)
+        .where(_current(), Grade.colour.in_(("yellow", "red")), Person.home_organisation_id.in_(homes.scalar_subquery()))
+    )
+
+
+def _called_back(last: FollowUp | None, grade: Grade, *, now: dt.datetime) -> bool:
+    """A follow-up since the colour began, within the last FOLLOW_UP_FRESH_DAYS: nobody needs to call again yet."""
+    return last is not None and last.at >= now - dt.timedelta(days=FOLLOW_UP_FRESH_DAYS) and local_day(last.at) >= grade.graded_on
+
+
 def follow_up_list(session: Session, actor: Actor, *, now: dt.datetime, limit: int = 500) -> list[FollowUpItem]:
     """Yellow and red volunteers in the actor's subtrees with no follow-up since their colour began (or in 90 days), oldest first."""
     homes = _carer_homes(actor)
     if homes is None:
         return []
-    newest = (
-        select(Grade.subject_id, func.max(Grade.graded_on).label("day"))
-        .where(Grade.subject_type == VOLUNTEER).group_by(Grade.subject_id).subquery()
-    )
-    fresh_since = now - dt.timedelta(days=FOLLOW_UP_FRESH_DAYS)
-    stmt = (
-        select(Grade, Person)
-        .join(newest, and_(Grade.subject_id == newest.c.subject_id, Grade.graded_on == newest.c.day))
-        .join(Person, Person.id == Grade.subject_id)
-        .where(Grade.subject_type == VOLUNTEER, Grade.colour.in_(("yellow", "red")), Person.home_organisation_id.in_(homes.scalar_subquery()))
-        .order_by(Grade.graded_on, Grade.id).limit(limit * 2)
-    )
+    stmt = _flagged(homes).add_columns(Person).order_by(Grade.graded_on, Grade.id).limit(limit * 2)
     found = session.execute(stmt).all()
     lasts = _last_follow_ups(session, [g.subject_id for g, _p in found])
-    items = []
-    for grade, person in found:
-        last = lasts.get(person.id)
-        if last is not None and last.at >= fresh_since and local_day(last.at) >= grade.graded_on:
-            continue
-        items.append(FollowUpItem(person, grade, last))
+    items = [FollowUpItem(person, grade, lasts.get(person.id)) for grade, person in found if not _called_back(lasts.get(person.id), grade, now=now)]
     return items[:limit]
+
+
+def follow_up_counts(session: Session, actor: Actor, *, now: dt.datetime) -> dict[str, int]:
+    """How many yellow and red volunteers in the actor's subtrees wait for a call back: counted, not listed.
+
+    Everyone flagged is counted in SQL; only those called back in the last
+    FOLLOW_UP_FRESH_DAYS (a few) are read, to take away the ones who need no call yet.
+    """
+    found = {"yellow": 0, "red": 0}
+    homes = _carer_homes(actor)
+    if homes is None:
+        return found
+    flagged = _flagged(homes).subquery()
+    found.update({colour: int(count) for colour, count in session.execute(select(flagged.c.colour, func.count()).group_by(flagged.c.colour))})
+    recent = select(FollowUp.volunteer_id).where(FollowUp.at >= now - dt.timedelta(days=FOLLOW_UP_FRESH_DAYS))
+    called = list(session.scalars(_flagged(homes).where(Grade.subject_id.in_(recent))))
+    lasts = _last_follow_ups(session, [g.subject_id for g in called])
+    for grade in called:
+        if _called_back(lasts.get(grade.subject_id), grade, now=now):
+            found[grade.colour] -= 1
+    return found
 
 
 def _last_follow_ups(session: Session, volunteer_ids: Sequence[int]) -> dict[int, FollowUp]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -58,16 +58,28 @@ def create_organisation(
     return organisation
 
 
+def _path_ids(organisation: Organisation) -> list[int]:
+    return [int(part) for part in organisation.path.strip("/").split("/") if part]
+
+
 def lineage(session: Session, organisation: Organisation) -> list[Organisation]:
     """The organisation and its ancestors, root first."""
-    ids = [int(part) for part in organisation.path.strip("/").split("/") if part]
+    ids = _path_ids(organisation)
     found = {o.id: o for o in session.scalars(select(Organisation).where(Organisation.id.in_(ids)))}
     return [found[i] for i in ids]
 
 
+def effective_policies(session: Session, organisations: Iterable[Organisation]) -> dict[int, dict[str, Any]]:
+    """The policies in force at each of several organisations, from one read of all their ancestors."""
+    wanted = {o.id: _path_ids(o) for o in organisations}
+    ids = {i for path in wanted.values() for i in path}
+    found = {o.id: o for o in session.scalars(select(Organisation).where(Organisation.id.in_(ids)))} if ids else {}
+    return {organisation_id: merge([found[i].policies for i in path]) for organisation_id, path in wanted.items()}
+
+
 def effective_policy(session: Session, organisation: Organisation) -> dict[str, Any]:
     """The policies in force at this node: defaults, then each ancestor's overrides, root first."""
-    return merge([o.policies for o in lineage(session, organisation)])
+    return effective_policies(session, [organisation])[organisation.id]
 
 
 def home_policy(session: Session, person: Any) -> dict[str, Any]:

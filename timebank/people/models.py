@@ -45,6 +45,8 @@ class Person(Base):
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'active', 'rejected', 'suspended')", name="status"),
         CheckConstraint("sex IS NULL OR sex IN ('M', 'F')", name="sex"),
+        Index("ix_people_home_last_served", "home_organisation_id", "last_served_at"),  # the workbench's active volunteers
+        Index("ix_people_home_status_approved", "home_organisation_id", "status", "approved_at"),  # its registered and new ones
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -77,6 +79,8 @@ class Person(Base):
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     approved_by: Mapped[int | None] = mapped_column(BigId)
     last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The check-in of their latest approved attendance (events/rollup.py): who was active since a day, without a scan.
+    last_served_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Consent to the personal information notice (PIPL art. 14, 17): which version, when, and who
     # recorded it on the person's behalf (a coordinator registering or importing them; None: themself).
     consent_version: Mapped[str | None] = mapped_column(String(20))

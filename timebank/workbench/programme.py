@@ -12,12 +12,12 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from timebank.certify.models import Certificate
 from timebank.domain import InvalidInput
-from timebank.events.models import Activity, Attendance, AttendanceStatus
+from timebank.events.models import Attendance, AttendanceStatus, ServiceDay
 from timebank.grading.services import current_grades
 from timebank.ledger.models import Account, Commodity, OwnerType
 from timebank.localtime import local_day
@@ -159,23 +159,26 @@ def _volunteers_below(scope: Scope):
     return select(Person.id).join(Organisation, Organisation.id == Person.home_organisation_id).where(scope.below(Organisation.path))
 
 
+def day_month(session: Session, column: ColumnElement) -> ColumnElement:
+    """`YYYY-MM` of a date column."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.strftime("%Y-%m", column)
+    return func.to_char(column, "YYYY-MM")
+
+
 def hours_by_month(session: Session, scope: Scope) -> dict[str, dict[str, int]]:
     """Approved credited minutes per month of service and category, for activities organised in the scope.
 
-    Summed per activity first, so the month is worked out once per activity rather than once per attendance.
+    Read from the roll-up (events/rollup.py): a row per organisation, day and
+    category, kept exact by every approval and correction, so a year of a county
+    is tens of thousands of rows however many attendances made it.
     """
-    since, until = scope.bounds
-    per_activity = (
-        select(Activity.starts_at, Activity.category, func.sum(Attendance.credited_minutes).label("minutes"))
-        .join(Attendance, and_(Attendance.activity_id == Activity.id, Attendance.status == AttendanceStatus.APPROVED.value))
-        .join(Organisation, Organisation.id == Activity.organisation_id)
-        .where(scope.below(Organisation.path), Activity.starts_at >= since, Activity.starts_at < until)
-        .group_by(Activity.id, Activity.starts_at, Activity.category)
-        .subquery()
-    )
-    month = local_month(session, per_activity.c.starts_at)
+    month = day_month(session, ServiceDay.day)
     rows = session.execute(
-        select(month, per_activity.c.category, func.sum(per_activity.c.minutes)).group_by(month, per_activity.c.category)
+        select(month, ServiceDay.category, func.sum(ServiceDay.minutes))
+        .join(Organisation, Organisation.id == ServiceDay.organisation_id)
+        .where(scope.below(Organisation.path), ServiceDay.day >= scope.start, ServiceDay.day <= scope.end)
+        .group_by(month, ServiceDay.category)
     ).all()
     found: dict[str, dict[str, int]] = {m: {} for m in scope.months}
     for when, category, minutes in rows:
@@ -184,31 +187,34 @@ def hours_by_month(session: Session, scope: Scope) -> dict[str, dict[str, int]]:
 
 
 def active_volunteers(session: Session, scope: Scope) -> int:
-    """Volunteers homed in the scope with an approved attendance in the range (one index probe per volunteer, no scan)."""
+    """Volunteers homed in the scope with an approved attendance in the range.
+
+    Each volunteer's latest service (`people.last_served_at`) answers for
+    everyone who last served within the range; only those who served again after
+    it (none when the range runs to today) are looked up in their attendances.
+    """
     since, until = scope.bounds
-    served = select(Attendance.id).where(
+    served_in_range = select(Attendance.id).where(
         Attendance.volunteer_id == Person.id, Attendance.status == AttendanceStatus.APPROVED.value,
         Attendance.checked_in_at >= since, Attendance.checked_in_at < until,
     ).exists()
     total = session.scalar(
         select(func.count(Person.id)).join(Organisation, Organisation.id == Person.home_organisation_id)
-        .where(scope.below(Organisation.path), served)
+        .where(scope.below(Organisation.path), Person.last_served_at >= since, or_(Person.last_served_at < until, served_in_range))
     )
     return int(total or 0)
 
 
 def volunteer_counts(session: Session, scope: Scope) -> tuple[int, dict[str, int]]:
-    """(registered volunteers now, volunteers approved in each month of the range), by home organisation."""
+    """(registered volunteers now, volunteers approved in each month of the range), by home organisation, in one pass."""
     since, until = scope.bounds
-    homed = select(Person.approved_at).join(Organisation, Organisation.id == Person.home_organisation_id).where(
-        scope.below(Organisation.path), Person.status == Status.ACTIVE.value
-    ).subquery()
-    registered = session.scalar(select(func.count()).select_from(homed)) or 0
-    month = local_month(session, homed.c.approved_at)
-    new = dict(session.execute(
-        select(month, func.count()).where(homed.c.approved_at >= since, homed.c.approved_at < until).group_by(month)
-    ).all())
-    return int(registered), {m: int(new.get(m, 0)) for m in scope.months}
+    month = case((and_(Person.approved_at >= since, Person.approved_at < until), local_month(session, Person.approved_at)))
+    rows = session.execute(
+        select(month, func.count()).join(Organisation, Organisation.id == Person.home_organisation_id)
+        .where(scope.below(Organisation.path), Person.status == Status.ACTIVE.value).group_by(month)
+    ).all()
+    new = {when: int(count) for when, count in rows if when is not None}
+    return sum(int(count) for _when, count in rows), {m: new.get(m, 0) for m in scope.months}
 
 
 def needs_by_colour(session: Session, scope: Scope) -> dict[str, dict[str, int]]:

@@ -16,7 +16,7 @@ from timebank.events.models import Activity, ActivityStatus, Attendance, SignUp
 from timebank.events.review import UNDECIDED, deadline
 from timebank.grading.index import index_history
 from timebank.grading.models import Grade, SupervisionIndex
-from timebank.grading.services import follow_up_list, grade_of
+from timebank.grading.services import follow_up_counts, grade_of
 from timebank.jobs.models import Job, JobStatus
 from timebank.ledger.seal import SealStatus, seal_status
 from timebank.localtime import local_day
@@ -24,7 +24,7 @@ from timebank.needs.models import Assignment, AssignmentStatus, Need, NeedStatus
 from timebank.needs.ratings import follow_ups as low_ratings
 from timebank.notices.models import OutboxMessage, OutboxStatus
 from timebank.orgs.models import Organisation
-from timebank.orgs.services import effective_policy, get_organisation
+from timebank.orgs.services import effective_policies, effective_policy, get_organisation
 from timebank.people.access import CARERS, Actor
 from timebank.people.balances import VolunteerBalances, summary
 from timebank.people.models import Person, Role
@@ -137,10 +137,9 @@ def activities_to_review(session: Session, *, actor: Actor, now: dt.datetime) ->
                or_(_in_reach(actor, Organisation.path), Activity.person_in_charge_id == actor.id))
         .group_by(Activity.id).order_by(Activity.ends_at).limit(200)
     ).all()
-    today, policies, found = local_day(now), {}, []
+    today, found = local_day(now), []
+    policies = effective_policies(session, {activity.organisation for activity, _ in rows})
     for activity, undecided in rows:
-        if activity.organisation_id not in policies:
-            policies[activity.organisation_id] = effective_policy(session, activity.organisation)
         due = deadline(activity, policies[activity.organisation_id])
         found.append(ToReview(activity, int(undecided), due, today > due, not today > due and (due - today).days <= DUE_SOON_DAYS))
     found.sort(key=lambda item: (item.due, item.activity.id))
@@ -148,11 +147,8 @@ def activities_to_review(session: Session, *, actor: Actor, now: dt.datetime) ->
 
 
 def flagged_volunteers(session: Session, *, actor: Actor, now: dt.datetime) -> dict[str, int]:
-    """Yellow and red volunteers in the actor's subtrees still waiting for a follow-up call (the grading's own list)."""
-    found = {"yellow": 0, "red": 0}
-    for item in follow_up_list(session, actor, now=now):
-        found[item.grade.colour] = found.get(item.grade.colour, 0) + 1
-    return found
+    """Yellow and red volunteers in the actor's subtrees still waiting for a follow-up call (the grading's own rule)."""
+    return follow_up_counts(session, actor, now=now)
 
 
 def carer_bench(session: Session, *, actor: Actor, now: dt.datetime) -> CarerBench:
