@@ -1,7 +1,7 @@
 """the workbench's roll-up: approved service per organisation, day and category; each volunteer's last service; current grades
 
 Revision ID: b6e1d4f7a2c8
-Revises: c4d2a8e7f913
+Revises: 9d3c6b1e2f58
 Create Date: 2026-12-02 10:30:00+00:00
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = 'b6e1d4f7a2c8'
-down_revision = 'c4d2a8e7f913'
+down_revision = '9d3c6b1e2f58'
 branch_labels = None
 depends_on = None
 
