@@ -316,13 +316,13 @@ def test_the_console_script_serves_healthz_with_a_generated_secret_key(tmp_path,
     ) as proc:
         try:
             answer = None
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 60  # a loaded machine starts Python slowly
             while answer is None and time.monotonic() < deadline:
                 assert proc.poll() is None, log_path.read_text(errors="replace")
                 answer = get_json(url)
                 if answer is None:
                     time.sleep(0.2)
-            assert answer is not None, "no answer within 20 s:\n" + log_path.read_text(errors="replace")
+            assert answer is not None, "no answer within 60 s:\n" + log_path.read_text(errors="replace")
             status, body = answer
             assert status == 200, body
             assert body["status"] == "ok" and body["database"] == "reachable"

@@ -54,10 +54,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index('ix_grades_current', table_name='grades')
-    with op.batch_alter_table('grades') as batch:
-        batch.drop_column('is_current')
     op.drop_index('ix_people_home_status_approved', table_name='people')
     op.drop_index('ix_people_home_last_served', table_name='people')
-    with op.batch_alter_table('people') as batch:
-        batch.drop_column('last_served_at')
+    # Dropped in place (SQLite 3.35 and PostgreSQL alike): rebuilding `grades` or `people`, as batch mode
+    # does on SQLite, would drop a table other tables' foreign keys point at.
+    op.execute('ALTER TABLE grades DROP COLUMN is_current')
+    op.execute('ALTER TABLE people DROP COLUMN last_served_at')
     op.drop_table('service_days')
