@@ -161,7 +161,7 @@ def main() -> None:
         print(json.dumps(run_batch(sys.argv[2], int(sys.argv[3]))))
         return
     args = parse_args("bench.certificates", __doc__.splitlines()[0])
-    small, large = (100, 1000) if args.quick else (1000, 10000)
+    small, large = (20, 100) if args.smoke else (100, 1000) if args.quick else (1000, 10000)
     with fresh_database(args.db, "certificates") as url:
         note(f"filling the database: {large:,} volunteers with {LINES} service lines each ...")
         team_id, community_id, person_id = populate(url, small, large)

@@ -43,11 +43,15 @@ K = TypeVar("K")
 def parse_args(
     module: str, description: str, argv: Sequence[str] | None = None
 ) -> argparse.Namespace:
-    """`python -m <module> [--db sqlite|postgres] [--quick]`; --quick ends within a minute."""
+    """`python -m <module> [--db sqlite|postgres] [--quick] [--smoke]`; --quick ends within a minute."""
     parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
     parser.add_argument("--db", choices=DATABASES, default="sqlite", help="storage to measure")
     parser.add_argument("--quick", action="store_true", help="a smaller run, under a minute")
-    return parser.parse_args(argv)
+    parser.add_argument("--smoke", action="store_true",
+                        help="the least that runs every step, for the test suite to keep the benchmark alive (its figures mean nothing); implies --quick")
+    args = parser.parse_args(argv)
+    args.quick = args.quick or args.smoke
+    return args
 
 
 def clean_up_when_stopped() -> None:

@@ -152,13 +152,17 @@ def postgres_demo_template(postgres_template, worker_id: str) -> Iterator[tuple[
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def demo_db(request: pytest.FixtureRequest, tmp_path) -> Iterator[tuple[Database, str]]:
     """A copy of the shared demo database of this test's own, on both databases: (database, summary)."""
-    template, summary = request.getfixturevalue(f"{request.param}_demo_template")
-    if request.param == "sqlite":
-        copy = sqlite_copy(template, tmp_path)
-    else:
-        copy = postgres_copy(request.getfixturevalue("postgres_template")[0], template)
+    with demo_copy(request, request.param, tmp_path) as database:
+        yield database, request.getfixturevalue(f"{request.param}_demo_template")[1]
+
+
+@contextlib.contextmanager
+def demo_copy(request: pytest.FixtureRequest, kind: str, folder) -> Iterator[Database]:
+    """A fresh copy of the shared demo on `kind` ("sqlite" or "postgres"), dropped afterwards."""
+    template = request.getfixturevalue(f"{kind}_demo_template")[0]
+    copy = sqlite_copy(template, folder) if kind == "sqlite" else postgres_copy(request.getfixturevalue("postgres_template")[0], template)
     with copy as database:
-        yield database, summary
+        yield database
 
 
 @pytest.fixture

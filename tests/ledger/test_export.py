@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,8 +21,6 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from timebank import ledger
-from timebank.demo import build_demo
-from timebank.people.idnumbers import IdVault
 from timebank.ledger import Account, Commodity, Kind, Leg, OwnerType, Transaction, rules
 from timebank.ledger.export import export
 
@@ -115,16 +113,24 @@ def add_extras(session: Session, now: dt.datetime) -> dict[int, str]:
 
 @pytest.fixture
 def build_ledger(session: Session, now: dt.datetime) -> Callable[..., dict[int, str]]:
-    """Builds a demo history (unless told not to) plus every kind of event, commits; returns memo by transaction id."""
+    """Adds every kind of event to the test's database, commits; returns memo by transaction id."""
 
-    def build(demo: bool = True) -> dict[int, str]:
-        if demo:
-            build_demo(session, volunteers=20, days=20, seed=1, now=now, vault=IdVault("test-only-data-key"))
+    def build() -> dict[int, str]:
         memos = add_extras(session, now)
         session.commit()
         return memos
 
     return build
+
+
+@pytest.fixture
+def demo_history(demo_db, now: dt.datetime) -> Iterator[Session]:
+    """A session on a copy of the shared demo (a month of history posted by the services) plus every kind of event."""
+    database, _ = demo_db
+    with database.session() as session:
+        add_extras(session, now)
+        session.commit()
+        yield session
 
 
 def export_to(session: Session, path: Path, format: str) -> Path:
@@ -159,9 +165,9 @@ def break_first_posting(journal: str) -> tuple[str, str]:
     return journal[: match.start()] + broken + journal[match.end() :], match.group(0)
 
 
-def test_beancount_export_passes_bean_check_and_sums_to_the_services_balances(session, build_ledger, tmp_path):
+def test_beancount_export_passes_bean_check_and_sums_to_the_services_balances(demo_history, tmp_path):
     """bean-check finds the journal valid, and its postings sum per account to what the service says each holds."""
-    build_ledger()
+    session = demo_history
     path = export_to(session, tmp_path / "ledger.beancount", "beancount")
 
     result = bean_check(path)
@@ -185,7 +191,7 @@ def test_beancount_export_passes_bean_check_and_sums_to_the_services_balances(se
 
 def test_beancount_export_keeps_every_transaction_with_its_memo(session, build_ledger, tmp_path):
     """Each transaction appears once, and memos with quotes, semicolons, pipes and Chinese survive."""
-    memos = build_ledger(demo=False)
+    memos = build_ledger()
     path = export_to(session, tmp_path / "ledger.beancount", "beancount")
 
     entries, errors, _options = loader.load_file(str(path))
@@ -201,7 +207,7 @@ def test_beancount_export_keeps_every_transaction_with_its_memo(session, build_l
 
 def test_bean_check_rejects_an_export_whose_transaction_does_not_balance(session, build_ledger, tmp_path):
     """One posting's amount changed by one unit makes bean-check fail on that transaction."""
-    build_ledger(demo=False)
+    build_ledger()
     good = export_to(session, tmp_path / "good.beancount", "beancount")
     assert bean_check(good).returncode == 0
     broken_text, original = break_first_posting(good.read_text(encoding="utf-8"))
@@ -216,7 +222,7 @@ def test_bean_check_rejects_an_export_whose_transaction_does_not_balance(session
 
 def test_bean_check_rejects_an_export_whose_final_balance_is_wrong(session, build_ledger, tmp_path):
     """A final balance assertion one unit off makes bean-check fail naming the account."""
-    build_ledger(demo=False)
+    build_ledger()
     good = export_to(session, tmp_path / "good.beancount", "beancount")
     assert bean_check(good).returncode == 0
     lines = good.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -233,7 +239,7 @@ def test_bean_check_rejects_an_export_whose_final_balance_is_wrong(session, buil
 
 def test_a_tampered_balance_column_makes_the_export_fail_bean_check(session, db, build_ledger, tmp_path):
     """The journal asserts the stored balances, so a stored balance that disagrees with the postings is caught."""
-    build_ledger(demo=False)
+    build_ledger()
     session.execute(text("UPDATE accounts SET balance = balance + 5 WHERE code = 'vol:2:HOUR'"))
     session.commit()
 
@@ -248,7 +254,7 @@ def test_a_tampered_balance_column_makes_the_export_fail_bean_check(session, db,
 
 def test_the_export_asserts_the_balance_stored_now_even_when_the_session_read_it_before(session, db, build_ledger, tmp_path):
     """A balance changed elsewhere after this session loaded the account is still the one the journal asserts."""
-    build_ledger(demo=False)
+    build_ledger()
     loaded = ledger.get_account(session, "vol:2:HOUR")
     session.commit()
     with db.session() as elsewhere:
@@ -263,9 +269,9 @@ def test_the_export_asserts_the_balance_stored_now_even_when_the_session_read_it
 
 
 @needs_hledger
-def test_hledger_export_passes_hledger_check_and_sums_to_the_services_balances(session, build_ledger, tmp_path):
+def test_hledger_export_passes_hledger_check_and_sums_to_the_services_balances(demo_history, tmp_path):
     """hledger's checks (balancing, assertions, declared accounts and commodities) pass, and its balances are the service's."""
-    build_ledger()
+    session = demo_history
     path = export_to(session, tmp_path / "ledger.journal", "hledger")
     journal = path.read_text(encoding="utf-8")
     code_of = dict(re.findall(r"^account (\S+)  ; code: (\S+)$", journal, re.M))
@@ -292,7 +298,7 @@ def test_hledger_export_passes_hledger_check_and_sums_to_the_services_balances(s
 @needs_hledger
 def test_hledger_check_rejects_an_export_whose_transaction_does_not_balance(session, build_ledger, tmp_path):
     """One posting's amount changed by one unit makes hledger check fail."""
-    build_ledger(demo=False)
+    build_ledger()
     good = export_to(session, tmp_path / "good.journal", "hledger")
     assert hledger("-f", str(good), "check").returncode == 0
     broken_text, original = break_first_posting(good.read_text(encoding="utf-8"))
@@ -308,7 +314,7 @@ def test_hledger_check_rejects_an_export_whose_transaction_does_not_balance(sess
 @needs_hledger
 def test_hledger_check_rejects_an_export_whose_final_balance_is_wrong(session, build_ledger, tmp_path):
     """A final balance assertion one unit off makes hledger check fail naming the account."""
-    build_ledger(demo=False)
+    build_ledger()
     good = export_to(session, tmp_path / "good.journal", "hledger")
     assert hledger("-f", str(good), "check").returncode == 0
     journal, count = re.subn(

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from timebank import ledger
-from timebank.demo import build_demo
-from timebank.people.idnumbers import IdVault
+from timebank.db import Database
 from timebank.ledger import Breach, Posting, Transaction, rules
 from timebank.ledger.reports import totals
+from tests.conftest import demo_copy
 
 # What the migration installs, restored by hand on SQLite after a test drops it.
 SQLITE_POSTINGS_NO_UPDATE = (
@@ -54,11 +55,16 @@ def hour_posting(session: Session, txn: Transaction) -> int:
     )
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
+    """Every test here starts from a copy of the shared demo: a month of history posted by the services."""
+    with demo_copy(request, request.param, tmp_path) as database:
+        yield database
+
+
 @pytest.fixture
 def demo_ledger(session: Session, ledger_setup, credit, now: dt.datetime) -> tuple[Transaction, Transaction]:
-    """A day of demo history plus two credits to volunteer 1 (60 then 30 minutes); returns the two credits."""
-    build_demo(session, volunteers=12, days=1, seed=3, now=now, vault=IdVault("test-only-data-key"))
-    session.commit()
+    """The demo's history plus two credits to person 1 (60 then 30 minutes); returns the two credits."""
     ledger_setup()
     return credit(1, minutes=60, points=6), credit(1, minutes=30, points=3)
 
@@ -83,10 +89,8 @@ def edited_posting(session: Session, demo_ledger) -> tuple[list[Breach], list[Br
     return trigger_breaches, data_breaches
 
 
-def test_a_demo_ledger_has_no_breaches(session, now):
+def test_a_demo_ledger_has_no_breaches(session):
     """Everything the services post, holds and reversals included, passes every check."""
-    build_demo(session, volunteers=12, days=12, seed=3, now=now, vault=IdVault("test-only-data-key"))
-    session.commit()
     assert session.scalar(select(ledger.Hold.id).where(ledger.Hold.status == "captured")) is not None
     assert session.scalar(select(Transaction.id).where(Transaction.reverses_id.is_not(None))) is not None
 
