@@ -60,3 +60,15 @@ def test_rebuilding_gives_the_tallies_the_grading_kept(session, records):
     kept = tallied(session)
     tallies.rebuild(session)
     assert tallied(session) == kept == from_history(session)
+
+
+def test_the_call_back_count_is_the_follow_up_list_counted(session, records, make_person):
+    yellow, red, called = records.veteran("黄"), records.veteran("红"), records.veteran("已回访")
+    records.service(yellow, 100)
+    records.service(called, 100)
+    services.grade_volunteers(session, now=NOW)
+    worker = actor_for(session, make_person("social_worker", name="李社工"))
+    services.record_follow_up(session, called.id, {"method": "phone", "outcome": "reached"}, actor=worker, now=NOW)
+    listed = Counter(item.grade.colour for item in services.follow_up_list(session, worker, now=NOW))
+    assert services.follow_up_counts(session, worker, now=NOW) == {"yellow": listed["yellow"], "red": listed["red"]}
+    assert listed["yellow"] == 1 and red.id in {item.person.id for item in services.follow_up_list(session, worker, now=NOW)}

@@ -448,17 +448,21 @@ def follow_up_list(session: Session, actor: Actor, *, now: dt.datetime, limit: i
 def follow_up_counts(session: Session, actor: Actor, *, now: dt.datetime, homes: Sequence[int] | None = None) -> dict[str, int]:
     """How many yellow and red volunteers in the actor's subtrees wait for a call back: counted, not listed.
 
-    Everyone flagged is counted in SQL; only those called back in the last
-    FOLLOW_UP_FRESH_DAYS (a few) are read, to take away the ones who need no call yet.
+    Everyone flagged is counted from the grade tallies (tallies.py: current
+    grades per organisation and colour, which the grading keeps under each
+    volunteer's home); only those called back in the last FOLLOW_UP_FRESH_DAYS
+    (a few) are read, to take away the ones who need no call yet.
     """
     found = {"yellow": 0, "red": 0}
     homes = _carer_homes(session, actor) if homes is None else homes
     if not homes:
         return found
-    flagged = _flagged(homes).subquery()
-    found.update({colour: int(count) for colour, count in session.execute(select(flagged.c.colour, func.count()).group_by(flagged.c.colour))})
+    standing = tallies.counts(session, list(homes))
+    found = {colour: standing.get(colour, 0) for colour in found}
     recent = select(FollowUp.volunteer_id).where(FollowUp.at >= now - dt.timedelta(days=FOLLOW_UP_FRESH_DAYS))
-    called = list(session.scalars(_flagged(homes).where(Grade.subject_id.in_(recent))))
+    called = list(session.scalars(
+        select(Grade).where(_current(), Grade.colour.in_(("yellow", "red")), Grade.organisation_id.in_(list(homes)), Grade.subject_id.in_(recent))
+    ))
     lasts = _last_follow_ups(session, [g.subject_id for g in called])
     for grade in called:
         if _called_back(lasts.get(grade.subject_id), grade, now=now):
