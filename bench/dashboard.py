@@ -12,8 +12,9 @@ programme's figures with the default year, and what waits for them), 20 times
 per county: p50 and p95. The aim (DESIGN.md, "Performance yardsticks"): p95
 under 500 ms at the large size. Last, the nightly grading of the large county
 (`grade_volunteers`), aim under 60 s, when the grading package provides it.
-The roll-up the approvals keep (events/rollup.py) is recomputed once after the
-bulk writes, as the migration backfills it. Ledger accounts are written with
+The roll-up the approvals keep (events/rollup.py) and the grade tallies the
+grading keeps (grading/tallies.py) are recomputed once after the bulk writes,
+as the migrations backfill them. Ledger accounts are written with
 their balances but no postings: the workbench reads balances, never replays
 the ledger.
 """
@@ -35,6 +36,7 @@ from timebank.certify.models import Certificate
 from timebank.db import Database
 from timebank.events.models import Activity, Attendance
 from timebank.events.rollup import rebuild
+from timebank.grading import tallies
 from timebank.grading.models import Grade
 from timebank.ledger.models import Account
 from timebank.needs.models import Need, Resident
@@ -209,9 +211,11 @@ def reset_sequences(database: Database) -> None:
 
 
 def after_seed(database: Database) -> None:
-    """The roll-up the approvals would have kept, recomputed once for the rows written in bulk (as the migration backfills it)."""
+    """The roll-up the approvals would have kept and the grade tallies the grading would have, recomputed once for the rows
+    written in bulk (as the migrations backfill them)."""
     with database.session() as session:
         rebuild(session)
+        tallies.rebuild(session)
         session.commit()
     if database.dialect == "postgresql":
         # What autovacuum does after a bulk load: statistics, and the visibility map index-only scans rely on.

@@ -49,6 +49,12 @@ def test_a_street_coordinator_sees_both_communities_and_may_narrow_to_one(sessio
     assert west.needs["red"] == {"recorded": 1}
 
 
+def test_points_outstanding_are_the_same_summed_by_probes_or_in_one_pass(session, programme_world):
+    scope = scope_for(session, programme_world["people"]["street_coordinator"])
+    small, large = (figures.points_outstanding(session, scope, graded=n) for n in (0, figures.PROBE_AT_MOST + 1))
+    assert small == large == figures.points_outstanding(session, scope) == 40 + 25 + 1000
+
+
 def test_the_date_range_limits_every_dated_figure(session, programme_world):
     found = figures.programme(session, scope_for(session, programme_world["people"]["coordinator"],
                                                  start=dt.date(2026, 10, 1), end=dt.date(2026, 10, 31)))

@@ -15,6 +15,7 @@ from timebank.localtime import local_day
 from timebank.orgs.models import Organisation
 from timebank.people.access import Actor, Grant
 from timebank.people.models import Person
+from timebank.redeem.models import Redemption, Station
 from timebank.workbench import programme as figures, services
 from tests.conftest import NOW
 
@@ -61,6 +62,32 @@ def grades_from_history(session, scope) -> dict[str, int]:
     return {"green": 0, "blue": 0, "yellow": 0, "red": 0} | dict(Counter(colours))
 
 
+def people_from_rows(session, scope) -> tuple[int, dict[str, int]]:
+    """Active people homed in the scope, and those approved in each local month of the range, read row by row."""
+    since, until = scope.bounds
+    rows = session.execute(
+        select(Person.approved_at).join(Organisation, Organisation.id == Person.home_organisation_id)
+        .where(scope.below(Organisation.path), Person.status == "active")
+    ).scalars().all()
+    months = Counter(f"{local_day(at):%Y-%m}" for at in rows if at is not None and since <= at < until)
+    return len(rows), {m: months.get(m, 0) for m in scope.months}
+
+
+def redemptions_from_rows(session, scope) -> dict[str, tuple[int, int]]:
+    """Completed redemptions at the scope's stations per local month of the range, read row by row."""
+    since, until = scope.bounds
+    found = {m: [0, 0] for m in scope.months}
+    rows = session.execute(
+        select(Redemption.created_at, Redemption.points).join(Station, Station.id == Redemption.station_id)
+        .join(Organisation, Organisation.id == Station.organisation_id)
+        .where(scope.below(Organisation.path), Redemption.status == "completed", Redemption.created_at >= since, Redemption.created_at < until)
+    )
+    for at, points in rows:
+        found[f"{local_day(at):%Y-%m}"][0] += 1
+        found[f"{local_day(at):%Y-%m}"][1] += points
+    return {m: (count, points) for m, (count, points) in found.items()}
+
+
 def test_the_demo_workbench_shows_what_the_attendances_and_grades_say_for_any_range(session):
     roots = session.scalars(select(Organisation).where(Organisation.parent_id.is_(None))).all()
     coordinator = Actor(0, tuple(Grant("coordinator", o.id, o.path) for o in roots))
@@ -74,6 +101,8 @@ def test_the_demo_workbench_shows_what_the_attendances_and_grades_say_for_any_ra
         scope = figures.programme_scope(session, actor=coordinator, now=NOW, **chosen)
         assert figures.hours_by_month(session, scope) == hours_from_attendances(session, scope), chosen
         assert figures.active_volunteers(session, scope) == active_from_attendances(session, scope), chosen
+        assert figures.volunteer_counts(session, scope) == people_from_rows(session, scope), chosen
+        assert figures.redemptions_by_month(session, scope) == redemptions_from_rows(session, scope), chosen
     scope = figures.programme_scope(session, actor=coordinator, now=NOW)
     assert sum(sum(m.values()) for m in figures.hours_by_month(session, scope).values()) > 0
     assert figures.grade_distribution(session, scope) == grades_from_history(session, scope)

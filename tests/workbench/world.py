@@ -9,6 +9,7 @@ from sqlalchemy import update
 
 from timebank.events import rollup
 from timebank.events.models import Attendance
+from timebank.grading import tallies
 from timebank.grading.models import Grade, SupervisionIndex
 from timebank.needs.models import Need, Resident
 from timebank.redeem.models import Redemption, Station
@@ -45,10 +46,14 @@ def need(session, org, *, colour: str, status: str, recorded_at: dt.datetime, tr
 
 
 def grade(session, person, colour: str, day: dt.date) -> None:
-    """A grade row for the volunteer on `day`, the one that stands now (as the grading flags it); give days in order."""
+    """A grade row for the volunteer on `day`, the one that stands now (as the grading flags it); give days in order.
+
+    Written directly, so the grade tallies are recounted, as after rows written in bulk."""
     session.execute(update(Grade).where(Grade.subject_id == person.id).values(is_current=False))
     session.add(Grade(subject_type="volunteer", subject_id=person.id, organisation_id=person.home_organisation_id, graded_on=day,
                       computed_colour=colour, colour=colour, figures_json="{}", explanation="90 天内服务 3 次", computed_at=NOW, is_current=True))
+    session.flush()
+    tallies.rebuild(session)
 
 
 def build_programme_world(session, org_tree, make_person, make_activity, ledger_setup, credit):

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from timebank.audit.services import record
 from timebank.domain import InvalidInput, NotFound
 from timebank.events.models import Activity, Attendance, SignUp
-from timebank.grading import rules
+from timebank.grading import rules, tallies
 from timebank.grading.models import FollowUp, Grade, GradeColour
 from timebank.localtime import LOCAL_TZ, local_day
 from timebank.needs.models import Assignment, Order, Rating
@@ -221,21 +221,27 @@ def _store(session: Session, subject_type: str, computed: dict[int, tuple[int, s
     """
     today = local_day(now)
     inserts, updates, superseded = [], [], []
+    moved: Counter = Counter()  # (organisation, colour) -> change in current grades, for the tallies
     for subject_id, (organisation_id, colour, figures, explanation) in computed.items():
         figures_json = json.dumps(figures, sort_keys=True)
         current = latest.get(subject_id)
+        was = (current.organisation_id, current.colour) if current is not None else None
         if current is not None and current.computed_colour == colour:
             if (current.figures_json, current.explanation, current.organisation_id) != (figures_json, explanation, organisation_id):
                 updates.append({"id": current.id, "figures_json": figures_json, "explanation": explanation, "organisation_id": organisation_id, "computed_at": now})
+                tallies.move(moved, was, (organisation_id, current.colour))
         elif current is not None and current.graded_on == today:
             updates.append({
                 "id": current.id, "computed_colour": colour, "colour": colour, "figures_json": figures_json, "explanation": explanation,
                 "organisation_id": organisation_id, "computed_at": now, "overridden_by": None, "overridden_at": None, "override_reason": None,
             })
+            tallies.move(moved, was, (organisation_id, colour))
         else:
             newest = current is None or current.graded_on < today
             if current is not None and newest:
                 superseded.append({"id": current.id, "is_current": False})
+            if newest:
+                tallies.move(moved, was, (organisation_id, colour))
             inserts.append({
                 "subject_type": subject_type, "subject_id": subject_id, "organisation_id": organisation_id, "graded_on": today,
                 "computed_colour": colour, "colour": colour, "figures_json": figures_json, "explanation": explanation, "computed_at": now,
@@ -247,6 +253,8 @@ def _store(session: Session, subject_type: str, computed: dict[int, tuple[int, s
         session.execute(insert(Grade), inserts[chunk:chunk + 5000])
     for chunk in range(0, len(updates), 5000):
         session.execute(update(Grade), updates[chunk:chunk + 5000])
+    if subject_type == VOLUNTEER:
+        tallies.add(session, moved)
 
 
 def grade_volunteers(session: Session, *, organisation: Organisation | int | None = None, now: dt.datetime) -> dict[str, int]:
@@ -307,9 +315,17 @@ def grade_of(session: Session, volunteer_id: int, *, subject_type: str = VOLUNTE
     )
 
 
-def _in_subtrees(session: Session, organisation_ids: Sequence[int]):
+def _in_subtrees(session: Session, organisation_ids: Sequence[int]) -> list[int] | None:
     paths = list(session.scalars(select(Organisation.path).where(Organisation.id.in_(list(organisation_ids)))))
-    return select(Organisation.id).where(or_(*[Organisation.path.startswith(p) for p in paths])) if paths else None
+    return _ids_below(session, paths)
+
+
+def _ids_below(session: Session, paths: Sequence[str]) -> list[int] | None:
+    """The ids of the organisations under `paths` (None for no paths): resolved first, so the figures that filter
+    by them read an index range the planner can estimate rather than join the organisations on a path prefix."""
+    if not paths:
+        return None
+    return list(session.scalars(select(Organisation.id).where(or_(*[Organisation.path.startswith(p) for p in paths]))))
 
 
 def _current(subject_type: str = VOLUNTEER):
@@ -319,13 +335,17 @@ def _current(subject_type: str = VOLUNTEER):
 
 def current_grades(session: Session, organisation_ids: Sequence[int]) -> dict[str, int]:
     """How many volunteers of those organisations (and below) stand at each colour now."""
+    return grade_counts(session, _in_subtrees(session, organisation_ids) or ())
+
+
+def grade_counts(session: Session, homes: Sequence[int]) -> dict[str, int]:
+    """How many volunteers graded under those organisations (ids, not subtrees) stand at each colour now.
+
+    Read from the tallies the grading and the overrides keep (grading/tallies.py):
+    a few rows per organisation, however many volunteers it has.
+    """
     counts = {c.value: 0 for c in GradeColour}
-    within = _in_subtrees(session, organisation_ids)
-    if within is None:
-        return counts
-    stmt = select(Grade.colour, func.count()).where(_current(), Grade.organisation_id.in_(within.scalar_subquery())).group_by(Grade.colour)
-    for colour, count in session.execute(stmt):
-        counts[colour] = count
+    counts.update(tallies.counts(session, list(homes)))
     return counts
 
 
@@ -373,10 +393,15 @@ def override_grade(session: Session, subject_type: str, subject_id: int, colour:
     if grade is None:
         raise InvalidInput(errors={"colour": ["This volunteer has not been graded yet."]})
     before = {"colour": grade.colour, "override_reason": grade.override_reason}
+    was = (grade.organisation_id, grade.colour)
     if colour == grade.computed_colour:  # back to what the rules give: no override stands
         grade.colour, grade.overridden_by, grade.overridden_at, grade.override_reason = colour, None, None, None
     else:
         grade.colour, grade.overridden_by, grade.overridden_at, grade.override_reason = colour, actor.id, now, reason.strip()[:200]
+    if subject_type == VOLUNTEER and grade.is_current:
+        changes: Counter = Counter()
+        tallies.move(changes, was, (grade.organisation_id, grade.colour))
+        tallies.add(session, changes)
     record(session, actor=actor.id, action="override_grade", target=("grade", grade.id),
            changes={"colour": [before["colour"], grade.colour], "override_reason": [before["override_reason"], reason.strip()[:200]]}, now=now)
     return grade
@@ -391,16 +416,15 @@ class FollowUpItem:
     last: FollowUp | None
 
 
-def _carer_homes(actor: Actor):
-    paths = actor.paths(CARERS)
-    return select(Organisation.id).where(or_(*[Organisation.path.startswith(p) for p in paths])) if paths else None
+def _carer_homes(session: Session, actor: Actor) -> list[int] | None:
+    return _ids_below(session, actor.paths(CARERS))
 
 
-def _flagged(homes):
+def _flagged(homes: Sequence[int]):
     """Current yellow and red grades of volunteers homed in `homes`."""
     return (
         select(Grade).join(Person, Person.id == Grade.subject_id)
-        .where(_current(), Grade.colour.in_(("yellow", "red")), Person.home_organisation_id.in_(homes.scalar_subquery()))
+        .where(_current(), Grade.colour.in_(("yellow", "red")), Person.home_organisation_id.in_(list(homes)))
     )
 
 
@@ -411,7 +435,7 @@ def _called_back(last: FollowUp | None, grade: Grade, *, now: dt.datetime) -> bo
 
 def follow_up_list(session: Session, actor: Actor, *, now: dt.datetime, limit: int = 500) -> list[FollowUpItem]:
     """Yellow and red volunteers in the actor's subtrees with no follow-up since their colour began (or in 90 days), oldest first."""
-    homes = _carer_homes(actor)
+    homes = _carer_homes(session, actor)
     if homes is None:
         return []
     stmt = _flagged(homes).add_columns(Person).order_by(Grade.graded_on, Grade.id).limit(limit * 2)
@@ -421,20 +445,24 @@ def follow_up_list(session: Session, actor: Actor, *, now: dt.datetime, limit: i
     return items[:limit]
 
 
-def follow_up_counts(session: Session, actor: Actor, *, now: dt.datetime) -> dict[str, int]:
+def follow_up_counts(session: Session, actor: Actor, *, now: dt.datetime, homes: Sequence[int] | None = None) -> dict[str, int]:
     """How many yellow and red volunteers in the actor's subtrees wait for a call back: counted, not listed.
 
-    Everyone flagged is counted in SQL; only those called back in the last
-    FOLLOW_UP_FRESH_DAYS (a few) are read, to take away the ones who need no call yet.
+    Everyone flagged is counted from the grade tallies (tallies.py: current
+    grades per organisation and colour, which the grading keeps under each
+    volunteer's home); only those called back in the last FOLLOW_UP_FRESH_DAYS
+    (a few) are read, to take away the ones who need no call yet.
     """
     found = {"yellow": 0, "red": 0}
-    homes = _carer_homes(actor)
-    if homes is None:
+    homes = _carer_homes(session, actor) if homes is None else homes
+    if not homes:
         return found
-    flagged = _flagged(homes).subquery()
-    found.update({colour: int(count) for colour, count in session.execute(select(flagged.c.colour, func.count()).group_by(flagged.c.colour))})
+    standing = tallies.counts(session, list(homes))
+    found = {colour: standing.get(colour, 0) for colour in found}
     recent = select(FollowUp.volunteer_id).where(FollowUp.at >= now - dt.timedelta(days=FOLLOW_UP_FRESH_DAYS))
-    called = list(session.scalars(_flagged(homes).where(Grade.subject_id.in_(recent))))
+    called = list(session.scalars(
+        select(Grade).where(_current(), Grade.colour.in_(("yellow", "red")), Grade.organisation_id.in_(list(homes)), Grade.subject_id.in_(recent))
+    ))
     lasts = _last_follow_ups(session, [g.subject_id for g in called])
     for grade in called:
         if _called_back(lasts.get(grade.subject_id), grade, now=now):

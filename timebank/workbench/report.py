@@ -6,6 +6,7 @@ not to a reader's chosen language. No Flask here.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ class MonthlyReport:
 
 def _month_scope(scope: figures.Scope) -> figures.Scope:
     """The twelve months up to the report's month, for the trend table."""
-    return figures.Scope(scope.paths, scope.organisation_ids, scope.organisation, figures.default_start(scope.end), scope.end)
+    return dataclasses.replace(scope, start=figures.default_start(scope.end))
 
 
 def monthly(session: Session, scope: figures.Scope, *, now: dt.datetime) -> MonthlyReport:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from timebank.audit.models import AuditEntry
@@ -119,22 +118,26 @@ class CarerBench:
         return sum(item.undecided for item in self.to_review if item.due_soon)
 
 
-def _in_reach(actor: Actor, column: Any) -> Any:
-    return or_(*[column.startswith(path, autoescape=True) for path in actor.paths(CARERS)] or [False])
+def reach_ids(session: Session, actor: Actor) -> list[int]:
+    """The organisations in the actor's caring subtrees, resolved once (one indexed statement) for the figures to filter by."""
+    paths = actor.paths(CARERS)
+    if not paths:
+        return []
+    return list(session.scalars(select(Organisation.id).where(or_(*[Organisation.path.startswith(path, autoescape=True) for path in paths]))))
 
 
-def activities_to_review(session: Session, *, actor: Actor, now: dt.datetime) -> list[ToReview]:
+def activities_to_review(session: Session, *, actor: Actor, now: dt.datetime, homes: list[int] | None = None) -> list[ToReview]:
     """Finished activities the actor reviews that still have undecided attendances, the nearest deadline first.
 
     The same attendances the review sheet lists as undecided, counted per activity (so a Friday's 200 are
     a handful of rows), each with the deadline the overdue list uses.
     """
+    homes = reach_ids(session, actor) if homes is None else homes
     rows = session.execute(
         select(Activity, func.count(Attendance.id))
         .join(Attendance, Attendance.activity_id == Activity.id)
-        .join(Organisation, Organisation.id == Activity.organisation_id)
         .where(Attendance.status.in_(UNDECIDED), Activity.ends_at < now,
-               or_(_in_reach(actor, Organisation.path), Activity.person_in_charge_id == actor.id))
+               or_(Activity.organisation_id.in_(homes), Activity.person_in_charge_id == actor.id))
         .group_by(Activity.id).order_by(Activity.ends_at).limit(200)
     ).all()
     today, found = local_day(now), []
@@ -146,24 +149,24 @@ def activities_to_review(session: Session, *, actor: Actor, now: dt.datetime) ->
     return found
 
 
-def flagged_volunteers(session: Session, *, actor: Actor, now: dt.datetime) -> dict[str, int]:
+def flagged_volunteers(session: Session, *, actor: Actor, now: dt.datetime, homes: list[int] | None = None) -> dict[str, int]:
     """Yellow and red volunteers in the actor's subtrees still waiting for a follow-up call (the grading's own rule)."""
-    return follow_up_counts(session, actor, now=now)
+    return follow_up_counts(session, actor, now=now, homes=homes)
 
 
 def carer_bench(session: Session, *, actor: Actor, now: dt.datetime) -> CarerBench:
     """What waits for a social worker: attendances to approve, needs to triage, what is overdue, whom to call back."""
-    to_review = activities_to_review(session, actor=actor, now=now)
-    needs_here = and_(Need.organisation_id == Organisation.id, _in_reach(actor, Organisation.path))
-    recorded = select(Need).join(Organisation, needs_here).where(Need.status == NeedStatus.RECORDED.value)
+    homes = reach_ids(session, actor)
+    to_review = activities_to_review(session, actor=actor, now=now, homes=homes)
+    needs_here = Need.organisation_id.in_(homes)
+    recorded = select(Need).where(needs_here, Need.status == NeedStatus.RECORDED.value)
     to_triage = session.scalar(select(func.count()).select_from(recorded.subquery())) or 0
     overdue_needs = session.scalar(
-        select(func.count(Need.id)).join(Organisation, needs_here).where(Need.due_at.is_not(None), Need.due_at < now)
+        select(func.count(Need.id)).where(needs_here, Need.due_at.is_not(None), Need.due_at < now)
     ) or 0
     overdue_offers = session.scalar(
         select(func.count(Assignment.id)).join(Order, Order.id == Assignment.order_id)
-        .join(Organisation, Organisation.id == Order.organisation_id)
-        .where(_in_reach(actor, Organisation.path), Assignment.status == AssignmentStatus.OFFERED.value,
+        .where(Order.organisation_id.in_(homes), Assignment.status == AssignmentStatus.OFFERED.value,
                Assignment.respond_by.is_not(None), Assignment.respond_by < now)
     ) or 0
     history = index_history(session, actor.id, months=1)
@@ -175,7 +178,7 @@ def carer_bench(session: Session, *, actor: Actor, now: dt.datetime) -> CarerBen
         overdue_needs=int(overdue_needs),
         overdue_offers=int(overdue_offers),
         low_ratings=len(low_ratings(session, actor=actor)),
-        flagged_volunteers=flagged_volunteers(session, actor=actor, now=now),
+        flagged_volunteers=flagged_volunteers(session, actor=actor, now=now, homes=homes),
         index=history[-1] if history else None,
     )
 
