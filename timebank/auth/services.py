@@ -12,6 +12,7 @@ from sqlalchemy import Select, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from timebank.audit.services import record
+from timebank.db import instance_of
 from timebank.auth.passwords import hash_password, password_matches
 from timebank.auth.models import DeviceToken, SignIn
 from timebank.domain import DomainError, InvalidInput, NotAllowed, NotFound
@@ -218,18 +219,17 @@ def authenticate_device(session: Session, plain: str, *, now: dt.datetime) -> De
     """The live token this bearer string is, recording its use; None if unknown or revoked."""
     if not plain or not plain.startswith(DEVICE_TOKEN_PREFIX):
         return None
-    token = session.scalar(_device_query(), {"token_hash": _digest(plain)})
-    if token is None or token.revoked_at is not None:
+    row = session.connection().execute(DEVICE_READ, {"token_hash": _digest(plain)}).first()
+    if row is None or row.revoked_at is not None:
         return None
+    token = instance_of(session, DeviceToken, row._asdict())
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5):
         token.last_used_at = now
     return token
 
 
-@functools.cache
-def _device_query() -> Select:
-    # Every call of a station tablet or kiosk asks this: built once.
-    return select(DeviceToken).where(DeviceToken.token_hash == bindparam("token_hash"))
+# Every call of a station tablet or kiosk asks this: built once, its row made into the session's object.
+DEVICE_READ = select(*DeviceToken.__table__.c).where(DeviceToken.__table__.c.token_hash == bindparam("token_hash"))
 
 
 def resume_device(session: Session, token_id: int, fingerprint: str, *, now: dt.datetime, record_use: bool) -> DeviceToken | None:

@@ -14,14 +14,14 @@ import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 from sqlalchemy import Row, bindparam, func, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from timebank.db import instance_of
 from timebank.ledger.errors import (
     AccountClosed,
     AlreadyReversed,
@@ -37,7 +37,6 @@ from timebank.ledger.errors import (
 from timebank.ledger.models import Account, Commodity, Kind, OwnerType, Posting, Transaction
 
 Ref = tuple[str, int]
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -309,7 +308,7 @@ def _post(
     conn.execute(INSERT_POSTINGS, rows)
     # The caller gets the transaction without another query; its postings
     # load on first access, which most callers never make.
-    return attach(session, Transaction(id=txn_id, **values))
+    return instance_of(session, Transaction, {"id": txn_id, **values})
 
 
 # The hot path runs prebuilt Core statements: building an ORM statement on
@@ -341,13 +340,6 @@ def _insert_transaction(dialect: str) -> postgresql.Insert | sqlite.Insert:
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(TRANSACTIONS.c.id)
     )
-
-
-def attach(session: Session, instance: T) -> T:
-    """Make an object for a row just inserted by Core part of the session, without a query."""
-    make_transient_to_detached(instance)
-    session.add(instance)
-    return instance
 
 
 def resolve_accounts(session: Session, codes: Sequence[str]) -> dict[str, Row]:
