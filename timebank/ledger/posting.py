@@ -218,8 +218,14 @@ def post(
     ref: Ref | None = None,
     event_at: dt.datetime | None = None,
     now: dt.datetime,
+    accounts: Mapping[str, Row] | None = None,
 ) -> Transaction:
-    """Post one balanced transaction; a retry with the same key returns the first one."""
+    """Post one balanced transaction; a retry with the same key returns the first one.
+
+    `accounts` are the legs' accounts as `resolve_accounts` gave them to the caller earlier in the same
+    database transaction (before its first write, say): an account's id and kind never change, and the
+    guarded update of its balance refuses it if it was closed since. Any other account is read here.
+    """
     return _post(
         session,
         legs,
@@ -230,6 +236,7 @@ def post(
         ref=ref,
         event_at=event_at,
         now=now,
+        accounts=accounts,
     )
 
 
@@ -246,6 +253,7 @@ def _post(
     now: dt.datetime,
     reverses_id: int | None = None,
     release_held: Mapping[int, int] | None = None,
+    accounts: Mapping[str, Row] | None = None,
 ) -> Transaction:
     """`post`, plus what reversals and hold captures need: the link and the held amounts to free."""
     check_actor(actor)
@@ -257,7 +265,8 @@ def _post(
         raise LedgerError("An idempotency key is required.")
     kind = str(kind)
 
-    accounts = resolve_accounts(session, [leg.code for leg in legs])
+    if accounts is None or not all(leg.code in accounts and accounts[leg.code].running_balance for leg in legs):
+        accounts = resolve_accounts(session, [leg.code for leg in legs])
     check_balanced(legs, accounts)
     fingerprint = transaction_fingerprint(kind, legs, ref, reverses_id)
     values = dict(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired
-from sqlalchemy import Select, bindparam, func, select, true, update
+from sqlalchemy import Connection, Select, bindparam, func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -31,6 +31,7 @@ from timebank.db import instance_of, loaded
 from timebank.domain import Conflict, DomainError, NotAllowed, NotFound
 from timebank.ledger import AccountClosed, AlreadyReversed, InsufficientBalance, Kind, UnknownAccount, open_account, post, reverse, rules
 from timebank.ledger.models import Account, Commodity, OwnerType, Posting, Transaction
+from timebank.ledger.posting import Leg, resolve_accounts
 from timebank.localtime import LOCAL_TZ, local, local_day
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import home_policy
@@ -305,14 +306,13 @@ def _fingerprint(station_id: int, volunteer_id: int, lines: Mapping[int, int]) -
     return hashlib.sha256(json.dumps(content).encode()).hexdigest()
 
 
-def _claim(session: Session, key: str, fingerprint: str, counter: Counter, volunteer_id: int, totals: Mapping[str, int],
+def _claim(session: Session, connection: Connection, key: str, fingerprint: str, counter: Counter, volunteer_id: int, totals: Mapping[str, int],
            now: dt.datetime) -> tuple[dict[str, Any], Redemption | None]:
     """Claim the basket key: the new redemption's row (with its id and what it costs), or the redemption a first
     request already made."""
     row = dict(idempotency_key=key, fingerprint=fingerprint, station_id=counter.station.id, volunteer_id=volunteer_id,
                clerk_id=counter.actor_id, device_id=counter.device_id, points=totals[Commodity.PTS.value],
                minutes=totals[Commodity.HOUR.value], status=RedemptionStatus.COMPLETED.value, created_at=now)
-    connection = session.connection()
     row["id"] = connection.execute(_insert_redemption(connection.dialect.name), row).scalar()
     if row["id"] is None:
         existing = session.scalar(select(Redemption).where(Redemption.idempotency_key == key))
@@ -436,16 +436,29 @@ def _check_rules(session: Session, counter: Counter, volunteer: Visitor, items: 
                 raise error(item=item.name, limit=limit, used=already)
 
 
-def _post_to_ledger(session: Session, counter: Counter, volunteer_id: int, redemption_id: int, number: str, totals: Mapping[str, int],
-                    *, now: dt.datetime) -> Transaction:
-    """One transaction: the volunteer's points and hours to the station's accounts."""
-    legs = [leg for commodity, amount in totals.items() if amount
+def _basket_legs(counter: Counter, volunteer_id: int, totals: Mapping[str, int]) -> list[Leg]:
+    """The ledger's legs of a basket: the volunteer's points and hours to the station's accounts."""
+    return [leg for commodity, amount in totals.items() if amount
             for leg in rules.redemption_legs(volunteer_id, counter.station.id, amount, Commodity(commodity))]
+
+
+def _known_accounts(session: Session, legs: list[Leg]) -> Mapping[str, Any] | None:
+    """The legs' accounts, read before the basket's first write (so not under SQLite's write lock); None if one
+    is missing, which the posting then says."""
+    try:
+        return resolve_accounts(session, [leg.code for leg in legs]) if legs else None
+    except UnknownAccount:
+        return None
+
+
+def _post_to_ledger(session: Session, counter: Counter, legs: list[Leg], accounts: Mapping[str, Any] | None, redemption_id: int,
+                    number: str, totals: Mapping[str, int], *, now: dt.datetime) -> Transaction:
+    """One transaction: the volunteer's points and hours to the station's accounts."""
     arguments = dict(kind=Kind.REDEMPTION, idempotency_key=f"redemption:{redemption_id}", actor=counter.actor_id,
                      memo=f"{counter.station.name} 兑换 {number}", ref=("redemption", redemption_id), now=now)
     try:
         try:
-            return post(session, legs, **arguments)
+            return post(session, legs, accounts=accounts, **arguments)
         except UnknownAccount as exc:
             if not exc.params.get("account", "").startswith("station:"):
                 raise
@@ -506,7 +519,10 @@ def redeem(session: Session, counter: Counter, data: Mapping[str, Any], secret_k
     totals: dict[str, int] = {Commodity.PTS.value: 0, Commodity.HOUR.value: 0}
     for item in items.values():
         totals[item.commodity] += lines[item.id] * item.price
-    row, earlier = _claim(session, values["idempotency_key"], _fingerprint(counter.station.id, volunteer.id, lines),
+    legs = _basket_legs(counter, volunteer.id, totals)
+    accounts = _known_accounts(session, legs)
+    connection = session.connection()
+    row, earlier = _claim(session, connection, values["idempotency_key"], _fingerprint(counter.station.id, volunteer.id, lines),
                           counter, volunteer.id, totals, now)
     if earlier is not None:
         return earlier, False
@@ -518,16 +534,15 @@ def redeem(session: Session, counter: Counter, data: Mapping[str, Any], secret_k
     # key): a plain FOR UPDATE would have two baskets each wait for the other's KEY SHARE, a deadlock.
     limited = any(item.limit_per_day or item.limit_per_month for item in items.values())
     if limited and session.get_bind().dialect.name != "sqlite":  # SQLite's write lock already lets one writer in at a time
-        session.connection().execute(LOCK_VOLUNTEER, {"volunteer_id": volunteer.id})
+        connection.execute(LOCK_VOLUNTEER, {"volunteer_id": volunteer.id})
     _check_rules(session, counter, volunteer, items, lines, now)
     redemption_id = row["id"]
     row["number"] = f"DH{local(now):%Y%m%d}-{redemption_id:06d}"
-    _take_stock(session, counter, redemption_id, [items[item_id] for item_id in item_ids], lines, now=now)
+    _take_stock(session, connection, counter, redemption_id, [items[item_id] for item_id in item_ids], lines, now=now)
     made = [dict(redemption_id=redemption_id, item_id=item.id, item_name=item.name, commodity=item.commodity,
                  quantity=lines[item.id], unit_price=item.price) for item in (items[item_id] for item_id in item_ids)]
-    connection = session.connection()
     connection.execute(INSERT_LINES, made)
-    row["transaction_id"] = _post_to_ledger(session, counter, volunteer.id, redemption_id, row["number"], totals, now=now).id
+    row["transaction_id"] = _post_to_ledger(session, counter, legs, accounts, redemption_id, row["number"], totals, now=now).id
     connection.execute(COMPLETE, {"redemption_id": redemption_id, "redemption_number": row["number"], "ledger_transaction": row["transaction_id"]})
     # The redemption as the session would load it, made part of it only now that all of it is written (a
     # refusal leaves nothing behind in the session either); the receipt reads it without a query.
@@ -536,11 +551,10 @@ def redeem(session: Session, counter: Counter, data: Mapping[str, Any], secret_k
     return redemption, True
 
 
-def _take_stock(session: Session, counter: Counter, redemption_id: int, items: list[Any], lines: Mapping[int, int],
+def _take_stock(session: Session, connection: Connection, counter: Counter, redemption_id: int, items: list[Any], lines: Mapping[int, int],
                 *, now: dt.datetime) -> None:
     """Take the basket's goods from the station's stock, each by a guarded UPDATE, and log the movements; OutOfStock
     for the first item short."""
-    connection = session.connection()
     movements = []
     for item in items:
         if not item.tracks_stock:
