@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
 from tests.conftest import NOW, signed_in
 from tests.events.test_checkin_cost import statements
 from tests.redeem.test_counter_api import _visit, on_duty, tablet_of
+from timebank.auth.models import DeviceToken
 
 #: A basket of a good with a daily limit and a service, at the counter. Who asks and where, then who comes and what
 #: they take: at the tablet, its token, then the station with its organisation and the clerk on duty with their
@@ -84,3 +86,18 @@ def test_a_retried_basket_reads_the_first_receipt_without_writing_again(app, ses
     assert (first.status_code, again.status_code) == (201, 200) and again.json == first.json
     writes = [sql for sql in seen if not sql.lstrip().upper().startswith("SELECT")]
     assert len(writes) == 1 and writes[0].startswith("INSERT INTO redemptions"), "\n".join(seen)  # the claim, which found the first
+
+
+def test_a_tablets_last_use_is_written_before_anything_else_its_basket_locks(app, session, shop, make_person, fund, clock):
+    # Written later, at the commit, one basket could hold the station's account and wait for the token's row
+    # while another held the token's row and waited for the account: a deadlock on PostgreSQL.
+    volunteer, first = make_person(name="张秀英"), make_person(name="李桂兰")
+    fund(volunteer, points=300)
+    fund(first, points=300)
+    client, headers = _at(app, session, shop, "tablet")
+    session.execute(update(DeviceToken).values(last_used_at=None))  # never used: this call records it
+    session.commit()
+    with statements(app) as seen:
+        _redeem_twice(app, client, headers, shop, first, volunteer, [{"item_id": shop.rice.id, "quantity": 1}])
+    writes = [sql for sql in seen if not sql.lstrip().upper().startswith("SELECT")]
+    assert writes[0].startswith("UPDATE device_tokens"), "\n".join(seen)
