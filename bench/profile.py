@@ -208,6 +208,8 @@ def measure(args: argparse.Namespace, url: str, directory: Path) -> dict[str, ob
                 profiler.runcall(send_all, app, requests.measured, requests.expected)
                 stats = pstats.Stats(profiler, stream=sys.stdout)
                 stats.sort_stats("tottime").print_stats(30)
+                if args.stats_out:
+                    stats.dump_stats(args.stats_out)
                 figures["calls"] = round(stats.total_calls / args.requests)
             elif args.profiler == "pyinstrument":
                 from pyinstrument import Profiler
@@ -274,6 +276,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=200, help="measured requests")
     parser.add_argument("--warmup", type=int, default=50, help="untimed requests first")
     parser.add_argument("--profiler", choices=("cprofile", "pyinstrument"), help="profile the measured requests")
+    parser.add_argument("--stats-out", help="with --profiler cprofile: also write the stats to this file (pstats), to browse by caller")
     parser.add_argument("--instructions", action="store_true", help="count CPU instructions under valgrind's callgrind")
     parser.add_argument("--show-statements", action="store_true", help="print the last request's SQL")
     parser.add_argument("--handshake", help=argparse.SUPPRESS)  # the run under valgrind: a folder of signal files

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event, inspect
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -23,6 +23,7 @@ NAMING_CONVENTION = {
 #: 64-bit ids on PostgreSQL; SQLite's INTEGER PRIMARY KEY is already 64-bit.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
+T = TypeVar("T")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 #: The `timebank_write` execution option of a transaction that reads before it writes (see `start_writing`).
 READS_FIRST = "reads_first"
@@ -59,6 +60,26 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 def utcnow() -> dt.datetime:
     """The current time, aware, in UTC (only the edges call this; services take `now`)."""
     return dt.datetime.now(dt.timezone.utc)
+
+
+def instance_of(session: Session, model: type[T], values: dict[str, Any]) -> T:
+    """The session's object for a row read or written by a Core statement (all its columns in `values`): the one
+    the session already holds, or one made from the row and added to it as if loaded, without a query."""
+    found = session.identity_map.get(inspect(model).identity_key_from_primary_key((values["id"],)))
+    if found is not None:
+        return found
+    instance = loaded(model, values)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
+
+
+def loaded(model: type[T], values: dict[str, Any]) -> T:
+    """An object of `model` holding a row's values as the ORM's loading makes it: no constructor, no change
+    events (which cost more than the statement that read the row)."""
+    instance = inspect(model).class_manager.new_instance()
+    instance.__dict__.update(values)
+    return instance
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

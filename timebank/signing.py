@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 
+class _SignerAt(TimestampSigner):
+    """A timestamp signer whose clock reads the moment it is given."""
+
+    def __init__(self, *args: Any, now: dt.datetime, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.now = now
+
+    def get_timestamp(self) -> int:
+        return int(self.now.timestamp())
+
+
 def timed_serializer(secret_key: str, salt: str, now: dt.datetime) -> URLSafeTimedSerializer:
     """An itsdangerous timed serializer for `salt` whose clock reads `now` (signing and checking age alike)."""
-
-    class SignerAt(TimestampSigner):
-        def get_timestamp(self) -> int:
-            return int(now.timestamp())
-
-    return URLSafeTimedSerializer(secret_key, salt=salt, signer=SignerAt)
+    return URLSafeTimedSerializer(secret_key, salt=salt, signer=_SignerAt, signer_kwargs={"now": now})
 
 
 def scanned_token(text: str | None) -> str:

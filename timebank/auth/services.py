@@ -10,8 +10,10 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from timebank.audit.services import record
+from timebank.db import instance_of
 from timebank.auth.passwords import hash_password, password_matches
 from timebank.auth.models import DeviceToken, SignIn
 from timebank.domain import DomainError, InvalidInput, NotAllowed, NotFound
@@ -218,18 +220,25 @@ def authenticate_device(session: Session, plain: str, *, now: dt.datetime) -> De
     """The live token this bearer string is, recording its use; None if unknown or revoked."""
     if not plain or not plain.startswith(DEVICE_TOKEN_PREFIX):
         return None
-    token = session.scalar(_device_query(), {"token_hash": _digest(plain)})
-    if token is None or token.revoked_at is not None:
+    row = session.connection().execute(DEVICE_READ, {"token_hash": _digest(plain)}).first()
+    if row is None or row.revoked_at is not None:
         return None
-    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5):
-        token.last_used_at = now
+    token = instance_of(session, DeviceToken, row._asdict())
+    _record_use(session, token, now)
     return token
 
 
-@functools.cache
-def _device_query() -> Select:
-    # Every call of a station tablet or kiosk asks this: built once.
-    return select(DeviceToken).where(DeviceToken.token_hash == bindparam("token_hash"))
+def _record_use(session: Session, token: DeviceToken, now: dt.datetime) -> None:
+    """Write when the device was last used (at most every five minutes) at once, before anything else the request
+    locks: two calls of one device then always take its row first, and never deadlock on it and another row."""
+    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5):
+        session.connection().execute(RECORD_USE, {"token_id": token.id, "used_at": now})
+        set_committed_value(token, "last_used_at", now)
+
+
+# Every call of a station tablet or kiosk asks this: built once, its row made into the session's object.
+DEVICE_READ = select(*DeviceToken.__table__.c).where(DeviceToken.__table__.c.token_hash == bindparam("token_hash"))
+RECORD_USE = update(DeviceToken.__table__).where(DeviceToken.__table__.c.id == bindparam("token_id")).values(last_used_at=bindparam("used_at", type_=DeviceToken.__table__.c.last_used_at.type))
 
 
 def resume_device(session: Session, token_id: int, fingerprint: str, *, now: dt.datetime, record_use: bool) -> DeviceToken | None:
@@ -240,8 +249,8 @@ def resume_device(session: Session, token_id: int, fingerprint: str, *, now: dt.
     token = session.get(DeviceToken, token_id)
     if token is None or token.revoked_at is not None or not token.token_hash.startswith(fingerprint):
         return None
-    if record_use and (token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5)):
-        token.last_used_at = now
+    if record_use:
+        _record_use(session, token, now)
     return token
 
 

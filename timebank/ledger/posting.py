@@ -14,14 +14,14 @@ import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 from sqlalchemy import Row, bindparam, func, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from timebank.db import instance_of
 from timebank.ledger.errors import (
     AccountClosed,
     AlreadyReversed,
@@ -37,7 +37,6 @@ from timebank.ledger.errors import (
 from timebank.ledger.models import Account, Commodity, Kind, OwnerType, Posting, Transaction
 
 Ref = tuple[str, int]
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -219,8 +218,14 @@ def post(
     ref: Ref | None = None,
     event_at: dt.datetime | None = None,
     now: dt.datetime,
+    accounts: Mapping[str, Row] | None = None,
 ) -> Transaction:
-    """Post one balanced transaction; a retry with the same key returns the first one."""
+    """Post one balanced transaction; a retry with the same key returns the first one.
+
+    `accounts` are the legs' accounts as `resolve_accounts` gave them to the caller earlier in the same
+    database transaction (before its first write, say): an account's id and kind never change, and the
+    guarded update of its balance refuses it if it was closed since. Any other account is read here.
+    """
     return _post(
         session,
         legs,
@@ -231,6 +236,7 @@ def post(
         ref=ref,
         event_at=event_at,
         now=now,
+        accounts=accounts,
     )
 
 
@@ -247,6 +253,7 @@ def _post(
     now: dt.datetime,
     reverses_id: int | None = None,
     release_held: Mapping[int, int] | None = None,
+    accounts: Mapping[str, Row] | None = None,
 ) -> Transaction:
     """`post`, plus what reversals and hold captures need: the link and the held amounts to free."""
     check_actor(actor)
@@ -258,7 +265,8 @@ def _post(
         raise LedgerError("An idempotency key is required.")
     kind = str(kind)
 
-    accounts = resolve_accounts(session, [leg.code for leg in legs])
+    if accounts is None or not all(leg.code in accounts and accounts[leg.code].running_balance for leg in legs):
+        accounts = resolve_accounts(session, [leg.code for leg in legs])
     check_balanced(legs, accounts)
     fingerprint = transaction_fingerprint(kind, legs, ref, reverses_id)
     values = dict(
@@ -309,7 +317,7 @@ def _post(
     conn.execute(INSERT_POSTINGS, rows)
     # The caller gets the transaction without another query; its postings
     # load on first access, which most callers never make.
-    return attach(session, Transaction(id=txn_id, **values))
+    return instance_of(session, Transaction, {"id": txn_id, **values})
 
 
 # The hot path runs prebuilt Core statements: building an ORM statement on
@@ -341,13 +349,6 @@ def _insert_transaction(dialect: str) -> postgresql.Insert | sqlite.Insert:
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(TRANSACTIONS.c.id)
     )
-
-
-def attach(session: Session, instance: T) -> T:
-    """Make an object for a row just inserted by Core part of the session, without a query."""
-    make_transient_to_detached(instance)
-    session.add(instance)
-    return instance
 
 
 def resolve_accounts(session: Session, codes: Sequence[str]) -> dict[str, Row]:

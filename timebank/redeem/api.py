@@ -6,10 +6,10 @@ staff and coordinators use their session.
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from timebank.auth.device_mode import current_clerk
+from timebank.auth.device_mode import current_clerk, duty_ticket
 from timebank.auth.login import current_actor, current_device, limiter, now, requires
 from timebank.auth.schemas import masked_name
 from timebank.db import utcnow
@@ -45,6 +45,8 @@ from timebank.web import db_session, reads_first
 
 bp = api_blueprint("redeem_api", __name__)
 COUNTER_ROLES = (Role.STATION_STAFF, Role.COORDINATOR, Role.ADMIN)
+#: Built once: a schema's fields are copied each time one is made.
+RECEIPT = RedemptionOutSchema()
 
 
 def counter_here(station_id: int) -> counter.Counter:
@@ -53,7 +55,12 @@ def counter_here(station_id: int) -> counter.Counter:
     device = current_device()
     if device is None:
         return counter.open_counter(db_session(), station_id, actor=current_actor())
-    return counter.open_counter(db_session(), station_id, device=device, clerk=current_clerk())
+    if "clerk" in g:  # already read for this request (a tablet's page)
+        return counter.open_counter(db_session(), station_id, device=device, clerk=current_clerk())
+    # Otherwise the clerk on duty is read with the station, and kept for the rest of the request.
+    here = counter.open_device_counter(db_session(), station_id, device, duty_ticket(), current_app.config["SECRET_KEY"], now=utcnow())
+    g.clerk = here.actor
+    return here
 
 
 @bp.post("/stations/<int:station_id>/duty")
@@ -132,7 +139,7 @@ def redeem(station_id: int) -> ResponseReturnValue:
     session = db_session()
     redemption, new = counter.redeem(session, counter_here(station_id), json_body(), current_app.config["SECRET_KEY"], now=now())
     session.commit()
-    return jsonify(RedemptionOutSchema().dump(redemption)), 201 if new else 200
+    return jsonify(RECEIPT.dump(redemption)), 201 if new else 200
 
 
 @bp.get("/redemptions/<int:redemption_id>")

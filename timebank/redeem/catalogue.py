@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from timebank.audit.services import apply_changes, record
 from timebank.domain import InvalidInput, NotFound
 from timebank.events.services import neighbourhood_paths
+from timebank.db import instance_of
 from timebank.ledger.posting import dialect_insert
 from timebank.localtime import local_day
 from timebank.orgs.models import Organisation
@@ -59,16 +60,28 @@ def station_and_organisation(session: Session, station_id: int) -> tuple[Station
 
     While the caller holds the organisation, `station_organisation` finds it in the session without a query.
     """
-    row = session.execute(_station_query(), {"station_id": station_id}).first()
+    row = session.connection().execute(STATION_READ, {"station_id": station_id}).first()
     if row is None:
         raise NotFound("No such station.")
-    return row.Station, row.Organisation
+    return station_from_row(session, row)
 
 
-@functools.cache
-def _station_query() -> Select:
-    # Every counter request asks this: built once.
-    return select(Station, Organisation).join(Organisation, Organisation.id == Station.organisation_id).where(Station.id == bindparam("station_id"))
+# Every counter request reads its station: one statement built once, its row made into the session's objects.
+STATION_COLUMNS = tuple(Station.__table__.c)
+ORGANISATION_COLUMNS = tuple(column.label(f"organisation_{column.key}") for column in Organisation.__table__.c)
+STATION_READ = (
+    select(*STATION_COLUMNS, *ORGANISATION_COLUMNS)
+    .join_from(Station, Organisation, Organisation.id == Station.organisation_id)
+    .where(Station.id == bindparam("station_id"))
+)
+
+
+def station_from_row(session: Session, row: Any) -> tuple[Station, Organisation]:
+    """The station and its organisation from a row that starts with `STATION_READ`'s columns, as the session holds them."""
+    stations, organisations = len(STATION_COLUMNS), len(ORGANISATION_COLUMNS)
+    station = instance_of(session, Station, dict(zip(Station.__table__.c.keys(), row[:stations])))
+    organisation = instance_of(session, Organisation, dict(zip(Organisation.__table__.c.keys(), row[stations:stations + organisations])))
+    return station, organisation
 
 
 def station_organisation(session: Session, station: Station) -> Organisation:
@@ -225,8 +238,14 @@ def offered_items(session: Session, station: Station, item_ids: list[int]) -> di
 @functools.cache
 def _offered_items_query() -> Select:
     # Every basket asks this: built once.
+    return offered_items_query(CatalogueItem)
+
+
+def offered_items_query(*columns: Any) -> Select:
+    """The `columns` of those of the items `item_ids` that the station `station_id` (of the organisation at
+    `station_path`) offers at all, whatever the date: the parameters are bound later."""
     return (
-        select(CatalogueItem).join(Organisation, Organisation.id == CatalogueItem.organisation_id)
+        select(*columns).join(Organisation, Organisation.id == CatalogueItem.organisation_id)
         .where(CatalogueItem.id.in_(bindparam("item_ids", expanding=True)), *_offered_at(bindparam("station_id"), bindparam("station_path", type_=String()), on=None))
     )
 

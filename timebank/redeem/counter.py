@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Connection, Select, bindparam, func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -27,10 +27,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from timebank.audit.services import record
 from timebank.auth import codes
 from timebank.auth.models import DeviceToken
+from timebank.db import instance_of, loaded
 from timebank.domain import Conflict, DomainError, NotAllowed, NotFound
 from timebank.ledger import AccountClosed, AlreadyReversed, InsufficientBalance, Kind, UnknownAccount, open_account, post, reverse, rules
 from timebank.ledger.models import Account, Commodity, OwnerType, Posting, Transaction
-from timebank.ledger.posting import attach
+from timebank.ledger.posting import Leg, resolve_accounts
 from timebank.localtime import LOCAL_TZ, local, local_day
 from timebank.orgs.models import Organisation
 from timebank.orgs.services import home_policy
@@ -38,8 +39,8 @@ from timebank.people.access import MANAGERS, Actor
 from timebank.people.balances import VolunteerBalances, summary
 from timebank.people.models import Person, Status
 from timebank.people.services import load
-from timebank.redeem.catalogue import move_stock, offered_items, station_and_organisation, stock_level
-from timebank.redeem.duty import NoClerkOnDuty
+from timebank.redeem.catalogue import STATION_READ, move_stock, offered_items_query, station_and_organisation, station_from_row, stock_level
+from timebank.redeem.duty import NoClerkOnDuty, clerk_from_rows, clerk_on_duty, duty_holder, with_clerk
 from timebank.redeem.models import CatalogueItem, MovementReason, Redemption, RedemptionLine, RedemptionStatus, Station, StationStock, StockMovement
 from timebank.redeem.reports import day_bounds
 from timebank.redeem.schemas import RedemptionRequestSchema, VoidSchema
@@ -146,6 +147,32 @@ def open_counter(session: Session, station_id: int, *, actor: Actor | None = Non
     """The counter of a station, if the actor works there (or manages it), or the device belongs to it
     (served by `clerk`, the clerk on duty, who must work there too)."""
     station, organisation = station_and_organisation(session, station_id)
+    return _counter(station, organisation, actor=actor, device=device, clerk=clerk)
+
+
+def open_device_counter(session: Session, station_id: int, device: DeviceToken, duty_ticket: str | None, secret_key: str,
+                        *, now: dt.datetime) -> Counter:
+    """The counter of a station at its own device, served by the clerk on duty its ticket names (no one, without a
+    ticket): the station, its organisation and the clerk's standing and roles in one read."""
+    if not duty_ticket:
+        return open_counter(session, station_id, device=device)
+    clerk_id, version = duty_holder(device, duty_ticket, secret_key, now=now)
+    rows = session.connection().execute(_device_counter_query(), {"station_id": station_id, "clerk_id": clerk_id}).all()
+    if not rows:  # no such station; a stale clerk is refused first, as everywhere else
+        clerk_on_duty(session, device, duty_ticket, secret_key, now=now)
+        raise NotFound("No such station.")
+    clerk = clerk_from_rows(rows, clerk_id, version)
+    station, organisation = station_from_row(session, rows[0])
+    return _counter(station, organisation, device=device, clerk=clerk)
+
+
+@functools.cache
+def _device_counter_query() -> Select:
+    return with_clerk(STATION_READ, bindparam("clerk_id"))
+
+
+def _counter(station: Station, organisation: Organisation, *, actor: Actor | None = None, device: DeviceToken | None = None,
+             clerk: Actor | None = None) -> Counter:
     if device is not None:
         if device.scope_type != "station" or device.scope_id != station.id:
             raise NotAllowed("This device is not set up for this station.")
@@ -200,14 +227,26 @@ def resume_visit(session: Session, counter: Counter, ticket: str, secret_key: st
 
 def _visitor(session: Session, counter: Counter, ticket: str, secret_key: str, *, now: dt.datetime) -> Person:
     """The volunteer a basket's ticket names, at this station, while it lasts."""
+    volunteer = session.scalar(_visitor_query(), {"member_key": _visit_key(counter, ticket, secret_key, now=now)})
+    return _admitted(counter, volunteer)
+
+
+def _visit_key(counter: Counter, ticket: str, secret_key: str, *, now: dt.datetime) -> str:
+    """The member key a visit ticket carries, if it is this station's and still lasts."""
     try:
         member_key, station_id = timed_serializer(secret_key, VISIT_SALT, now).loads(ticket or "", max_age=VISIT_SECONDS)
     except SignatureExpired:
         raise VisitExpired() from None
     except (BadSignature, ValueError, TypeError):
         raise VisitExpired("This visit is not valid here. Scan the volunteer's code again.") from None
-    volunteer = session.scalar(_visitor_query(), {"member_key": member_key})
-    if station_id != counter.station.id or volunteer is None:
+    if station_id != counter.station.id:
+        raise VisitExpired("This visit is not valid here. Scan the volunteer's code again.")
+    return member_key
+
+
+def _admitted(counter: Counter, volunteer: Any) -> Any:
+    """The visiting volunteer (None if the key names no one), if they may redeem here now."""
+    if volunteer is None:
         raise VisitExpired("This visit is not valid here. Scan the volunteer's code again.")
     if volunteer.status != Status.ACTIVE.value:
         raise codes.MemberCodeError("This volunteer's account is not active.")
@@ -222,6 +261,43 @@ def _visitor_query() -> Select:
     return select(Person).where(Person.member_key == bindparam("member_key")).options(lazyload(Person.roles))
 
 
+@dataclass(frozen=True)
+class Visitor:
+    """What a redemption needs of the volunteer at the counter."""
+
+    id: int
+    status: str
+    birth_date: dt.date | None
+    home_organisation_id: int | None
+
+
+def _basket(session: Session, counter: Counter, ticket: str, item_ids: list[int], secret_key: str, *,
+            now: dt.datetime) -> tuple[Visitor, dict[int, Any]]:
+    """The volunteer a basket's ticket names (at this station, while it lasts) and those of its items the station
+    offers at all, by id: one read."""
+    values = {"member_key": _visit_key(counter, ticket, secret_key, now=now), "item_ids": item_ids,
+              "station_id": counter.station.id, "station_path": counter.organisation.path}
+    rows = session.connection().execute(_basket_query(), values).all()
+    volunteer = _admitted(counter, Visitor(*rows[0][:4]) if rows else None)
+    return volunteer, {row.id: row for row in rows if row.id is not None}
+
+
+#: What a redemption needs of each item.
+BASKET_ITEM = (CatalogueItem.id, CatalogueItem.name, CatalogueItem.commodity, CatalogueItem.price, CatalogueItem.tracks_stock,
+               CatalogueItem.limit_per_day, CatalogueItem.limit_per_month, CatalogueItem.active_from, CatalogueItem.active_to)
+
+
+@functools.cache
+def _basket_query() -> Select:
+    # The volunteer by their member key, beside each item of the basket the station offers (or one row of nulls).
+    offered = offered_items_query(*BASKET_ITEM).subquery("offered")
+    return (
+        select(Person.id.label("volunteer_id"), Person.status, Person.birth_date, Person.home_organisation_id, *offered.c)
+        .outerjoin(offered, true())
+        .where(Person.member_key == bindparam("member_key"))
+    )
+
+
 # -- redeeming ---------------------------------------------------------------------
 
 
@@ -230,14 +306,13 @@ def _fingerprint(station_id: int, volunteer_id: int, lines: Mapping[int, int]) -
     return hashlib.sha256(json.dumps(content).encode()).hexdigest()
 
 
-def _claim(session: Session, key: str, fingerprint: str, counter: Counter, volunteer_id: int, totals: Mapping[str, int],
+def _claim(session: Session, connection: Connection, key: str, fingerprint: str, counter: Counter, volunteer_id: int, totals: Mapping[str, int],
            now: dt.datetime) -> tuple[dict[str, Any], Redemption | None]:
     """Claim the basket key: the new redemption's row (with its id and what it costs), or the redemption a first
     request already made."""
     row = dict(idempotency_key=key, fingerprint=fingerprint, station_id=counter.station.id, volunteer_id=volunteer_id,
                clerk_id=counter.actor_id, device_id=counter.device_id, points=totals[Commodity.PTS.value],
                minutes=totals[Commodity.HOUR.value], status=RedemptionStatus.COMPLETED.value, created_at=now)
-    connection = session.connection()
     row["id"] = connection.execute(_insert_redemption(connection.dialect.name), row).scalar()
     if row["id"] is None:
         existing = session.scalar(select(Redemption).where(Redemption.idempotency_key == key))
@@ -334,7 +409,7 @@ def balances_after(session: Session, redemption: Redemption) -> dict[str, int]:
     return left
 
 
-def _check_rules(session: Session, counter: Counter, volunteer: Person, items: dict[int, CatalogueItem], lines: Mapping[int, int], now: dt.datetime) -> None:
+def _check_rules(session: Session, counter: Counter, volunteer: Visitor, items: Mapping[int, Any], lines: Mapping[int, int], now: dt.datetime) -> None:
     """Refuse what this volunteer may not take today: dates, eligibility to spend hours, limits."""
     today = local_day(now)
     for item in items.values():
@@ -361,16 +436,29 @@ def _check_rules(session: Session, counter: Counter, volunteer: Person, items: d
                 raise error(item=item.name, limit=limit, used=already)
 
 
-def _post_to_ledger(session: Session, counter: Counter, volunteer_id: int, redemption_id: int, number: str, totals: Mapping[str, int],
-                    *, now: dt.datetime) -> Transaction:
-    """One transaction: the volunteer's points and hours to the station's accounts."""
-    legs = [leg for commodity, amount in totals.items() if amount
+def _basket_legs(counter: Counter, volunteer_id: int, totals: Mapping[str, int]) -> list[Leg]:
+    """The ledger's legs of a basket: the volunteer's points and hours to the station's accounts."""
+    return [leg for commodity, amount in totals.items() if amount
             for leg in rules.redemption_legs(volunteer_id, counter.station.id, amount, Commodity(commodity))]
+
+
+def _known_accounts(session: Session, legs: list[Leg]) -> Mapping[str, Any] | None:
+    """The legs' accounts, read before the basket's first write (so not under SQLite's write lock); None if one
+    is missing, which the posting then says."""
+    try:
+        return resolve_accounts(session, [leg.code for leg in legs]) if legs else None
+    except UnknownAccount:
+        return None
+
+
+def _post_to_ledger(session: Session, counter: Counter, legs: list[Leg], accounts: Mapping[str, Any] | None, redemption_id: int,
+                    number: str, totals: Mapping[str, int], *, now: dt.datetime) -> Transaction:
+    """One transaction: the volunteer's points and hours to the station's accounts."""
     arguments = dict(kind=Kind.REDEMPTION, idempotency_key=f"redemption:{redemption_id}", actor=counter.actor_id,
                      memo=f"{counter.station.name} 兑换 {number}", ref=("redemption", redemption_id), now=now)
     try:
         try:
-            return post(session, legs, **arguments)
+            return post(session, legs, accounts=accounts, **arguments)
         except UnknownAccount as exc:
             if not exc.params.get("account", "").startswith("station:"):
                 raise
@@ -419,53 +507,54 @@ def redeem(session: Session, counter: Counter, data: Mapping[str, Any], secret_k
     for line in values["lines"]:
         lines[line["item_id"]] += line["quantity"]
     counter.clerk()
+    item_ids = sorted(lines)  # stock rows are taken in item order, so baskets cannot deadlock
     try:
-        volunteer = _visitor(session, counter, values["visit"], secret_key, now=now)
+        volunteer, items = _basket(session, counter, values["visit"], item_ids, secret_key, now=now)
     except VisitExpired:
         # A retry that comes after the visit ran out still gets the first receipt, if there was one.
         earlier = _earlier_redemption(session, counter, values, lines, secret_key, now=now)
         if earlier is None:
             raise
         return earlier, False
-    item_ids = sorted(lines)  # stock rows are taken in item order, so baskets cannot deadlock
-    items = offered_items(session, counter.station, item_ids)
     totals: dict[str, int] = {Commodity.PTS.value: 0, Commodity.HOUR.value: 0}
     for item in items.values():
         totals[item.commodity] += lines[item.id] * item.price
-    row, earlier = _claim(session, values["idempotency_key"], _fingerprint(counter.station.id, volunteer.id, lines),
+    legs = _basket_legs(counter, volunteer.id, totals)
+    accounts = _known_accounts(session, legs)
+    connection = session.connection()
+    row, earlier = _claim(session, connection, values["idempotency_key"], _fingerprint(counter.station.id, volunteer.id, lines),
                           counter, volunteer.id, totals, now)
     if earlier is not None:
         return earlier, False
     check_open(counter.station, now)
     if len(items) != len(lines):
         raise ItemUnavailable("One of the items is not offered at this station.")
-    # One volunteer's baskets go one at a time, so two counters cannot both pass a daily limit. NO KEY
+    # One volunteer's baskets with a limited item go one at a time, so two counters cannot both pass a limit. NO KEY
     # UPDATE, because the redemption row just inserted already holds KEY SHARE on the person (its foreign
     # key): a plain FOR UPDATE would have two baskets each wait for the other's KEY SHARE, a deadlock.
-    if session.get_bind().dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE already lets one writer in at a time
-        session.execute(LOCK_VOLUNTEER, {"volunteer_id": volunteer.id})
+    limited = any(item.limit_per_day or item.limit_per_month for item in items.values())
+    if limited and session.get_bind().dialect.name != "sqlite":  # SQLite's write lock already lets one writer in at a time
+        connection.execute(LOCK_VOLUNTEER, {"volunteer_id": volunteer.id})
     _check_rules(session, counter, volunteer, items, lines, now)
     redemption_id = row["id"]
     row["number"] = f"DH{local(now):%Y%m%d}-{redemption_id:06d}"
-    _take_stock(session, counter, redemption_id, [items[item_id] for item_id in item_ids], lines, now=now)
+    _take_stock(session, connection, counter, redemption_id, [items[item_id] for item_id in item_ids], lines, now=now)
     made = [dict(redemption_id=redemption_id, item_id=item.id, item_name=item.name, commodity=item.commodity,
                  quantity=lines[item.id], unit_price=item.price) for item in (items[item_id] for item_id in item_ids)]
-    connection = session.connection()
     connection.execute(INSERT_LINES, made)
-    row["transaction_id"] = _post_to_ledger(session, counter, volunteer.id, redemption_id, row["number"], totals, now=now).id
+    row["transaction_id"] = _post_to_ledger(session, counter, legs, accounts, redemption_id, row["number"], totals, now=now).id
     connection.execute(COMPLETE, {"redemption_id": redemption_id, "redemption_number": row["number"], "ledger_transaction": row["transaction_id"]})
     # The redemption as the session would load it, made part of it only now that all of it is written (a
     # refusal leaves nothing behind in the session either); the receipt reads it without a query.
-    redemption = attach(session, Redemption(**row, voided_at=None, voided_by=None, void_reason=None, void_transaction_id=None))
-    set_committed_value(redemption, "lines", [RedemptionLine(**line) for line in made])
+    redemption = instance_of(session, Redemption, {**row, "voided_at": None, "voided_by": None, "void_reason": None, "void_transaction_id": None})
+    set_committed_value(redemption, "lines", [loaded(RedemptionLine, line) for line in made])
     return redemption, True
 
 
-def _take_stock(session: Session, counter: Counter, redemption_id: int, items: list[CatalogueItem], lines: Mapping[int, int],
+def _take_stock(session: Session, connection: Connection, counter: Counter, redemption_id: int, items: list[Any], lines: Mapping[int, int],
                 *, now: dt.datetime) -> None:
     """Take the basket's goods from the station's stock, each by a guarded UPDATE, and log the movements; OutOfStock
     for the first item short."""
-    connection = session.connection()
     movements = []
     for item in items:
         if not item.tracks_stock:
