@@ -254,7 +254,7 @@ def number(value: float | int | None, digits: int = 0) -> str:
 
 
 #: A figure and its unit, which a narrow screen must never break apart ("94 小/时").
-FIGURE_WITH_UNIT = re.compile(r"\d[\d,.]*\s?(?:小时|分钟|积分|hours?|minutes?|points?)")
+FIGURE_WITH_UNIT = re.compile(r"\d[\d,.]*\s?(?:小时|分钟|积分|hours?|minutes?|points?|min\b|h\b)")
 
 
 def keep_figures(text: str) -> Markup:
