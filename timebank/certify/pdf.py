@@ -430,21 +430,15 @@ def draw_programme_certificate(pdf: canvas.Canvas, certificate: Certificate, hol
 
 def single_pdf(draw, *args, subset: SharedSubset | None = None) -> bytes:
     """One document drawn by `draw(canvas, *args)`, as bytes; with a `subset`, in its codes and without the font's glyphs."""
+    return chunk_pdf(draw, [args], subset=subset)
+
+
+def chunk_pdf(draw, arguments: Sequence[Sequence[object]], *, subset: SharedSubset | None) -> bytes:
+    """Several documents drawn one after the other on one canvas, `draw(canvas, *args)` each; with a `subset`, in its codes."""
     buffer = io.BytesIO()
     pdf = a4_canvas(buffer)
     if subset is not None:
         subset.attach(pdf)
-    pdf.setTitle("志愿服务记录证明")
-    draw(pdf, *args)
-    pdf.save()
-    return buffer.getvalue()
-
-
-def chunk_pdf(draw, arguments: Sequence[Sequence[object]], *, subset: SharedSubset) -> bytes:
-    """Several documents drawn one after the other on one canvas, `draw(canvas, *args)` each, in the subset's codes."""
-    buffer = io.BytesIO()
-    pdf = a4_canvas(buffer)
-    subset.attach(pdf)
     pdf.setTitle("志愿服务记录证明")
     for args in arguments:
         draw(pdf, *args)
