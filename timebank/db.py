@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event, inspect
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, configure_mappers, make_transient_to_detached, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -76,7 +76,9 @@ def instance_of(session: Session, model: type[T], values: dict[str, Any]) -> T:
 
 def loaded(model: type[T], values: dict[str, Any]) -> T:
     """An object of `model` holding a row's values as the ORM's loading makes it: no constructor, no change
-    events (which cost more than the statement that read the row)."""
+    events (which cost more than the statement that read the row). The mappers are configured first, as a query
+    would: in a fresh process this may be the first use of the ORM, and an unconfigured mapper has no attributes."""
+    configure_mappers()
     instance = inspect(model).class_manager.new_instance()
     instance.__dict__.update(values)
     return instance

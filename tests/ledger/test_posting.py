@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -21,6 +24,7 @@ from timebank.ledger.rules import (
 from tests.conftest import ACTOR, NOW
 
 HOUR1, PTS1, CERT1 = "vol:1:HOUR", "vol:1:PTS", "vol:1:CERT:elderly"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def counts(session) -> tuple[int, int]:
@@ -385,3 +389,34 @@ def test_a_credit_refuses_negative_points_and_posts_no_points_legs_for_none():
     assert {leg.code for leg in service_credit_legs(1, minutes=60, category="elderly", points=0)} == {
         "sys:issuance:HOUR", HOUR1, "sys:issuance:CERT", CERT1,
     }
+
+
+
+FIRST_USE = """
+import datetime as dt
+import sys
+from timebank import ledger
+from timebank.db import Database
+from timebank.ledger.rules import service_credit_legs
+
+NOW = dt.datetime.fromisoformat(sys.argv[2])
+
+database = Database(sys.argv[1])
+with database.session() as session:
+    txn = ledger.post(session, service_credit_legs(1, minutes=60, category="elderly", points=10),
+                      kind="service_credit", idempotency_key="first-use", actor=int(sys.argv[3]), now=NOW)
+    session.commit()
+    print(txn.id)
+"""
+
+
+def test_a_fresh_process_can_post_before_it_has_run_any_query(db, ledger_setup, session):
+    # A worker's first request may be a posting: its transaction object is then made before any query has
+    # configured the ORM's mappers.
+    ledger_setup()
+    url = db.engine.url.render_as_string(hide_password=False)
+    done = subprocess.run([sys.executable, "-c", FIRST_USE, url, NOW.isoformat(), str(ACTOR)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    session.expire_all()
+    assert session.scalar(select(Transaction.id).where(Transaction.idempotency_key == "first-use")) == int(done.stdout)
+    assert ledger.balance(session, HOUR1).posted == 60
