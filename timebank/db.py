@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event, inspect
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, configure_mappers, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -64,9 +65,15 @@ def utcnow() -> dt.datetime:
 
 def instance_of(session: Session, model: type[T], values: dict[str, Any]) -> T:
     """The session's object for a row read or written by a Core statement (all its columns in `values`): the one
-    the session already holds, or one made from the row and added to it as if loaded, without a query."""
+    the session already holds, or one made from the row and added to it as if loaded, without a query.
+
+    The object held is brought up to the row, unless it has changes of its own not yet written: it may be one
+    whose row a rolled-back savepoint took away, its id since given (on SQLite) to the row in `values`."""
     found = session.identity_map.get(inspect(model).identity_key_from_primary_key((values["id"],)))
     if found is not None:
+        if not inspect(found).modified:
+            for key, value in values.items():
+                set_committed_value(found, key, value)
         return found
     instance = loaded(model, values)
     make_transient_to_detached(instance)

@@ -13,7 +13,7 @@ from timebank.events import review, rollup
 from timebank.events.models import Attendance, ServiceDay
 from timebank.localtime import local_day
 from timebank.people.models import Person
-from tests.conftest import END, START, attend
+from tests.conftest import END, START, actor_for, attend
 
 AFTER = END + dt.timedelta(hours=3)
 DAY = dt.timedelta(days=1)
@@ -85,3 +85,39 @@ def test_a_correction_to_the_same_figure_leaves_the_roll_up_as_it_was(session, m
     review.adjust_minutes(session, attendance.id, {"minutes": 120, "reason": "核对"}, actor=reviewer, now=AFTER)
     session.commit()
     assert rolled_up(session) == {(activity.organisation_id, local_day(activity.starts_at), "elderly"): (120, 1)}
+
+
+def test_approving_all_counts_each_credited_attendance_once_and_a_refused_one_not_at_all(session, make_activity, make_person, reviewer):
+    activity = make_activity()
+    volunteers = [make_person() for _ in range(3)]
+    attendances = [attend(session, activity, v) for v in volunteers]
+    review.approve_attendance(session, attendances[0].id, actor=reviewer, now=AFTER)  # one approved before
+    session.commit()
+    review.reject_attendance(session, attendances[2].id, "未到场", actor=reviewer, now=AFTER)
+    session.commit()
+    done = review.approve_unflagged(session, activity.id, actor=reviewer, now=AFTER)
+    session.commit()
+    assert [a.id for a in done.approved] == [attendances[1].id]
+    assert rolled_up(session) == recomputed(session) == {(activity.organisation_id, local_day(activity.starts_at), "elderly"): (240, 2)}
+    assert last_served(session, volunteers) == latest_approved(session, volunteers)
+
+
+def test_an_approval_made_while_a_bulk_approval_read_its_list_is_counted_once(db, make_activity, make_person, reviewer, session):
+    # On PostgreSQL the bulk approval reads its list before it locks each attendance; another social worker may
+    # approve one in between. The locked read must see that approval, or the day would count the attendance twice.
+    if db.dialect != "postgresql":
+        pytest.skip("on SQLite a write transaction holds the write lock from its start: nothing can come between")
+    activity = make_activity()
+    volunteers = [make_person() for _ in range(2)]
+    attendances = [attend(session, activity, v) for v in volunteers]
+    other = actor_for(session, make_person("social_worker", name="赵社工"))
+    session.commit()
+    listed = review.review_list(session, activity.id, actor=reviewer)  # the bulk approval's read, not yet locked
+    assert all(item.attendance.status == "checked_out" for item in listed)
+    with db.session() as elsewhere:
+        review.approve_attendance(elsewhere, attendances[0].id, actor=other, now=AFTER)
+        elsewhere.commit()
+    done = review.approve_unflagged(session, activity.id, actor=reviewer, now=AFTER)
+    session.commit()
+    assert {a.id for a in done.approved} == {a.id for a in attendances}
+    assert rolled_up(session) == recomputed(session) == {(activity.organisation_id, local_day(activity.starts_at), "elderly"): (240, 2)}

@@ -6,13 +6,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from timebank.auth.codes import card_code
+from timebank.auth.models import DeviceToken
 from timebank.auth.services import create_device_token
 from timebank.events.models import Attendance
 from tests.api.conftest import ZH
 from tests.conftest import NOW, SYSTEM, signed_in, text
+from tests.events.test_checkin_cost import statements
 
 
 @pytest.fixture(autouse=True)
@@ -45,6 +47,21 @@ def test_the_screen_device_reads_codes_through_the_api_that_check_a_volunteer_in
     assert (elsewhere.status_code, elsewhere.json["message"]) == (403, "这台设备不是为本活动设置的。")
     assert app.test_client().get(f"/api/v1/activities/{activity.id}/screen").status_code == 401
     assert volunteer.get(f"/api/v1/activities/{activity.id}/screen").status_code == 403
+
+
+def test_a_screen_polling_by_get_writes_nothing_so_it_never_waits_for_the_venues_writers(app, session, make_activity):
+    # The screen asks for fresh codes every half minute during the check-in burst: a GET with its bearer token
+    # must not write the token's last use (in a read-only session it could not commit, and on SQLite it would
+    # have to take the write lock the check-ins hold).
+    activity = make_activity()
+    device = {"Authorization": f"Bearer {kiosk_token(session, activity)}", **ZH}
+    session.execute(update(DeviceToken).values(last_used_at=None))
+    session.commit()
+    with statements(app) as seen:
+        screen = app.test_client().get(f"/api/v1/activities/{activity.id}/screen", headers=device)
+    assert screen.status_code == 200, screen.json
+    assert [sql for sql in seen if not sql.lstrip().upper().startswith("SELECT")] == []
+    assert session.scalar(select(DeviceToken.last_used_at).execution_options(populate_existing=True)) is None
 
 
 def test_a_kiosk_browser_shows_only_its_activitys_kiosk_and_scans_through_its_cookie(app, session, make_activity, make_person):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import Counter
+
+import pytest
 
 from sqlalchemy import and_, func, select
 
@@ -72,3 +75,35 @@ def test_the_call_back_count_is_the_follow_up_list_counted(session, records, mak
     listed = Counter(item.grade.colour for item in services.follow_up_list(session, worker, now=NOW))
     assert services.follow_up_counts(session, worker, now=NOW) == {"yellow": listed["yellow"], "red": listed["red"]}
     assert listed["yellow"] == 1 and red.id in {item.person.id for item in services.follow_up_list(session, worker, now=NOW)}
+
+
+def test_a_grading_run_waits_for_an_override_in_flight_so_the_tallies_never_drift(db, session, records, make_person):
+    # The scenario: the nightly run reads a volunteer's row as green while a coordinator's override of the same
+    # row to red is not yet committed; the run then recolours the row and both move the tallies from green.
+    if db.dialect != "postgresql":
+        pytest.skip("on SQLite each write transaction holds the write lock from its start: they cannot overlap")
+    volunteer = records.veteran("老周")
+    records.service(volunteer, 1)  # green
+    services.grade_volunteers(session, now=NOW)
+    coordinator = actor_for(session, make_person("coordinator", org="street", name="协调员"))
+    records.service(volunteer, 100)  # the second run's figures differ: it rewrites today's row
+    records.service(volunteer, 101)
+    session.commit()
+
+    services.override_grade(session, "volunteer", volunteer.id, "red", "长期未联系", actor=coordinator, now=NOW)
+    finished = threading.Event()
+
+    def nightly_run() -> None:
+        with db.session() as other:
+            services.grade_volunteers(other, now=NOW + dt.timedelta(minutes=5))
+            other.commit()
+        finished.set()
+
+    runner = threading.Thread(target=nightly_run)
+    runner.start()
+    assert not finished.wait(1.0), "the run went on while the override was in flight"
+    session.commit()
+    runner.join(30)
+    assert finished.is_set()
+    session.expire_all()
+    assert tallied(session) == from_history(session)

@@ -420,3 +420,21 @@ def test_a_fresh_process_can_post_before_it_has_run_any_query(db, ledger_setup, 
     session.expire_all()
     assert session.scalar(select(Transaction.id).where(Transaction.idempotency_key == "first-use")) == int(done.stdout)
     assert ledger.balance(session, HOUR1).posted == 60
+
+
+def test_a_posting_after_a_rolled_back_savepoint_returns_its_own_transaction(session, ledger_setup):
+    # On SQLite the rolled-back transaction's id is given again to the next one; the session still holds the
+    # object of the first, which must not be handed back for the second.
+    ledger_setup()
+    with pytest.raises(RuntimeError):
+        with session.begin_nested():
+            first = ledger.post(session, service_credit_legs(1, minutes=30, category="elderly", points=5),
+                                kind="service_credit", idempotency_key="rolled-back", actor=ACTOR, memo="撤回", now=NOW)
+            raise RuntimeError("the step after the posting failed")
+    second = ledger.post(session, service_credit_legs(2, minutes=60, category="elderly", points=10),
+                         kind="service_credit", idempotency_key="kept", actor=ACTOR, memo="保留", now=NOW)
+    session.commit()
+    assert (second.idempotency_key, second.memo) == ("kept", "保留")
+    stored = session.execute(select(Transaction.id, Transaction.idempotency_key)).all()
+    assert [(row.id, row.idempotency_key) for row in stored] == [(second.id, "kept")]
+    assert first.id <= second.id

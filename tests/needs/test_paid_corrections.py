@@ -104,30 +104,50 @@ def test_a_visit_corrected_down_gives_the_payer_the_difference_back(session, wor
 
 
 def test_a_visit_corrected_up_charges_the_payer_the_difference(session, world: World, paying_resident, correct):
-    attendance = served(session, world, payer="resident")
+    attendance = served(session, world, payer="resident", minutes=60)  # 2 h set aside, 1 h paid
+    assert (hour(session, paying_resident.id), hour(session, world.volunteers[0].id)) == (180, 60)
+
+    assert correct(attendance.id, 120) is None
+
+    assert (hour(session, paying_resident.id), hour(session, world.volunteers[0].id)) == (120, 120)
+    assert list(ledger.verify(session)) == []
+
+
+def test_a_correction_past_the_hours_set_aside_charges_the_payer_no_more_than_approval_would(
+    session, world: World, paying_resident, correct
+):
+    # The payer agreed to 2 h: a visit approved at 2.5 h pays 2 h, and so does one corrected to 2.5 h or 3 h.
+    attendance = served(session, world, payer="resident", minutes=150)
+    volunteer = world.volunteers[0].id
+    assert (hour(session, paying_resident.id), hour(session, volunteer)) == (120, 120)
 
     assert correct(attendance.id, 180) is None
 
-    assert (hour(session, paying_resident.id), hour(session, world.volunteers[0].id)) == (60, 180)
+    assert (hour(session, paying_resident.id), hour(session, volunteer)) == (120, 120)
+    assert ledger.balance(session, rules.volunteer_code(volunteer, Commodity.CERT, "elderly")).posted == 180
     assert list(ledger.verify(session)) == []
 
 
 def test_a_correction_up_beyond_the_payer_s_hours_is_refused_naming_the_payer_and_nothing_changes(
     session, world: World, paying_resident, correct
 ):
-    attendance = served(session, world, payer="resident")
+    attendance = served(session, world, payer="resident", minutes=60)
+    rules.open_pool_account(session, world.need.organisation_id, now=LATER)
+    ledger.post(session, rules.donation_legs(paying_resident.id, world.need.organisation_id, 150), kind="donation",
+                idempotency_key="gave-it", actor=paying_resident.id, now=LATER)
+    session.commit()
     before = session.scalar(select(Transaction.id).order_by(Transaction.id.desc()).limit(1))
 
-    refused = correct(attendance.id, 300)
+    refused = correct(attendance.id, 120)
 
     assert refused in (
-        "张奶奶 has 2 h of time credit available; correcting this visit to 5 h takes 3 h more from them, 1 h missing. Nothing was changed.",
-        "张奶奶 的可用时间为 2 小时；把这次服务更正为 5 小时要再从其账户支付 3 小时，还差 1 小时。未作任何改动。",
-    )
+        "张奶奶 has 0.5 h of time credit available; correcting this visit to 2 h takes 1 h more from them, 0.5 h missing. Nothing was changed.",
+        "张奶奶 的可用时间为 0.5 小时；把这次服务更正为 2 小时要再从其账户支付 1 小时，还差 0.5 小时。未作任何改动。",
+    ), refused
     session.expire_all()
     assert session.scalar(select(Transaction.id).order_by(Transaction.id.desc()).limit(1)) == before
-    assert session.get(Attendance, attendance.id).credited_minutes == 120
-    assert (hour(session, paying_resident.id), hour(session, world.volunteers[0].id)) == (120, 120)
+    assert session.get(Attendance, attendance.id).credited_minutes == 60
+    assert (hour(session, paying_resident.id), hour(session, world.volunteers[0].id)) == (30, 60)
     assert list(ledger.verify(session)) == []
 
 

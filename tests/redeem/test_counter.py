@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from timebank.auth.codes import MemberCodeExpired, MemberCodeRevoked, card_code, issue_new_card, phone_code
 from timebank.ledger import balance, rules, verify
@@ -194,6 +194,30 @@ def test_voiding_the_same_day_reverses_points_and_restores_stock(session, shop, 
     assert reports.reconcile(session, shop.station, day=dt.date(2026, 11, 20)).agrees
     with pytest.raises(counter.AlreadyVoided):
         counter.void_redemption(session, redemption, shop.counter(session), {"reason": "again"}, now=NOW)
+
+
+def test_a_void_puts_the_stock_back_before_it_touches_the_accounts_as_a_basket_takes_them(session, shop, make_person, fund):
+    # A basket takes the stock rows, then the accounts; a void taking them the other way round could deadlock with
+    # a basket of the same goods on PostgreSQL.
+    volunteer = make_person()
+    fund(volunteer, points=100)
+    redemption, _ = counter.redeem(session, shop.counter(session), basket(visit_ticket(session, shop, volunteer), (shop.rice, 1)), SECRET, now=NOW)
+    session.commit()
+    here = shop.counter(session)
+    writes: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("UPDATE"):
+            writes.append(statement.split()[1])
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        counter.void_redemption(session, redemption, here, {"reason": "扫错了"}, now=NOW)
+        session.flush()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert writes.index("station_stock") < writes.index("accounts"), writes
 
 
 def test_after_the_day_only_a_coordinator_can_void(session, shop, make_person, fund):

@@ -29,7 +29,8 @@ def approved(session, activity, volunteer, minutes: int) -> Attendance:
                      checked_out_at=activity.ends_at, check_in_method="screen", credited_minutes=minutes, credited_points=minutes // 6,
                      decided_at=activity.ends_at)
     session.add(row)
-    rollup.count_approval(session, row, activity)
+    rollup.mark_served(session, row)
+    rollup.count_approvals(session, activity, [row])
     return row
 
 

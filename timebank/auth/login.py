@@ -20,7 +20,7 @@ from timebank.db import utcnow
 from timebank.people.access import Actor, actor_for
 from timebank.people.idnumbers import IdVault
 from timebank.people.models import Person, Role
-from timebank.web import db_session, wants_json
+from timebank.web import SAFE_METHODS, db_session, wants_json
 
 login_manager = LoginManager()
 #: What a person who must choose their own password may still do.
@@ -107,7 +107,8 @@ def current_device() -> DeviceToken | None:
 
         header = request.headers.get("Authorization", "")
         plain = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        g.device = authenticate_device(db_session(), plain, now=utcnow()) if plain else cookie_device()
+        g.device = (authenticate_device(db_session(), plain, now=utcnow(), record_use=request.method not in SAFE_METHODS)
+                    if plain else cookie_device())
     return g.device
 
 

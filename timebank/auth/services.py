@@ -216,15 +216,19 @@ def revoke_device_token(session: Session, token_id: int, *, actor: Actor, now: d
     return token
 
 
-def authenticate_device(session: Session, plain: str, *, now: dt.datetime) -> DeviceToken | None:
-    """The live token this bearer string is, recording its use; None if unknown or revoked."""
+def authenticate_device(session: Session, plain: str, *, now: dt.datetime, record_use: bool = True) -> DeviceToken | None:
+    """The live token this bearer string is, recording its use where asked; None if unknown or revoked.
+
+    A read (a screen polling by GET) records nothing: its session never commits, and on SQLite the write would
+    have to wait for the lock the venue's check-ins hold."""
     if not plain or not plain.startswith(DEVICE_TOKEN_PREFIX):
         return None
     row = session.connection().execute(DEVICE_READ, {"token_hash": _digest(plain)}).first()
     if row is None or row.revoked_at is not None:
         return None
     token = instance_of(session, DeviceToken, row._asdict())
-    _record_use(session, token, now)
+    if record_use:
+        _record_use(session, token, now)
     return token
 
 

@@ -70,7 +70,11 @@ def reviewed_activity(session: Session, activity_id: int, *, actor: Actor) -> Ac
 
 def reviewed_attendance(session: Session, attendance_id: int, *, actor: Actor, lock: bool = True) -> Attendance:
     """The attendance, row-locked, if the actor reviews its activity."""
-    attendance = session.get(Attendance, attendance_id, with_for_update={"of": Attendance} if lock else None) if attendance_id else None
+    # A locked read refreshes what the session holds: a list read before the lock (a bulk approval's) may be stale,
+    # and an attendance another reviewer approved meanwhile must be seen as approved.
+    attendance = session.get(
+        Attendance, attendance_id, with_for_update={"of": Attendance} if lock else None, populate_existing=lock,
+    ) if attendance_id else None
     if attendance is None:
         raise NotFound("Unknown attendance.")
     reviewed_activity(session, attendance.activity_id, actor=actor)
@@ -99,9 +103,17 @@ def _require_reviewable(attendance: Attendance, activity: Activity, *, actor: Ac
 
 def approve_attendance(session: Session, attendance_id: int, *, actor: Actor, now: dt.datetime) -> Attendance:
     """Approve an attendance; once the policy's number of reviewers have, its credit posts (exactly once)."""
+    attendance, credited = _approve(session, attendance_id, actor=actor, now=now)
+    if credited:
+        rollup.count_approvals(session, attendance.activity, [attendance])
+    return attendance
+
+
+def _approve(session: Session, attendance_id: int, *, actor: Actor, now: dt.datetime) -> tuple[Attendance, bool]:
+    """`approve_attendance` but for the roll-up's day: the attendance, and whether this approval credited it."""
     attendance = reviewed_attendance(session, attendance_id, actor=actor)
     if attendance.status == AttendanceStatus.APPROVED.value:
-        return attendance  # a second click, or a second reviewer a moment late
+        return attendance, False  # a second click, or a second reviewer a moment late
     activity = attendance.activity
     _require_reviewable(attendance, activity, actor=actor, now=now)
     policy = _policy(session, activity)
@@ -115,15 +127,16 @@ def approve_attendance(session: Session, attendance_id: int, *, actor: Actor, no
     session.flush()
     session.expire(attendance, ["reviews"])
     record(session, actor=actor.id, action="approve_attendance", target=("attendance", attendance.id), now=now)
-    if len(reviewers) + 1 >= int(policy["reviewers_required"]):
-        _post_credit(session, attendance, activity, credit.minutes, policy, actor=actor, now=now)
-        sync_star_levels(session, attendance.volunteer_id, now=now)
-        attendance.status, attendance.decided_by, attendance.decided_at = AttendanceStatus.APPROVED.value, actor.id, now
-        rollup.count_approval(session, attendance, activity)
-        visits.attendance_decided(session, attendance, actor_id=actor.id, now=now)
-        settle_if_done(session, activity, now=now)
-        event_notices.hours_approved(session, attendance, now=now)
-    return attendance
+    if len(reviewers) + 1 < int(policy["reviewers_required"]):
+        return attendance, False
+    rollup.mark_served(session, attendance)  # the volunteer's row before their accounts
+    _post_credit(session, attendance, activity, credit.minutes, policy, actor=actor, now=now)
+    sync_star_levels(session, attendance.volunteer_id, now=now)
+    attendance.status, attendance.decided_by, attendance.decided_at = AttendanceStatus.APPROVED.value, actor.id, now
+    visits.attendance_decided(session, attendance, actor_id=actor.id, now=now)
+    settle_if_done(session, activity, now=now)
+    event_notices.hours_approved(session, attendance, now=now)
+    return attendance, True
 
 
 @dataclass(frozen=True)
@@ -155,6 +168,7 @@ def approve_unflagged(session: Session, activity_id: int, *, actor: Actor, now: 
     if activity.phase(now) is not Phase.FINISHED:
         raise Conflict("Attendances are reviewed once the activity has finished.")
     approved: list[Attendance] = []
+    credited: list[Attendance] = []
     left_out: list[LeftOut] = []
     for item in review_list(session, activity_id, actor=actor):
         if item.attendance.status not in UNDECIDED:
@@ -165,9 +179,13 @@ def approve_unflagged(session: Session, activity_id: int, *, actor: Actor, now: 
             continue
         try:
             with session.begin_nested():
-                approved.append(approve_attendance(session, item.attendance.id, actor=actor, now=now))
+                attendance, newly = _approve(session, item.attendance.id, actor=actor, now=now)
+            approved.append(attendance)
+            if newly:
+                credited.append(attendance)
         except (DomainError, ledger.LedgerError) as exc:
             left_out.append(LeftOut(item.attendance, "refused", exc))
+    rollup.count_approvals(session, activity, credited)
     return BulkApproval(approved, left_out, deposits_at_cap(session, approved))
 
 

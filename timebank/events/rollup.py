@@ -12,6 +12,8 @@ and nothing else moves them. `rebuild` recomputes both from the attendances
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -34,16 +36,32 @@ def _add(session: Session, activity: Activity, minutes: int, attendances: int) -
     ))
 
 
-def count_approval(session: Session, attendance: Attendance, activity: Activity) -> None:
-    """An attendance was approved with its credited minutes: count them, and the volunteer has served on its check-in."""
-    _add(session, activity, int(attendance.credited_minutes or 0), 1)
-    if attendance.checked_in_at is not None:
-        at = attendance.checked_in_at
-        session.execute(
-            update(Person).where(Person.id == attendance.volunteer_id)
-            .values(last_served_at=case((Person.last_served_at.is_(None) | (Person.last_served_at < at), at), else_=Person.last_served_at))
-            .execution_options(synchronize_session=False)
-        )
+def mark_served(session: Session, attendance: Attendance) -> None:
+    """The volunteer has served on the attendance's check-in (their latest service, if it is the latest).
+
+    Called before the credit posts: the volunteer's row is taken first and their
+    accounts after it, the order a redemption takes them in, so the two never wait
+    for each other in a circle.
+    """
+    if attendance.checked_in_at is None:
+        return
+    at = attendance.checked_in_at
+    session.execute(
+        update(Person).where(Person.id == attendance.volunteer_id)
+        .values(last_served_at=case((Person.last_served_at.is_(None) | (Person.last_served_at < at), at), else_=Person.last_served_at))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def count_approvals(session: Session, activity: Activity, attendances: Sequence[Attendance]) -> None:
+    """Attendances of the activity were approved with their credited minutes: add them to its day, in one upsert.
+
+    A bulk approval counts its attendances once, after all their credits: the
+    day's row is shared by every activity of the organisation, day and category,
+    and taken last it never stands between two approvals' ledger accounts.
+    """
+    if attendances:
+        _add(session, activity, sum(int(a.credited_minutes or 0) for a in attendances), len(attendances))
 
 
 def count_correction(session: Session, activity: Activity, before: int, after: int) -> None:

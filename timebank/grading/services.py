@@ -22,10 +22,11 @@ from typing import Any
 
 from babel.support import Translations
 
-from sqlalchemy import and_, case, exists, func, insert, or_, select, update
+from sqlalchemy import and_, case, exists, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from timebank.audit.services import record
+from timebank.db import start_writing
 from timebank.domain import InvalidInput, NotFound
 from timebank.events.models import Activity, Attendance, SignUp
 from timebank.grading import rules, tallies
@@ -95,6 +96,8 @@ def stored_language() -> Iterator[rules.Translate]:
 
 #: How many subjects' newest grades one statement asks for.
 LATEST_CHUNK = 5000
+#: Any constant of this project's own: grading runs and overrides take turns on it (see take_turn).
+GRADING_LOCK = 0x7469_6D65_6772_6164  # 'timegrad'
 #: Staff are not graded as volunteers: their work is measured by the supervision index, not by four colours.
 STAFF_ROLES = (Role.SOCIAL_WORKER.value, Role.COORDINATOR.value, Role.ADMIN.value, Role.STATION_STAFF.value)
 
@@ -191,6 +194,21 @@ def volunteer_figures(session: Session, policy: Mapping[str, Any], home_ids: lis
 # -- the run -------------------------------------------------------------------------------------
 
 
+def take_turn(session: Session) -> None:
+    """Wait for any other grading run or override to end before reading the grades this one will change.
+
+    Each works out the tallies' changes from the grade rows it reads: two at once
+    (the nightly run and a coordinator's override, two "grade now") would each
+    move the counts from the same row, and the counts would drift from the rows.
+    On PostgreSQL they take turns on an advisory lock held to the commit; on
+    SQLite the write lock does it.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": GRADING_LOCK})
+    else:
+        start_writing(session)
+
+
 def _latest(session: Session, subject_type: str, subject_ids: Sequence[int] | None) -> dict[int, Grade]:
     """The newest row of each subject (None: of every subject of that type).
 
@@ -280,6 +298,7 @@ def grade_volunteers(session: Session, *, organisation: Organisation | int | Non
                 colour = rules.volunteer_colour(figures, policy)
                 computed[person_id] = (home_id, colour, figures, rules.explain(figures, translate))
                 members[home_id][colour] += 1
+        take_turn(session)
         latest = _latest(session, VOLUNTEER, None if organisation is None else list(computed))
         _store(session, VOLUNTEER, computed, latest, now=now)
         for _home, colour, _figures, _text in computed.values():
@@ -389,6 +408,7 @@ def override_grade(session: Session, subject_type: str, subject_id: int, colour:
         raise InvalidInput(errors={"colour": ["Choose a colour."]})
     if not reason.strip():
         raise InvalidInput(errors={"reason": ["Say why."]})
+    take_turn(session)
     grade = grade_of(session, subject_id, subject_type=subject_type)
     if grade is None:
         raise InvalidInput(errors={"colour": ["This volunteer has not been graded yet."]})

@@ -160,7 +160,7 @@ def settle(session: Session, assignment: Assignment, minutes: int, *, actor: int
             "The hours set aside for this visit were already given back (%(status)s); it cannot be paid from them.",
             status=held.status,
         )
-    take = min(rules.positive(minutes), held.amount)
+    take = payable(held, rules.positive(minutes))
     legs = _purchase_legs(session, assignment, held.account.code, take, now=now)
     if legs is None:
         ledger.release(session, held, actor=actor, now=now)
@@ -198,6 +198,9 @@ def refund(session: Session, assignment: Assignment, *, actor: int, now: dt.date
 def repay(session: Session, assignment: Assignment, minutes: int, *, version: int, actor: int, now: dt.datetime) -> Transaction | None:
     """A corrected visit: reverse what it paid and pay `minutes` from the same payer, under the volunteer's cap.
 
+    As at approval (`settle`), the payer pays at most what was set aside for the visit: the hold's minutes are
+    what they agreed to, and a visit corrected to run longer than that does not charge them more.
+
     The refund goes first, so the payer is asked only for the difference; if
     the volunteer has spent what the refund takes back, the new payment goes
     first, so the volunteer gives back only the difference. A payer short of
@@ -212,6 +215,7 @@ def repay(session: Session, assignment: Assignment, minutes: int, *, version: in
     if held.status == HoldStatus.OPEN.value:
         raise PaymentRefused("This visit has not been paid yet; approve it first.")
     source = held.account.code
+    corrected, minutes = minutes, payable(held, minutes)
     earlier = current_payment(session, assignment)
     refunded = _volunteer_leg(earlier, assignment.volunteer_id)
 
@@ -233,7 +237,7 @@ def repay(session: Session, assignment: Assignment, minutes: int, *, version: in
             return pay(0)
     except ledger.InsufficientBalance as exc:
         if exc.params["account"] == source:
-            raise _correction_short(session, held, exc, minutes, earlier) from exc
+            raise _correction_short(session, held, exc, corrected, earlier) from exc
         spent = exc
     try:
         with session.begin_nested():
@@ -269,6 +273,7 @@ def volunteer_short(session: Session, assignment: Assignment, minutes: int) -> i
     available = ledger.balance(session, rules.volunteer_code(assignment.volunteer_id, Commodity.HOUR)).available
     if available >= given:
         return 0  # the refund goes first
+    minutes = payable(held, minutes)
     legs = _purchase_legs(session, assignment, held.account.code, minutes, freed=given, now=None) if minutes > 0 else None
     paid = -legs[0].amount if legs else 0
     if ledger.balance(session, held.account.code).available < paid:
@@ -277,6 +282,11 @@ def volunteer_short(session: Session, assignment: Assignment, minutes: int) -> i
 
 
 # -- helpers ----------------------------------------------------------------
+
+
+def payable(held: Hold, minutes: int) -> int:
+    """What the payer pays for a visit credited `minutes`: at most what was set aside for it."""
+    return min(minutes, held.amount)
 
 
 def _paying_person(session: Session, need: Need, payer: str, payer_person_id: int | None) -> Person:

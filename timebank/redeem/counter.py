@@ -598,6 +598,13 @@ def void_redemption(session: Session, redemption: Redemption, counter: Counter, 
     if local_day(redemption.created_at) != local_day(now) and not counter.manages(session):
         raise VoidTooLate()
     reason = load(VoidSchema(), data)["reason"].strip()
+    # The stock goes back first, in item order, and the accounts after it: the order a basket takes them in, so a
+    # void and a basket of the same goods never wait for each other in a circle. A refusal below undoes it all.
+    for line in sorted(redemption.lines, key=lambda line: line.item_id):
+        item = session.get(CatalogueItem, line.item_id)
+        if item.tracks_stock:
+            move_stock(session, redemption.station_id, item, line.quantity, reason=MovementReason.VOIDED,
+                       actor_id=counter.actor_id, now=now, note=reason, redemption_id=redemption.id)
     try:
         reversal = reverse(session, redemption.transaction_id, actor=counter.actor_id, now=now,
                            memo=f"作废 {redemption.number}：{reason}", idempotency_key=f"void:{redemption.id}")
@@ -605,11 +612,6 @@ def void_redemption(session: Session, redemption: Redemption, counter: Counter, 
         raise AlreadyVoided(number=redemption.number) from exc
     except AccountClosed as exc:
         raise _closed(exc, counter) from exc
-    for line in redemption.lines:
-        item = session.get(CatalogueItem, line.item_id)
-        if item.tracks_stock:
-            move_stock(session, redemption.station_id, item, line.quantity, reason=MovementReason.VOIDED,
-                       actor_id=counter.actor_id, now=now, note=reason, redemption_id=redemption.id)
     redemption.status = RedemptionStatus.VOIDED.value
     redemption.voided_at, redemption.voided_by, redemption.void_reason = now, counter.actor_id, reason
     redemption.void_transaction_id = reversal.id
