@@ -13,7 +13,8 @@ from timebank.needs.models import Need, NeedEvent, Resident
 from timebank.notices.models import Notice
 from timebank.orgs.services import set_policies
 from timebank.people.access import actor_for
-from timebank.people.services import confirm_family_link, request_family_link
+from timebank.people.models import Person, RoleGrant
+from timebank.people.services import confirm_family_link, request_family_link, revoke_role
 from tests.conftest import NOW, SYSTEM
 
 PHONE = "13700000001"
@@ -54,7 +55,7 @@ def test_a_signed_in_person_recording_for_themself_links_their_resident_record(s
     session.commit()
     assert need.resident_id == earlier.resident_id
     assert session.get(Resident, need.resident_id).person_id == person.id
-    assert need.recorded_by == person.id and services.my_needs(session, person.id, now=NOW) == [need, earlier]
+    assert need.recorded_by == person.id and services.my_needs(session, actor_for(session, person), now=NOW) == [need, earlier]
 
 
 def test_family_places_a_need_for_a_relative_only_along_a_confirmed_link(session, org_tree, make_person):
@@ -69,7 +70,7 @@ def test_family_places_a_need_for_a_relative_only_along_a_confirmed_link(session
     session.commit()
     assert session.get(Resident, need.resident_id).person_id == parent.id
     assert need.recorded_by == child.id
-    assert services.my_needs(session, child.id, now=NOW) == [need] == services.my_needs(session, parent.id, now=NOW)
+    assert services.my_needs(session, actor_for(session, child), now=NOW) == [need] == services.my_needs(session, actor_for(session, parent), now=NOW)
 
 
 def test_a_grid_worker_records_on_a_residents_behalf_and_a_red_need_tells_the_communitys_social_workers(session, org_tree, staff, place_need):
@@ -79,6 +80,20 @@ def test_a_grid_worker_records_on_a_residents_behalf_and_a_red_need_tells_the_co
     assert resident.real_name == "李奶奶" and resident.consent_recorded_by == staff["grid"].id
     told = set(session.scalars(select(Notice.person_id).where(Notice.kind == "need_urgent")))
     assert staff["social"].id in told and staff["west_social"].id not in told
+
+
+def test_a_grid_worker_speaks_for_the_needs_they_recorded_only_while_they_are_staff_there(session, org_tree, staff, place_need, make_person):
+    need = place_need()
+    assert services.my_needs(session, staff["grid"], now=NOW) == [need]
+    assert services.visible_need(session, need.id, actor=staff["grid"]) == need
+    grant = session.scalar(select(RoleGrant).where(RoleGrant.person_id == staff["grid"].id, RoleGrant.role == "grid_worker"))
+    revoke_role(session, grant.id, actor=actor_for(session, make_person("coordinator", name="陈协调")), now=NOW)
+    session.commit()
+    former = actor_for(session, session.get(Person, staff["grid"].id))
+    assert services.my_needs(session, former, now=NOW) == []
+    with pytest.raises(NotFound):
+        services.visible_need(session, need.id, actor=former)
+    assert not services.may_cancel(need, former)
 
 
 def test_staff_record_only_within_their_subtree(session, org_tree, staff):

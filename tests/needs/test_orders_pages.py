@@ -81,7 +81,7 @@ def test_a_wrong_card_shows_the_visit_page_again_with_the_reason(app, session, w
 
 def test_a_requester_sees_the_need_its_volunteer_and_the_spoken_code_on_one_page_and_rates_there(app, session, world: World, clock, make_person):
     daughter = make_person(name="张女儿")
-    world.need.recorded_by = daughter.id
+    world.need.recorded_by, world.need.channel = daughter.id, "online"  # placed by family on a phone
     session.commit()
     order = world.make_order()
     [offer] = orders.dispatch(session, order.id, {"volunteer_ids": [world.volunteers[0].id]}, actor=world.staff, now=NOW)
@@ -110,7 +110,7 @@ def test_the_old_services_page_sends_the_requester_to_my_requests(app, world: Wo
 
 def test_a_requester_cancels_the_request_and_its_order_from_my_requests(app, session, world: World, clock, make_person):
     daughter = make_person(name="张女儿")
-    world.need.recorded_by = daughter.id
+    world.need.recorded_by, world.need.channel = daughter.id, "online"  # placed by family on a phone
     session.commit()
     order = world.make_order()
     family = signed_in(app, daughter)

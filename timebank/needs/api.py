@@ -93,7 +93,7 @@ def index() -> ResponseReturnValue:
 @requires()
 def mine() -> ResponseReturnValue:
     """The needs one asked for, for oneself or for family, newest first."""
-    return jsonify([_need(n) for n in services.my_needs(db_session(), current_actor().id, now=now())])
+    return jsonify([_need(n) for n in services.my_needs(db_session(), current_actor(), now=now())])
 
 
 @bp.get("/needs/<int:need_id>")

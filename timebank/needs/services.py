@@ -31,6 +31,8 @@ from timebank.people.services import load
 
 #: Who assesses and decides needs (社工介入): a social worker, or a coordinator, of the need's subtree.
 TRIAGERS = (Role.SOCIAL_WORKER, Role.COORDINATOR, Role.ADMIN)
+#: The most needs "My requests" lists.
+MY_NEEDS_LIMIT = 100
 #: Statuses in which a need waits on someone before any service: its placer or a social worker may still cancel it.
 CANCELLABLE = (NeedStatus.RECORDED.value, NeedStatus.ORDERED.value, NeedStatus.IN_ACTIVITY.value, NeedStatus.REFERRED.value)
 #: Called when a need with orders is cancelled, to cancel them (and release what they hold) or refuse
@@ -128,8 +130,18 @@ def requesters(need: Need) -> set[int]:
 
 
 def is_requester(need: Need, actor: Actor | None) -> bool:
-    """Whether the actor speaks for this need (see `requesters`)."""
-    return actor is not None and actor.id in requesters(need)
+    """Whether the actor speaks for this need (see `requesters`) now.
+
+    Whoever placed it online (the resident's family, on a phone) always does; a
+    staff member who recorded it for the resident (代点单, by hotline, visit or
+    grid) only while they are staff of its community: their role revoked, they
+    no longer open, cancel or rate it.
+    """
+    if actor is None or actor.id not in requesters(need):
+        return False
+    if actor.id == need.resident.person_id or need.channel == Channel.ONLINE.value:
+        return True
+    return actor.may(NEED_STAFF, need.organisation)
 
 
 def visible_need(session: Session, need_id: int, *, actor: Actor, lock: bool = False) -> Need:
@@ -307,8 +319,9 @@ def needs_of_resident(session: Session, resident_id: int, *, now: dt.datetime) -
     return list(session.scalars(select(Need).where(Need.resident_id == resident_id).order_by(*overdue_first(now))))
 
 
-def my_needs(session: Session, person_id: int, *, now: dt.datetime) -> list[Need]:
-    """The needs a person speaks for (`requesters`): their own as a resident, and those they placed for someone; overdue first."""
-    own = select(Resident.id).where(Resident.person_id == person_id)
-    stmt = select(Need).where(or_(Need.resident_id.in_(own), Need.recorded_by == person_id))
-    return list(session.scalars(stmt.order_by(*overdue_first(now))))
+def my_needs(session: Session, actor: Actor, *, now: dt.datetime, limit: int = MY_NEEDS_LIMIT) -> list[Need]:
+    """The needs the actor speaks for (`is_requester`): their own as a resident, and those they placed for someone;
+    overdue first, at most `limit` (a busy grid worker records many: the oldest are on the staff's needs list)."""
+    own = select(Resident.id).where(Resident.person_id == actor.id)
+    stmt = select(Need).where(or_(Need.resident_id.in_(own), Need.recorded_by == actor.id))
+    return [need for need in session.scalars(stmt.order_by(*overdue_first(now)).limit(limit)) if is_requester(need, actor)]

@@ -114,7 +114,7 @@ def new() -> ResponseReturnValue:
 def mine_page() -> tuple[str, dict[str, Any]]:
     """我的需求: each need one speaks for, where it stands, its orders and visitors, the code to read out, and what to rate."""
     session, actor, at = db_session(), current_actor(), now()
-    needs = services.my_needs(session, actor.id, now=at)
+    needs = services.my_needs(session, actor, now=at)
     by_need = orders.orders_of_needs(session, [n.id for n in needs])
     codes = {}
     for found in by_need.values():
