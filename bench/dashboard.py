@@ -16,8 +16,8 @@ The roll-up the approvals keep (events/rollup.py), the grade tallies the
 grading keeps (grading/tallies.py) and the workbench's tallies the triggers
 keep (workbench/tallies.py) are recomputed once after the bulk writes, as the
 migrations backfill them. Ledger accounts are written with
-their balances but no postings: the workbench reads balances, never replays
-the ledger.
+their balances but no postings: the workbench's points tally is rebuilt from
+the balances (as the migration backfills it), never from the ledger's history.
 """
 
 from __future__ import annotations
