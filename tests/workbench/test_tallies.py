@@ -13,10 +13,12 @@ import itertools
 import threading
 
 from hypothesis import HealthCheck, given, settings, strategies as st
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text
 
 from timebank.ledger import expire_holds, hold, post, rules
 from timebank.ledger.models import Account, Commodity
+from timebank.migrate import downgrade, upgrade
+from timebank.orgs.models import Organisation
 from timebank.people.models import Person
 from timebank.people.services import approve, reject, register
 from timebank.redeem import counter
@@ -199,3 +201,30 @@ def test_a_fold_loses_nothing_that_commits_while_it_runs(db, make_person, sessio
     assert folds >= 3
     assert list(tallies.check_tallies(session)) == []
     assert figures.points_outstanding(session, scopes(session)[0]) == points_from_balances(session) == sum(1 + i % 7 for i in range(60))
+
+
+def test_a_volunteer_moving_home_takes_their_count_and_points_along(session, org_tree, make_person, fund):
+    volunteer = make_person(org="east")
+    fund(volunteer, points=40)
+    volunteer.home_organisation_id = org_tree["west"].id  # the app never does it; the triggers follow it anyway
+    session.commit()
+    assert list(tallies.check_tallies(session)) == []
+    assert tallies.points_outstanding(session, [org_tree["west"].id]) == 40
+    assert tallies.points_outstanding(session, [org_tree["east"].id]) == 0
+
+
+def test_the_migration_backfills_the_tallies_from_the_rows_and_drops_them_going_down(db, session, shop, make_person, fund):
+    volunteer = make_person()
+    fund(volunteer, points=100)
+    counter.redeem(session, shop.counter(session), basket(visit_ticket(session, shop, volunteer), (shop.haircut, 1)), SECRET, now=NOW)
+    session.commit()
+    before = tallies.sums(session, select(Organisation.id), (tallies.POINTS, tallies.VOLUNTEERS, tallies.REDEMPTIONS), ("", "2026-11"))
+    session.close()
+    downgrade(db.engine, "e3a7c5b9d1f4")
+    with db.engine.connect() as conn:
+        assert not {"tallies", "tally_moves"} & set(inspect(conn).get_table_names())
+    upgrade(db.engine)
+    with db.session() as fresh:
+        assert fresh.scalar(select(func.count()).select_from(text("tally_moves"))) == 0
+        assert tallies.sums(fresh, select(Organisation.id), (tallies.POINTS, tallies.VOLUNTEERS, tallies.REDEMPTIONS), ("", "2026-11")) == before
+        assert list(tallies.check_tallies(fresh)) == []
