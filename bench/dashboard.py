@@ -12,11 +12,12 @@ programme's figures with the default year, and what waits for them), 20 times
 per county: p50 and p95. The aim (DESIGN.md, "Performance yardsticks"): p95
 under 500 ms at the large size. Last, the nightly grading of the large county
 (`grade_volunteers`), aim under 60 s, when the grading package provides it.
-The roll-up the approvals keep (events/rollup.py) and the grade tallies the
-grading keeps (grading/tallies.py) are recomputed once after the bulk writes,
-as the migrations backfill them. Ledger accounts are written with
-their balances but no postings: the workbench reads balances, never replays
-the ledger.
+The roll-up the approvals keep (events/rollup.py), the grade tallies the
+grading keeps (grading/tallies.py) and the workbench's tallies the triggers
+keep (workbench/tallies.py) are recomputed once after the bulk writes, as the
+migrations backfill them. Ledger accounts are written with
+their balances but no postings: the workbench's points tally is rebuilt from
+the balances (as the migration backfills it), never from the ledger's history.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from timebank.orgs.services import create_organisation
 from timebank.people.access import Actor, Grant
 from timebank.people.models import Person, RoleGrant
 from timebank.redeem.models import Redemption, Station
-from timebank.workbench import programme as figures, services
+from timebank.workbench import programme as figures, services, tallies as workbench_tallies
 
 NOW = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.timezone.utc)
 SETUP = Actor(0, (Grant("admin", 0, "/"),))
@@ -211,11 +212,15 @@ def reset_sequences(database: Database) -> None:
 
 
 def after_seed(database: Database) -> None:
-    """The roll-up the approvals would have kept and the grade tallies the grading would have, recomputed once for the rows
-    written in bulk (as the migrations backfill them)."""
+    """The roll-up the approvals would have kept, the grade tallies the grading would have and the workbench's tallies the
+    triggers would have, recomputed once for the rows written in bulk (as the migrations backfill them)."""
     with database.session() as session:
         rebuild(session)
         tallies.rebuild(session)
+        # The bulk rows fired the tally triggers (COPY and executemany fire them as any insert does), but the
+        # accounts were written with balances and no postings: the workbench's tallies are recomputed from the
+        # rows, points from the balances, as the migration backfills them.
+        workbench_tallies.rebuild(session)
         session.commit()
     if database.dialect == "postgresql":
         # What autovacuum does after a bulk load: statistics, and the visibility map index-only scans rely on.

@@ -33,9 +33,11 @@ from timebank.jobs import embedded
 from timebank.jobs.cli import jobs, worker
 from timebank.events.ties import check_attendances
 from timebank.redeem.ties import check_redemptions
+from timebank.workbench.tallies import check_tallies
 
-#: The sub-ledgers `timebank ledger verify` ties to the ledger, beside its own invariants and seal chain.
-SUBLEDGER_CHECKS = (check_attendances, check_redemptions)
+#: The sub-ledgers `timebank ledger verify` ties to the ledger, beside its own invariants and seal chain
+#: (and the workbench's tallies, kept from the postings' points and the people and redemptions they follow).
+SUBLEDGER_CHECKS = (check_attendances, check_redemptions, check_tallies)
 
 
 def _database() -> Database:
@@ -162,7 +164,7 @@ def ledger_group() -> None:
 
 @ledger_group.command()
 def verify() -> None:
-    """Recompute every balance and the seal chain, check every invariant, tie attendances and redemptions."""
+    """Recompute every balance and the seal chain, check every invariant, tie attendances and redemptions, check the workbench's tallies."""
     with _database().session(write=False) as session:
         breaches = list(ledger.verify(session, checks=SUBLEDGER_CHECKS))
         figures = totals(session)

@@ -29,6 +29,7 @@ def metadata() -> MetaData:
     import timebank.orgs.models  # noqa: F401
     import timebank.people.models  # noqa: F401
     import timebank.redeem.models  # noqa: F401
+    import timebank.workbench.models  # noqa: F401
     from timebank.db import Base
 
     return Base.metadata

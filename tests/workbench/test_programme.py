@@ -8,7 +8,7 @@ import pytest
 
 from timebank.domain import InvalidInput, NotFound
 from timebank.people.access import actor_for
-from timebank.workbench import programme as figures
+from timebank.workbench import programme as figures, tallies
 from tests.conftest import NOW
 
 
@@ -49,10 +49,11 @@ def test_a_street_coordinator_sees_both_communities_and_may_narrow_to_one(sessio
     assert west.needs["red"] == {"recorded": 1}
 
 
-def test_points_outstanding_are_the_same_summed_by_probes_or_in_one_pass(session, programme_world):
+def test_points_outstanding_are_the_same_kept_or_folded(session, programme_world):
     scope = scope_for(session, programme_world["people"]["street_coordinator"])
-    small, large = (figures.points_outstanding(session, scope, graded=n) for n in (0, figures.PROBE_AT_MOST + 1))
-    assert small == large == figures.points_outstanding(session, scope) == 40 + 25 + 1000
+    kept = figures.points_outstanding(session, scope)
+    tallies.fold(session)
+    assert kept == figures.points_outstanding(session, scope) == 40 + 25 + 1000
 
 
 def test_the_date_range_limits_every_dated_figure(session, programme_world):

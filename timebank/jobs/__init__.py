@@ -32,6 +32,7 @@ TASK_MODULES = (
     "timebank.needs.tasks",
     "timebank.needs.order_tasks",
     "timebank.grading.tasks",
+    "timebank.workbench.tasks",
 )
 
 __all__ = ["SPECS", "TASK_MODULES", "Queue", "Spec", "build_queue", "crontab", "enqueue", "job", "periodic", "queue_of"]

@@ -20,6 +20,7 @@ from timebank.localtime import LOCAL_TZ, local
 from timebank.orgs.models import Organisation
 from timebank.people.models import Person
 from timebank.redeem.models import CatalogueItem, Redemption, RedemptionLine, RedemptionStatus, Station, StationStock, StockMovement
+from timebank.workbench import tallies
 
 UNITS = (Commodity.PTS.value, Commodity.HOUR.value)
 
@@ -244,14 +245,8 @@ def overview(session: Session, paths: list[str], *, start: dt.date, end: dt.date
         .group_by(RedemptionLine.item_name, RedemptionLine.commodity)
         .order_by(func.sum(RedemptionLine.quantity).desc(), RedemptionLine.item_name).limit(10)
     ).all()
-    home_below = select(Person.id).join(Organisation, Organisation.id == Person.home_organisation_id).where(
-        or_(*[Organisation.path.startswith(path) for path in paths])
-    )
-    outstanding = session.scalar(
-        select(func.coalesce(func.sum(Account.balance), 0)).where(
-            Account.owner_type == OwnerType.VOLUNTEER.value, Account.commodity == Commodity.PTS.value, Account.owner_id.in_(home_below)
-        )
-    )
+    # The same figure as the workbench's, from its kept tallies: a few rows per organisation, not every volunteer's account.
+    outstanding = tallies.points_outstanding(session, select(Organisation.id).where(or_(*[Organisation.path.startswith(path) for path in paths])))
     redeemed = session.scalar(
         select(func.coalesce(func.sum(Account.balance), 0)).where(
             Account.owner_type == OwnerType.STATION.value, Account.commodity == Commodity.PTS.value, Account.owner_id.in_(_stations_below(paths))

@@ -12,14 +12,13 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from timebank.certify.models import Certificate
 from timebank.domain import InvalidInput
 from timebank.events.models import Attendance, AttendanceStatus, ServiceDay
 from timebank.grading.services import grade_counts
-from timebank.ledger.models import Account, Commodity, OwnerType
 from timebank.localtime import local_day
 from timebank.needs.models import Colour, Need, NeedStatus
 from timebank.orgs.models import Organisation
@@ -28,6 +27,7 @@ from timebank.people.access import MANAGERS, Actor
 from timebank.people.models import Person, Status
 from timebank.redeem.models import Redemption, RedemptionStatus, Station
 from timebank.redeem.reports import day_bounds
+from timebank.workbench import tallies
 
 #: How far back the workbench looks unless told: the last twelve months, this one included.
 DEFAULT_MONTHS = 12
@@ -35,8 +35,6 @@ DEFAULT_MONTHS = 12
 MAX_DAYS = 3 * 366
 COLOURS = tuple(c.value for c in Colour)
 GRADE_COLOURS = ("green", "blue", "yellow", "red")
-#: Up to this many volunteers in the scope, their points are summed by probing each one's account (see points_outstanding).
-PROBE_AT_MOST = 20_000
 #: Need states shown, in the order a need moves.
 NEED_STATES = tuple(s.value for s in NeedStatus)
 
@@ -108,13 +106,6 @@ def default_start(end: dt.date) -> dt.date:
     """The first day of the month eleven months before `end`'s: a year of months, this one included."""
     year, month = divmod(end.year * 12 + end.month - 1 - (DEFAULT_MONTHS - 1), 12)
     return dt.date(year, month + 1, 1)
-
-
-def local_month(session: Session, column: ColumnElement) -> ColumnElement:
-    """`YYYY-MM` of a UTC timestamp column, in Asia/Shanghai (no daylight saving: +8 hours all year)."""
-    if session.get_bind().dialect.name == "sqlite":
-        return func.strftime("%Y-%m", column, "+8 hours")
-    return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM")
 
 
 @dataclass
@@ -208,44 +199,30 @@ def active_volunteers(session: Session, scope: Scope) -> int:
     return int(session.scalar(select(last_in_range.scalar_subquery() + again_after.scalar_subquery())) or 0)
 
 
-def month_bounds(scope: Scope) -> list[tuple[str, dt.datetime, dt.datetime]]:
-    """Each month of the range with the UTC moments it starts and ends, clipped to the range."""
+def month_bounds(scope: Scope, *, clipped: bool = True) -> list[tuple[str, dt.datetime, dt.datetime]]:
+    """Each month of the range with the UTC moments it starts and ends, clipped to the range unless told."""
     since, until = scope.bounds
     found = []
     for month in scope.months:
         first = dt.date(int(month[:4]), int(month[5:]), 1)
         following = (first + dt.timedelta(days=32)).replace(day=1)
-        found.append((month, max(since, day_bounds(first)[0]), min(until, day_bounds(following)[0])))
-    return found
-
-
-def per_month(column: ColumnElement, scope: Scope, value: ColumnElement | None = None) -> list[ColumnElement]:
-    """One aggregate per month of the range: rows whose `column` falls in it counted (or their `value` summed).
-
-    Comparisons against each month's bounds, rather than formatting every row's
-    moment as a local month and grouping by the text: the same months, for a
-    fraction of PostgreSQL's work when a county's 100,000 rows are read. (SQLite,
-    which keeps moments as text, formats them more cheaply than it compares a
-    dozen bounds: it groups by the formatted month.)
-    """
-    found = []
-    for _month, start, end in month_bounds(scope):
-        within = and_(column >= start, column < end)
-        found.append(func.count(case((within, 1))) if value is None else func.coalesce(func.sum(case((within, value))), 0))
+        start, end = day_bounds(first)[0], day_bounds(following)[0]
+        found.append((month, max(since, start), min(until, end)) if clipped else (month, start, end))
     return found
 
 
 def volunteer_counts(session: Session, scope: Scope) -> tuple[int, dict[str, int]]:
-    """(registered volunteers now, volunteers approved in each month of the range), by home organisation, in one pass."""
+    """(registered volunteers now, volunteers approved in each month of the range), homed in the scope, in one statement.
+
+    Read from the kept tallies (workbench/tallies.py): a row per home and month,
+    less the people approved in the range's first or last month outside the range.
+    """
+    since, until = scope.bounds
     homed = and_(Person.home_organisation_id.in_(scope.homes), Person.status == Status.ACTIVE.value)
-    if session.get_bind().dialect.name == "sqlite":
-        since, until = scope.bounds
-        month = case((and_(Person.approved_at >= since, Person.approved_at < until), local_month(session, Person.approved_at)))
-        rows = session.execute(select(month, func.count()).where(homed).group_by(month)).all()
-        new = {when: int(count) for when, count in rows if when is not None}
-        return sum(int(count) for _when, count in rows), {m: new.get(m, 0) for m in scope.months}
-    row = session.execute(select(func.count(), *per_month(Person.approved_at, scope)).where(homed)).one()
-    return int(row[0]), {month: int(count) for month, count in zip(scope.months, row[1:])}
+    off = [tallies.adjustment(tallies.NEW_VOLUNTEERS, month, -func.count()).where(homed, Person.approved_at >= start, Person.approved_at < end)
+           for month, start, end in tallies.outside(month_bounds(scope, clipped=False), since, until)]
+    found = tallies.sums(session, scope.homes, (tallies.VOLUNTEERS, tallies.NEW_VOLUNTEERS), (tallies.NOW, *scope.months), adjustments=off)
+    return found.get((tallies.VOLUNTEERS, tallies.NOW), 0), {m: found.get((tallies.NEW_VOLUNTEERS, m), 0) for m in scope.months}
 
 
 def needs_by_colour(session: Session, scope: Scope) -> dict[str, dict[str, int]]:
@@ -298,49 +275,30 @@ def grade_distribution(session: Session, scope: Scope) -> dict[str, int]:
 
 
 def redemptions_by_month(session: Session, scope: Scope) -> dict[str, tuple[int, int]]:
-    """Completed redemptions and their points per month, at the stations in the scope."""
+    """Completed redemptions and their points per month, at the stations in the scope, in one statement.
+
+    Read from the kept tallies (workbench/tallies.py), less the redemptions of
+    the range's first or last month outside the range.
+    """
     since, until = scope.bounds
     stations = select(Station.id).where(Station.organisation_id.in_(scope.homes))
-    completed = and_(Redemption.station_id.in_(stations), Redemption.status == RedemptionStatus.COMPLETED.value,
-                     Redemption.created_at >= since, Redemption.created_at < until)
-    if session.get_bind().dialect.name == "sqlite":
-        month = local_month(session, Redemption.created_at)
-        rows = session.execute(
-            select(month, func.count(), func.coalesce(func.sum(Redemption.points), 0)).where(completed).group_by(month)
-        ).all()
-        found = {m: (0, 0) for m in scope.months}
-        found.update({when: (int(count), int(points)) for when, count, points in rows})
-        return found
-    row = session.execute(
-        select(*per_month(Redemption.created_at, scope), *per_month(Redemption.created_at, scope, Redemption.points)).where(completed)
-    ).one()
-    months = len(scope.months)
-    return {month: (int(row[i]), int(row[months + i])) for i, month in enumerate(scope.months)}
+    off = []
+    for month, start, end in tallies.outside(month_bounds(scope, clipped=False), since, until):
+        outside = (Redemption.station_id.in_(stations), Redemption.status == RedemptionStatus.COMPLETED.value,
+                   Redemption.created_at >= start, Redemption.created_at < end)
+        off.append(tallies.adjustment(tallies.REDEMPTIONS, month, -func.count()).where(*outside))
+        off.append(tallies.adjustment(tallies.REDEEMED_POINTS, month, -func.coalesce(func.sum(Redemption.points), 0)).where(*outside))
+    found = tallies.sums(session, scope.homes, (tallies.REDEMPTIONS, tallies.REDEEMED_POINTS), scope.months, adjustments=off)
+    return {m: (found.get((tallies.REDEMPTIONS, m), 0), found.get((tallies.REDEEMED_POINTS, m), 0)) for m in scope.months}
 
 
-def points_outstanding(session: Session, scope: Scope, *, graded: int | None = None) -> int:
+def points_outstanding(session: Session, scope: Scope) -> int:
     """The points volunteers homed in the scope hold now: what the stations may yet be asked to honour.
 
-    The same sum two ways on PostgreSQL, chosen by the scope's size (`graded`:
-    its volunteers with a current grade, which the grade tallies give for
-    nothing): a community's or a small county's few thousand accounts are
-    probed one by one on their index, a large county's 100,000 are read in one
-    pass and joined; the planner, which cannot know how many people a list of
-    homes holds, picks the pass for both.
+    Read from the kept tallies (workbench/tallies.py): a few rows per organisation
+    instead of every volunteer's account.
     """
-    people = select(Person.id).where(Person.home_organisation_id.in_(scope.homes))
-    if graded is None:
-        graded = sum(grade_counts(session, scope.homes).values())
-    if session.get_bind().dialect.name == "postgresql" and graded <= PROBE_AT_MOST:
-        owned = Account.owner_id == func.any(func.array(people.scalar_subquery()))
-    else:
-        owned = Account.owner_id.in_(people)
-    total = session.scalar(
-        select(func.coalesce(func.sum(Account.balance), 0)).where(
-            Account.owner_type == OwnerType.VOLUNTEER.value, Account.commodity == Commodity.PTS.value, owned,
-        )
-    )
-    return int(total or 0)
+    return tallies.points_outstanding(session, scope.homes)
 
 
 def certificates_issued(session: Session, scope: Scope) -> dict[str, int]:
@@ -372,6 +330,6 @@ def programme(session: Session, scope: Scope) -> Programme:
         response_times=response_times(session, scope),
         grades=grades,
         redemptions_by_month=redemptions_by_month(session, scope),
-        points_outstanding=points_outstanding(session, scope, graded=sum(grades.values())),
+        points_outstanding=points_outstanding(session, scope),
         certificates=certificates_issued(session, scope),
     )
