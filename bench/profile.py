@@ -20,7 +20,9 @@ test client: the requests are built beforehand). It counts:
   valgrind, which switches counting on after the warm-up and off before the
   exit; about fifty times slower, so use 20 to 50 requests). Instructions do
   not drift with the machine's load, so they compare runs taken on different
-  days; `healthz` gives the floor to set a path's figure against.
+  days; `healthz` gives the floor to set a path's figure against. With
+  `--callgrind-out FILE` the call graph is kept, to read with
+  `callgrind_annotate --inclusive=yes FILE`.
 
 The last line printed is one JSON object of the figures.
 """
@@ -33,6 +35,7 @@ import os
 import pstats
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -254,6 +257,8 @@ def instructions(args: argparse.Namespace) -> int:
             callgrind_control("--instr=off", child.pid)
             (Path(control) / "stop").touch()
             child.wait()
+            if args.callgrind_out:
+                shutil.copyfile(Path(control) / "callgrind.out", args.callgrind_out)
         finally:
             if child.poll() is None:
                 child.kill()
@@ -278,6 +283,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--profiler", choices=("cprofile", "pyinstrument"), help="profile the measured requests")
     parser.add_argument("--stats-out", help="with --profiler cprofile: also write the stats to this file (pstats), to browse by caller")
     parser.add_argument("--instructions", action="store_true", help="count CPU instructions under valgrind's callgrind")
+    parser.add_argument("--callgrind-out", help="with --instructions: also keep callgrind's output in this file, to annotate")
     parser.add_argument("--show-statements", action="store_true", help="print the last request's SQL")
     parser.add_argument("--handshake", help=argparse.SUPPRESS)  # the run under valgrind: a folder of signal files
     return parser.parse_args(argv)

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event, inspect
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, configure_mappers, make_transient_to_detached, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import DeclarativeBase, Session, configure_mappers, sessionmaker
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -65,19 +65,26 @@ def utcnow() -> dt.datetime:
 
 def instance_of(session: Session, model: type[T], values: dict[str, Any]) -> T:
     """The session's object for a row read or written by a Core statement (all its columns in `values`): the one
-    the session already holds, or one made from the row and added to it as if loaded, without a query.
+    the session already holds, or one made from the row and put into its identity map as the ORM's loading does,
+    without a query.
 
     The object held is brought up to the row, unless it has changes of its own not yet written: it may be one
     whose row a rolled-back savepoint took away, its id since given (on SQLite) to the row in `values`."""
-    found = session.identity_map.get(inspect(model).identity_key_from_primary_key((values["id"],)))
+    key = inspect(model).identity_key_from_primary_key((values["id"],))
+    found = session.identity_map.get(key)
     if found is not None:
         if not inspect(found).modified:
-            for key, value in values.items():
-                set_committed_value(found, key, value)
+            for name, value in values.items():
+                set_committed_value(found, name, value)
         return found
     instance = loaded(model, values)
-    make_transient_to_detached(instance)
-    session.add(instance)
+    # What loading does with a row it reads (sqlalchemy.orm.loading): the object is persistent in this session,
+    # unchanged, its relationships unloaded (read on first use). `Session.add` would do the same by way of
+    # `make_transient_to_detached`, which walks every attribute, and a save-update cascade over every
+    # relationship: together they cost more than the statement that read the row.
+    state = instance_state(instance)
+    state.key, state.session_id = key, session.hash_key
+    session.identity_map._add_unpresent(state, key)
     return instance
 
 
@@ -85,8 +92,10 @@ def loaded(model: type[T], values: dict[str, Any]) -> T:
     """An object of `model` holding a row's values as the ORM's loading makes it: no constructor, no change
     events (which cost more than the statement that read the row). The mappers are configured first, as a query
     would: in a fresh process this may be the first use of the ORM, and an unconfigured mapper has no attributes."""
-    configure_mappers()
-    instance = inspect(model).class_manager.new_instance()
+    mapper = inspect(model)
+    if not mapper.configured:
+        configure_mappers()
+    instance = mapper.class_manager.new_instance()
     instance.__dict__.update(values)
     return instance
 
@@ -107,8 +116,10 @@ def _sqlite_begin(conn: Any) -> None:
     # A write transaction takes the write lock up front, so it can never be
     # refused half-way when it upgrades from reading (SQLITE_BUSY_SNAPSHOT).
     # One that reads first takes it at its first write instead (see below).
+    # Said to the driver itself, as `_take_write_lock` does: through the engine, with its execution
+    # context and events, BEGIN cost as much as the statement it starts.
     mode = "IMMEDIATE" if conn.get_execution_options().get("timebank_write", True) is True else "DEFERRED"
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    conn.connection.driver_connection.execute(f"BEGIN {mode}")
 
 
 #: How a statement that writes begins (text() statements carry no flags saying so).

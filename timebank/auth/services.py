@@ -8,8 +8,8 @@ import hashlib
 import secrets
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, or_, select, update
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from timebank.audit.services import record
@@ -89,28 +89,27 @@ def end_sign_in(session: Session, key: str, *, now: dt.datetime) -> None:
 def signed_in_person(session: Session, person_id: int, session_version: int, key: str, *, now: dt.datetime) -> Person | None:
     """The active person of a live sign-in with this key, if their password has not changed since.
 
-    Every signed-in request asks this: the statement is built once, and the person's roles are read
-    only where a page needs them.
+    Every signed-in request asks this: the statement is built once, its row made into the session's object
+    without the ORM's loading, and the person's roles are read only where a page needs them.
     """
     values = {"person_id": person_id, "session_version": session_version, "key_hash": _digest(key), "now": now}
-    return session.scalar(_signed_in_query(), values)
+    row = session.connection().execute(SIGNED_IN_READ, values).first()
+    return instance_of(session, Person, row._asdict()) if row is not None else None
 
 
-@functools.cache
-def _signed_in_query() -> Select:
-    return (
-        select(Person)
-        .join(SignIn, SignIn.person_id == Person.id)
-        .where(
-            Person.id == bindparam("person_id"),
-            Person.session_version == bindparam("session_version"),
-            Person.status == Status.ACTIVE.value,
-            SignIn.key_hash == bindparam("key_hash"),
-            SignIn.ended_at.is_(None),
-            SignIn.expires_at > bindparam("now", type_=SignIn.expires_at.type),
-        )
-        .options(lazyload(Person.roles))
+_people, _sign_ins = Person.__table__, SignIn.__table__
+SIGNED_IN_READ = (
+    select(*_people.c)
+    .join_from(_people, _sign_ins, _sign_ins.c.person_id == _people.c.id)
+    .where(
+        _people.c.id == bindparam("person_id"),
+        _people.c.session_version == bindparam("session_version"),
+        _people.c.status == Status.ACTIVE.value,
+        _sign_ins.c.key_hash == bindparam("key_hash"),
+        _sign_ins.c.ended_at.is_(None),
+        _sign_ins.c.expires_at > bindparam("now", type_=_sign_ins.c.expires_at.type),
     )
+)
 
 
 def change_password(session: Session, person: Person, current: str, new: str, *, now: dt.datetime) -> Person:

@@ -9,13 +9,13 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, exists, func, select
+from sqlalchemy import Insert, bindparam, delete, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, aliased, contains_eager, lazyload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from timebank.auth import codes
-from timebank.db import start_writing
+from timebank.db import instance_of, start_writing
 from timebank.domain import Conflict
 from timebank.events import tokens
 from timebank.events.credit import distance_m
@@ -130,25 +130,29 @@ def activity_and_policy_for_code(session: Session, code: tokens.ActivityCode) ->
 
     One row per organisation from the root down to the activity's (an ancestor's path begins the
     descendant's), each with its overrides: what `effective_policy` would read in a second query.
+    The activity and its organisation come from the first row, made into the session's objects.
     """
-    rows = session.execute(_activity_and_policy_query(), {"code_key": code.key}).all()
+    rows = session.connection().execute(ACTIVITY_AND_POLICY_READ, {"code_key": code.key}).all()
     if not rows:
         raise tokens.ActivityCodeError()
-    return rows[0][0], merge([policies for _, policies in rows])
+    first, activities = rows[0], len(_activities.c)
+    activity = instance_of(session, Activity, dict(zip(_activities.c.keys(), first[:activities])))
+    organisation = instance_of(session, Organisation, dict(zip(_home.c.keys(), first[activities:-1])))
+    set_committed_value(activity, "organisation", organisation)
+    return activity, merge([row[-1] for row in rows])
 
 
-@functools.cache
-def _activity_and_policy_query() -> Select:
-    # Built once: building a statement costs more than running it.
-    home, above = aliased(Organisation), aliased(Organisation)
-    return (
-        select(Activity, above.policies)
-        .join(home, home.id == Activity.organisation_id)
-        .join(above, func.substr(home.path, 1, func.length(above.path)) == above.path)
-        .where(Activity.code_key == bindparam("code_key"))
-        .order_by(func.length(above.path))
-        .options(contains_eager(Activity.organisation.of_type(home)))
-    )
+# The busiest read of all, built once (building a statement costs more than running it) and read without
+# the ORM's loading: the activity's columns, its organisation's, then each level's policy overrides.
+_activities = Activity.__table__
+_home, _above = Organisation.__table__.alias("home"), Organisation.__table__.alias("above")
+ACTIVITY_AND_POLICY_READ = (
+    select(*_activities.c, *_home.c, _above.c.policies)
+    .join_from(_activities, _home, _home.c.id == _activities.c.organisation_id)
+    .join(_above, func.substr(_home.c.path, 1, func.length(_above.c.path)) == _above.c.path)
+    .where(_activities.c.code_key == bindparam("code_key"))
+    .order_by(func.length(_above.c.path))
+)
 
 
 def scan_activity_code(
@@ -304,7 +308,7 @@ def _check_in(
         "distance_m": distance,
         "credit_version": 0,
     }
-    attendance = _insert_unless_present(session, activity, volunteer, row).one_or_none()
+    attendance = _insert_unless_present(session, activity, row)
     if attendance is None:
         raise _refusal(session, activity, volunteer, now=now)
     # What the answer shows comes from the records in hand, not from another query.
@@ -322,19 +326,24 @@ def _check_window(activity: Activity, policy: dict[str, Any], *, now: dt.datetim
         raise Ended(ends=moment_text(activity.ends_at, now))
 
 
-def _insert_unless_present(session: Session, activity: Activity, volunteer: Person, row: dict[str, object]) -> Any:
+def _insert_unless_present(session: Session, activity: Activity, row: dict[str, object]) -> Attendance | None:
     """INSERT the attendance row, unless one is there (or, where a sign-up is required, no place is held).
 
-    The unique (activity, volunteer) pair settles two scans at once: exactly one inserts.
+    The unique (activity, volunteer) pair settles two scans at once: exactly one inserts. The inserted
+    row becomes the session's Attendance without the ORM's loading (a new one has no reviews).
     """
     dialect = session.get_bind().dialect.name
-    return session.scalars(_insert_attendance(dialect, activity.signup_required, tuple(row)), row)
+    inserted = session.connection().execute(_insert_attendance(dialect, activity.signup_required, tuple(row)), row).first()
+    if inserted is None:
+        return None
+    attendance = instance_of(session, Attendance, inserted._asdict())
+    set_committed_value(attendance, "reviews", [])
+    return attendance
 
 
 @functools.cache
-def _insert_attendance(dialect: str, signup_required: bool, names: tuple[str, ...]) -> Select:
-    # Built once per database and kind of activity, the row's values bound at each check-in; the
-    # inserted row comes back as an Attendance (a new one has no reviews: no need to ask for them).
+def _insert_attendance(dialect: str, signup_required: bool, names: tuple[str, ...]) -> Insert:
+    # Built once per database and kind of activity, the row's values bound at each check-in.
     table = Attendance.__table__
     values = {name: bindparam(name, type_=table.c[name].type) for name in names}
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
@@ -347,8 +356,7 @@ def _insert_attendance(dialect: str, signup_required: bool, names: tuple[str, ..
         insert = insert.from_select(list(names), select(*values.values()).where(placed))
     else:
         insert = insert.values(values)
-    returning = insert.on_conflict_do_nothing().returning(*table.c)
-    return select(Attendance).from_statement(returning).options(lazyload(Attendance.reviews))
+    return insert.on_conflict_do_nothing().returning(*table.c)
 
 
 def _refusal(session: Session, activity: Activity, volunteer: Person, *, now: dt.datetime) -> CheckInRefused:

@@ -19,6 +19,7 @@ the server's time.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -65,7 +66,9 @@ def seconds_left(now: dt.datetime) -> int:
     return WINDOW_SECONDS - int(now.timestamp()) % WINDOW_SECONDS
 
 
+@functools.cache
 def _serializer(secret_key: str) -> URLSafeSerializer:
+    # One per secret key (a serializer holds nothing else): every scan reads a code.
     return URLSafeSerializer(secret_key, salt=SALT)
 
 
