@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sqlite3
 import threading
 
 import pytest
@@ -119,3 +120,27 @@ def test_a_wrong_statement_on_sqlite_is_still_a_bug(app, client, caplog):
     with caplog.at_level(logging.ERROR, logger="timebank"):
         assert client.get("/broken-for-test").status_code == 500
     assert any(r.exc_info for r in caplog.records)
+
+
+def test_a_sqlite_write_lock_not_had_in_time_answers_503_not_500(sqlite_db, tmp_path, monkeypatch, caplog):
+    # Each request's BEGIN IMMEDIATE goes to the driver directly: waiting past the busy timeout (an import or the
+    # nightly grading holding the lock) must still be the outage answer, not an unhandled driver error.
+    monkeypatch.setattr("timebank.db.SQLITE_BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setenv("TIMEBANK_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app({
+        "DATABASE_URL": sqlite_db.engine.url.render_as_string(hide_password=False),
+        "SECRET_KEY": "test-only-secret", "DATA_KEY": "test-only-data-key", "RATELIMIT_ENABLED": False,
+    })
+    holder = sqlite3.connect(sqlite_db.engine.url.database, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with caplog.at_level(logging.INFO, logger="timebank"):
+            answer = app.test_client().post("/api/v1/session", json={"phone": "13800000001", "password": PASSWORD})
+        assert answer.status_code == 503, answer.get_data(as_text=True)
+        assert answer.headers["Retry-After"] == "30" and answer.get_json()["code"] == "database_unavailable"
+        assert not any(r.exc_info for r in caplog.records)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        app.extensions["timebank.database"].dispose()
+    assert app.test_client().post("/api/v1/session", json={"phone": "13800000001", "password": PASSWORD}).status_code in (401, 422)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event, inspect
 from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, configure_mappers, sessionmaker
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.types import TypeDecorator
@@ -119,7 +121,17 @@ def _sqlite_begin(conn: Any) -> None:
     # Said to the driver itself, as `_take_write_lock` does: through the engine, with its execution
     # context and events, BEGIN cost as much as the statement it starts.
     mode = "IMMEDIATE" if conn.get_execution_options().get("timebank_write", True) is True else "DEFERRED"
-    conn.connection.driver_connection.execute(f"BEGIN {mode}")
+    _say(conn, f"BEGIN {mode}")
+
+
+def _say(conn: Any, statement: str) -> None:
+    """Run a transaction statement on the driver's own connection, its errors wrapped as SQLAlchemy wraps a
+    statement's: a write lock not had within the busy timeout, or a file that cannot be opened, is then the
+    `OperationalError` the outage handler answers with 503, not a bare driver error and a 500."""
+    try:
+        conn.connection.driver_connection.execute(statement)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, sqlite3.Error, dialect=conn.dialect) from exc
 
 
 #: How a statement that writes begins (text() statements carry no flags saying so).
@@ -146,10 +158,9 @@ def _take_write_lock(conn: Any) -> None:
     """
     if conn.in_nested_transaction():
         raise RuntimeError("a savepoint taken before the first write would be lost: call start_writing() first")
-    driver = conn.connection.driver_connection
-    if driver.in_transaction:
-        driver.execute("COMMIT")  # nothing was written: this only ends the read
-    driver.execute("BEGIN IMMEDIATE")
+    if conn.connection.driver_connection.in_transaction:
+        _say(conn, "COMMIT")  # nothing was written: this only ends the read
+    _say(conn, "BEGIN IMMEDIATE")
     conn.execution_options(timebank_write=True)
 
 

@@ -83,7 +83,7 @@ def test_a_grid_worker_records_on_a_residents_behalf_and_a_red_need_tells_the_co
 
 
 def test_a_grid_worker_speaks_for_the_needs_they_recorded_only_while_they_are_staff_there(session, org_tree, staff, place_need, make_person):
-    need = place_need()
+    need = place_need(colour="red")  # more pressing than any need of their own: first in their list
     assert services.my_needs(session, staff["grid"], now=NOW) == [need]
     assert services.visible_need(session, need.id, actor=staff["grid"]) == need
     grant = session.scalar(select(RoleGrant).where(RoleGrant.person_id == staff["grid"].id, RoleGrant.role == "grid_worker"))
@@ -91,6 +91,10 @@ def test_a_grid_worker_speaks_for_the_needs_they_recorded_only_while_they_are_st
     session.commit()
     former = actor_for(session, session.get(Person, staff["grid"].id))
     assert services.my_needs(session, former, now=NOW) == []
+    # Their own need as a resident still shows, however many they recorded for others before it.
+    own = services.record_need(session, {**ASK, "contact_phone": session.get(Person, former.id).phone}, actor=former, now=NOW)
+    session.commit()
+    assert services.my_needs(session, former, now=NOW, limit=1) == [own]
     with pytest.raises(NotFound):
         services.visible_need(session, need.id, actor=former)
     assert not services.may_cancel(need, former)

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import and_, case, false, or_, select
 from sqlalchemy.orm import Session
 
 from timebank.domain import Conflict, InvalidInput, NotAllowed, NotFound
@@ -323,5 +323,11 @@ def my_needs(session: Session, actor: Actor, *, now: dt.datetime, limit: int = M
     """The needs the actor speaks for (`is_requester`): their own as a resident, and those they placed for someone;
     overdue first, at most `limit` (a busy grid worker records many: the oldest are on the staff's needs list)."""
     own = select(Resident.id).where(Resident.person_id == actor.id)
-    stmt = select(Need).where(or_(Need.resident_id.in_(own), Need.recorded_by == actor.id))
+    paths = actor.paths(NEED_STAFF)
+    # Placed by them: online always, recorded as staff only where they are staff now (the rule of is_requester,
+    # in SQL, so that the limit counts only needs they speak for).
+    still_staff = (Need.organisation_id.in_(select(Organisation.id).where(or_(*[Organisation.path.startswith(p, autoescape=True) for p in paths])))
+                   if paths else false())
+    placed = and_(Need.recorded_by == actor.id, or_(Need.channel == Channel.ONLINE.value, still_staff))
+    stmt = select(Need).where(or_(Need.resident_id.in_(own), placed))
     return [need for need in session.scalars(stmt.order_by(*overdue_first(now)).limit(limit)) if is_requester(need, actor)]
