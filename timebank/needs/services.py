@@ -24,7 +24,7 @@ from timebank.needs.models import Assignment, Channel, Colour, Need, NeedEvent, 
 from timebank.needs.residents import NEED_STAFF, community, consent, new_resident
 from timebank.needs.schemas import NeedSchema, NeedReasonSchema
 from timebank.orgs.models import Organisation
-from timebank.orgs.services import effective_policy, get_organisation
+from timebank.orgs.services import effective_policy, get_organisation, ids_below
 from timebank.people.access import Actor
 from timebank.people.models import FamilyLink, Person, Role
 from timebank.people.services import load
@@ -326,8 +326,7 @@ def my_needs(session: Session, actor: Actor, *, now: dt.datetime, limit: int = M
     paths = actor.paths(NEED_STAFF)
     # Placed by them: online always, recorded as staff only where they are staff now (the rule of is_requester,
     # in SQL, so that the limit counts only needs they speak for).
-    still_staff = (Need.organisation_id.in_(select(Organisation.id).where(or_(*[Organisation.path.startswith(p, autoescape=True) for p in paths])))
-                   if paths else false())
+    still_staff = Need.organisation_id.in_(ids_below(paths)) if paths else false()
     placed = and_(Need.recorded_by == actor.id, or_(Need.channel == Channel.ONLINE.value, still_staff))
     stmt = select(Need).where(or_(Need.resident_id.in_(own), placed))
-    return [need for need in session.scalars(stmt.order_by(*overdue_first(now)).limit(limit)) if is_requester(need, actor)]
+    return list(session.scalars(stmt.order_by(*overdue_first(now)).limit(limit)))

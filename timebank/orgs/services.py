@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from timebank.audit.services import record
@@ -60,6 +60,11 @@ def create_organisation(
 
 def _path_ids(organisation: Organisation) -> list[int]:
     return [int(part) for part in organisation.path.strip("/").split("/") if part]
+
+
+def ids_below(paths: Iterable[str]) -> Select:
+    """A statement selecting the id of every organisation whose path lies under one of `paths` (an index range each)."""
+    return select(Organisation.id).where(or_(*[Organisation.path.startswith(path, autoescape=True) for path in paths]))
 
 
 def lineage(session: Session, organisation: Organisation) -> list[Organisation]:

@@ -18,6 +18,7 @@ from timebank.ledger.seal import chain_head
 from timebank.ledger.rules import station_code
 from timebank.localtime import LOCAL_TZ, local
 from timebank.orgs.models import Organisation
+from timebank.orgs.services import ids_below
 from timebank.people.models import Person
 from timebank.redeem.models import CatalogueItem, Redemption, RedemptionLine, RedemptionStatus, Station, StationStock, StockMovement
 from timebank.workbench import tallies
@@ -246,7 +247,7 @@ def overview(session: Session, paths: list[str], *, start: dt.date, end: dt.date
         .order_by(func.sum(RedemptionLine.quantity).desc(), RedemptionLine.item_name).limit(10)
     ).all()
     # The same figure as the workbench's, from its kept tallies: a few rows per organisation, not every volunteer's account.
-    outstanding = tallies.points_outstanding(session, select(Organisation.id).where(or_(*[Organisation.path.startswith(path) for path in paths])))
+    outstanding = tallies.points_outstanding(session, ids_below(paths))
     redeemed = session.scalar(
         select(func.coalesce(func.sum(Account.balance), 0)).where(
             Account.owner_type == OwnerType.STATION.value, Account.commodity == Commodity.PTS.value, Account.owner_id.in_(_stations_below(paths))

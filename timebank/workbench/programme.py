@@ -22,7 +22,7 @@ from timebank.grading.services import grade_counts
 from timebank.localtime import local_day
 from timebank.needs.models import Colour, Need, NeedStatus
 from timebank.orgs.models import Organisation
-from timebank.orgs.services import get_organisation
+from timebank.orgs.services import get_organisation, ids_below
 from timebank.people.access import MANAGERS, Actor
 from timebank.people.models import Person, Status
 from timebank.redeem.models import Redemption, RedemptionStatus, Station
@@ -97,9 +97,7 @@ def organisations_below(session: Session, paths: tuple[str, ...]) -> tuple[int, 
     """The ids of every organisation whose path lies under one of `paths` (one indexed statement)."""
     if not paths:
         return ()
-    return tuple(session.scalars(
-        select(Organisation.id).where(or_(*[Organisation.path.startswith(path, autoescape=True) for path in paths])).order_by(Organisation.id)
-    ))
+    return tuple(session.scalars(ids_below(paths).order_by(Organisation.id)))
 
 
 def default_start(end: dt.date) -> dt.date:

@@ -79,13 +79,6 @@ def points_outstanding(session: Session, organisations: Organisations) -> int:
     return sums(session, organisations, [POINTS], [NOW]).get((POINTS, NOW), 0)
 
 
-def month_of(session: Session, column: ColumnElement) -> ColumnElement:
-    """`YYYY-MM` of a UTC moment in Asia/Shanghai (+8 hours all year), as the triggers key their moves."""
-    if session.get_bind().dialect.name == "sqlite":
-        return func.strftime("%Y-%m", column, "+8 hours")
-    return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM")
-
-
 def outside(months: Sequence[tuple[str, dt.datetime, dt.datetime]], since: dt.datetime, until: dt.datetime) -> list[tuple[str, dt.datetime, dt.datetime]]:
     """The parts of the first and last of `months` ((month, its first moment, the next month's)) outside [since, until).
 
