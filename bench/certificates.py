@@ -24,9 +24,9 @@ import sys
 import tempfile
 import time
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 
-from bench.common import ROOT, fresh_database, note, parse_args, print_figures, print_table
+from bench.common import ROOT, after_bulk_load, fresh_database, note, parse_args, print_figures, print_table
 from timebank.certify.batch import batch_certificates, holder
 from timebank.certify.pdf import draw_service_record, single_pdf
 from timebank.certify.services import record_certificate
@@ -106,11 +106,7 @@ def populate(url: str, small: int, large: int) -> tuple[int, int, int]:
                                  "commodity": "CERT", "amount": MINUTES, "balance_after": 0})
             conn.execute(insert(Posting.__table__), postings)
             note(f"  {min(chunk + 500, len(ids)):,} of {len(ids):,} volunteers with {LINES} service lines")
-    if database.dialect == "postgresql":
-        # What autovacuum does after a bulk load: without statistics the planner reads a volunteer's half a million
-        # neighbours' rows for each certificate (133 ms each instead of a few).
-        with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
+    after_bulk_load(database)  # without statistics each certificate took 133 ms on PostgreSQL, reading its neighbours' rows
     database.dispose()
     return team_ids[0], community_id, ids[0]
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Table, insert, text
 
-from bench.common import fresh_database, note, parse_args, percentile, print_figures, print_table
+from bench.common import after_bulk_load, fresh_database, note, parse_args, percentile, print_figures, print_table
 from timebank.categories import SERVICE_CATEGORIES
 from timebank.certify.models import Certificate
 from timebank.db import Database
@@ -222,10 +222,7 @@ def after_seed(database: Database) -> None:
         # rows, points from the balances, as the migration backfills them.
         workbench_tallies.rebuild(session)
         session.commit()
-    if database.dialect == "postgresql":
-        # What autovacuum does after a bulk load: statistics, and the visibility map index-only scans rely on.
-        with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
+    after_bulk_load(database)
 
 
 def workbench_ms(database: Database, county: County) -> list[float]:
