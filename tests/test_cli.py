@@ -30,6 +30,7 @@ from timebank.app import create_app
 from timebank.cli import main, pending_migrations
 from timebank.db import Database, utcnow
 from timebank.demo import DEMO_FLAG
+from timebank.jobs.embedded import GRACE_SECONDS as WORKER_GRACE_S
 from timebank.ledger import Account, Hold, Kind, Posting, Transaction, rules
 from timebank.meta import get_meta
 from timebank.migrate import upgrade
@@ -285,11 +286,15 @@ def get_json(url: str) -> tuple[int, dict] | None:
 
 
 def stop(proc: subprocess.Popen) -> None:
-    """Ask gunicorn to shut down gracefully; kill its whole process group if it does not."""
+    """Ask the server to shut down gracefully; kill its whole process group if it does not.
+
+    It is given longer than the job queue worker beside it may take to finish its job (`embedded.stop_worker`'s
+    grace), so a shutdown still within its bounds on a loaded machine is never cut short and called a failure.
+    """
     if proc.poll() is None:
         proc.terminate()
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=WORKER_GRACE_S + 10)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()

@@ -13,6 +13,9 @@ import subprocess
 import sys
 from typing import Any
 
+#: How long a stopping worker may take to finish the job in hand before it is killed.
+GRACE_SECONDS = 20
+
 _worker: list[subprocess.Popen] = []
 
 
@@ -26,7 +29,7 @@ def stop_worker(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)  # huey's graceful stop
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=GRACE_SECONDS)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
